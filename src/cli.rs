@@ -1,0 +1,215 @@
+//! The command line: options, input, rendering of results and diagnostics, exit codes.
+//! This is the only module that prints.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::{Diagnostic, Diagnostics, Limits, Options};
+
+/// Exit status for bad input or bad usage (SPEC §3).
+const EXIT_BAD_INPUT: u8 = 2;
+
+#[derive(Parser, Debug)]
+#[command(name = "ricci", version, about = "Derives gradients in index notation and hands them back in matrix form")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Check a program and print it in canonical form.
+    Check {
+        #[command(flatten)]
+        input: InputArgs,
+    },
+    /// Differentiate the loss with respect to one or more tensors.
+    Derive(DeriveArgs),
+}
+
+#[derive(Args, Debug)]
+struct InputArgs {
+    /// The program file; `-` or nothing reads standard input.
+    file: Option<PathBuf>,
+    /// The program itself, instead of a file.
+    #[arg(short = 'e', long = "expr", value_name = "PROGRAM", conflicts_with = "file")]
+    inline: Option<String>,
+    /// Sum an index that appears twice in a product and not on the left.
+    #[arg(long)]
+    einstein: bool,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+#[derive(Args, Debug)]
+struct LimitArgs {
+    /// Largest accepted input, in bytes.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_input_bytes)]
+    max_input_bytes: usize,
+    /// Deepest nesting of parentheses and Σ.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_depth)]
+    max_depth: usize,
+    /// Most statements in one program.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_statements)]
+    max_statements: usize,
+    /// Longest number literal, in digits.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_number_digits)]
+    max_number_digits: usize,
+}
+
+#[derive(Args, Debug)]
+struct DeriveArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// A tensor to differentiate by (repeat for several).
+    #[arg(long = "wrt", value_name = "TENSOR", required = true)]
+    wrt: Vec<String>,
+    /// The loss to differentiate.
+    #[arg(long = "of", value_name = "NAME", default_value = "L")]
+    of: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Print the numbered derivation.
+    #[arg(long)]
+    steps: bool,
+    /// Gradient layout (∂L/∂W has W's shape) or numerator layout (transposed).
+    #[arg(long, value_enum, default_value_t = Layout::Gradient)]
+    layout: Layout,
+    /// ASCII output only.
+    #[arg(long)]
+    ascii: bool,
+    /// Check the result against finite differences on random tensors.
+    #[arg(long)]
+    check: bool,
+    /// With --format latex: a complete document.
+    #[arg(long)]
+    standalone: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    Text,
+    Latex,
+    Json,
+    Numpy,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Layout {
+    Gradient,
+    Numerator,
+}
+
+/// Runs the command line and returns the exit status.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(EXIT_BAD_INPUT) } else { ExitCode::SUCCESS };
+        }
+    };
+    // Deeply nested input recurses in the parser and the checker; the depth limit
+    // bounds it, and a large stack makes sure the bound is what stops it.
+    let worker = std::thread::Builder::new().stack_size(256 << 20).spawn(move || run(cli));
+    match worker.map(|h| h.join()) {
+        Ok(Ok(code)) => code,
+        _ => {
+            eprintln!("error: internal failure (this is a bug in ricci; please report the input)");
+            ExitCode::from(101)
+        }
+    }
+}
+
+fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Check { input } => {
+            let (name, source) = match read_input(&input) {
+                Ok(x) => x,
+                Err(code) => return code,
+            };
+            match crate::load(&source, &options(&input)) {
+                Ok(program) => {
+                    print!("{}", program.syntax);
+                    ExitCode::SUCCESS
+                }
+                Err(errors) => report(&name, &source, &errors),
+            }
+        }
+        Command::Derive(args) => {
+            let (name, source) = match read_input(&args.input) {
+                Ok(x) => x,
+                Err(code) => return code,
+            };
+            let program = match crate::load(&source, &options(&args.input)) {
+                Ok(p) => p,
+                Err(errors) => return report(&name, &source, &errors),
+            };
+            let _ = (&program, args.wrt, args.of, args.format, args.steps, args.layout, args.ascii, args.check, args.standalone);
+            eprintln!("error: `ricci derive` is not built yet: the program is valid, but the derivation core has not landed");
+            ExitCode::from(EXIT_BAD_INPUT)
+        }
+    }
+}
+
+fn options(input: &InputArgs) -> Options {
+    let l = &input.limits;
+    Options {
+        check: crate::CheckOptions { einstein: input.einstein },
+        limits: Limits {
+            max_input_bytes: l.max_input_bytes,
+            max_depth: l.max_depth,
+            max_statements: l.max_statements,
+            max_number_digits: l.max_number_digits,
+        },
+    }
+}
+
+/// Reads the program text, bounded by the input limit; returns its display name too.
+fn read_input(input: &InputArgs) -> Result<(String, String), ExitCode> {
+    let limit = input.limits.max_input_bytes;
+    let (name, bytes) = if let Some(text) = &input.inline {
+        ("<-e>".to_string(), text.clone().into_bytes())
+    } else {
+        let mut bytes = Vec::new();
+        let (name, result) = match &input.file {
+            None => ("<stdin>".to_string(), std::io::stdin().lock().take(limit as u64 + 1).read_to_end(&mut bytes)),
+            Some(p) if p.as_os_str() == "-" => ("<stdin>".to_string(), std::io::stdin().lock().take(limit as u64 + 1).read_to_end(&mut bytes)),
+            Some(p) => (
+                p.display().to_string(),
+                std::fs::File::open(p).and_then(|f| f.take(limit as u64 + 1).read_to_end(&mut bytes)),
+            ),
+        };
+        if let Err(e) = result {
+            eprintln!("error: cannot read {name}: {e}");
+            return Err(ExitCode::from(EXIT_BAD_INPUT));
+        }
+        (name, bytes)
+    };
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok((name, text)),
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let bytes = e.into_bytes();
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            // Locate the bad byte in the lossy text: the valid prefix is unchanged.
+            let d = Diagnostic::new(
+                crate::syntax::ast::Span::new(at, at + '\u{FFFD}'.len_utf8()),
+                "the input is not valid UTF-8",
+                "this byte does not start a valid character",
+            )
+            .with_help("ricci reads programs as UTF-8 text");
+            Err(report(&name, &text, &d.into()))
+        }
+    }
+}
+
+/// Renders diagnostics to standard error and returns exit status 2.
+fn report(name: &str, source: &str, errors: &Diagnostics) -> ExitCode {
+    let _ = std::io::stderr().write_all(errors.render(name, source).as_bytes());
+    ExitCode::from(EXIT_BAD_INPUT)
+}

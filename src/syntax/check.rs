@@ -1,0 +1,623 @@
+//! Semantic checks: scopes of indices, orders of tensors, definitions and their
+//! cycles, calls. Every error is collected; none stops the others.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use num_traits::Zero;
+
+use super::ast::*;
+use crate::diagnostic::{Diagnostic, Diagnostics};
+
+/// The built-in elementwise functions (SPEC §1). `sigmoid` and `σ` are one function.
+pub const BUILTINS: &[&str] = &[
+    "exp", "log", "sqrt", "tanh", "sigmoid", "σ", "relu", "softplus", "abs",
+];
+
+/// Options that change what a program means.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CheckOptions {
+    /// `--einstein`: an index repeated twice in a product, and not on the left, is summed.
+    pub einstein: bool,
+}
+
+/// What a name stands for in a checked program.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TensorInfo {
+    /// Number of indices (0 for a scalar).
+    pub order: usize,
+    /// The statement that defines it, if any.
+    pub definition: Option<usize>,
+    /// Whether it is read on some right-hand side.
+    pub used: bool,
+    /// Where it first appears.
+    pub first: Span,
+}
+
+/// A program that passed every check.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Program {
+    /// The statements, with implicit (Einstein) sums made explicit.
+    pub syntax: super::ast::Program,
+    /// Every tensor and scalar name (not functions), by name.
+    pub tensors: BTreeMap<String, TensorInfo>,
+    /// The range symbol of every declared index.
+    pub ranges: BTreeMap<String, String>,
+    /// The opaque functions called in the program (without primes).
+    pub opaque_functions: BTreeSet<String>,
+    /// Statement numbers of the definitions, each after every definition it reads.
+    pub order: Vec<usize>,
+}
+
+impl Program {
+    /// The definitions in dependency order: `(defined tensor, right-hand side)`.
+    pub fn definitions(&self) -> impl Iterator<Item = (&TensorRef, &Expr)> {
+        self.order.iter().map(|&i| match &self.syntax.statements[i].kind {
+            StatementKind::Definition { lhs, rhs } => (lhs, rhs),
+            _ => unreachable!("order lists definitions only"),
+        })
+    }
+
+    /// The assumptions, `(lhs, rhs)`.
+    pub fn assumptions(&self) -> impl Iterator<Item = (&Expr, &Expr)> {
+        self.syntax.statements.iter().filter_map(|s| match &s.kind {
+            StatementKind::Assume { lhs, rhs: Some(rhs) } => Some((lhs, rhs)),
+            _ => None,
+        })
+    }
+
+    /// Defined tensors that no right-hand side reads: the program's outputs.
+    pub fn outputs(&self) -> Vec<&str> {
+        self.definitions()
+            .map(|(lhs, _)| lhs.name.name.as_str())
+            .filter(|n| !self.tensors[*n].used)
+            .collect()
+    }
+}
+
+/// Checks a parsed program and returns it with its symbol tables, or every error found.
+pub fn check(mut syntax: super::ast::Program, options: CheckOptions) -> Result<Program, Diagnostics> {
+    let mut cx = Checker {
+        einstein: options.einstein,
+        ..Checker::default()
+    };
+    if options.einstein {
+        for statement in &mut syntax.statements {
+            cx.resolve_einstein(statement);
+        }
+    }
+    for (i, statement) in syntax.statements.iter().enumerate() {
+        cx.statement(i, statement);
+    }
+    cx.calls_against_tensors();
+    let order = cx.definition_order(&syntax);
+    if !cx.errors.is_empty() {
+        cx.errors.sort_by_key(|d| (d.span.start, d.span.end));
+        cx.errors.dedup();
+        return Err(Diagnostics(cx.errors));
+    }
+    Ok(Program {
+        syntax,
+        tensors: cx.tensors,
+        ranges: cx.ranges.into_iter().map(|(k, (v, _))| (k, v)).collect(),
+        opaque_functions: cx.opaque.keys().cloned().collect(),
+        order,
+    })
+}
+
+#[derive(Default)]
+struct Checker {
+    einstein: bool,
+    errors: Vec<Diagnostic>,
+    tensors: BTreeMap<String, TensorInfo>,
+    /// index → (range, where declared)
+    ranges: BTreeMap<String, (String, Span)>,
+    /// every call site of a function name: name (with primes stripped) → first span
+    calls: BTreeMap<String, Span>,
+    opaque: BTreeMap<String, Span>,
+    /// definition statement → names it reads
+    reads: HashMap<usize, Vec<(String, Span)>>,
+}
+
+fn base_function_name(name: &str) -> &str {
+    name.trim_end_matches('\'')
+}
+
+fn is_literal_zero(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Number(n) => n.is_zero(),
+        ExprKind::Neg(inner) => is_literal_zero(inner),
+        _ => false,
+    }
+}
+
+impl Checker {
+    fn error(&mut self, d: Diagnostic) {
+        self.errors.push(d);
+    }
+
+    /// Records a use of `name` with `order` indices; a second order is an error.
+    fn use_tensor(&mut self, name: &Ident, order: usize) {
+        if BUILTINS.contains(&name.name.as_str()) {
+            self.error(
+                Diagnostic::new(name.span, format!("`{}` is a built-in function, not a tensor", name.name), "used as a tensor here")
+                    .with_help(format!("call it: `{}(x)`", name.name)),
+            );
+            return;
+        }
+        match self.tensors.get(&name.name) {
+            Some(info) if info.order != order => {
+                let first = info.first;
+                let had = info.order;
+                self.error(
+                    Diagnostic::new(
+                        name.span,
+                        format!("`{}` is used with {} but earlier with {}", name.name, plural(order, "index", "indices"), plural(had, "index", "indices")),
+                        format!("{} here", plural(order, "index", "indices")),
+                    )
+                    .with_note(first, format!("{} here", plural(had, "index", "indices")))
+                    .with_help("a tensor keeps one order (number of indices) throughout a program"),
+                );
+            }
+            Some(_) => {}
+            None => {
+                self.tensors.insert(
+                    name.name.clone(),
+                    TensorInfo {
+                        order,
+                        definition: None,
+                        used: false,
+                        first: name.span,
+                    },
+                );
+            }
+        }
+    }
+
+    fn statement(&mut self, i: usize, statement: &Statement) {
+        match &statement.kind {
+            StatementKind::Index { indices, range } => {
+                for index in indices {
+                    match self.ranges.get(&index.name) {
+                        Some((r, at)) if *r != range.name => {
+                            let (r, at) = (r.clone(), *at);
+                            self.error(
+                                Diagnostic::new(index.span, format!("index `{}` is declared over `{}` and over `{}`", index.name, r, range.name), "second declaration")
+                                    .with_note(at, format!("declared over `{r}` here")),
+                            );
+                        }
+                        Some(_) => {}
+                        None => {
+                            self.ranges.insert(index.name.clone(), (range.name.clone(), index.span));
+                        }
+                    }
+                }
+                self.use_tensor(range, 0);
+            }
+            StatementKind::Assume { lhs, rhs } => {
+                let left = self.expr(lhs, &mut Vec::new(), None, None);
+                match rhs {
+                    None => self.error(
+                        Diagnostic::new(lhs.span, "an `assume` must be an equation", "this has no `=`")
+                            .with_help("write it as `assume LHS = RHS`, e.g. `assume Σ_k T_sk = 1`"),
+                    ),
+                    Some(rhs) => {
+                        let right = self.expr(rhs, &mut Vec::new(), None, None);
+                        for (index, span) in right {
+                            if !left.iter().any(|(l, _)| *l == index) {
+                                self.error(
+                                    Diagnostic::new(span, format!("index `{index}` is free on the right of the assumption but not on its left"), "not on the left")
+                                        .with_help("the right side of an identity may only use the left side's free indices"),
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+            StatementKind::Definition { lhs, rhs } => {
+                for (k, index) in lhs.indices.iter().enumerate() {
+                    if let Some(first) = lhs.indices[..k].iter().find(|j| j.name == index.name) {
+                        self.error(
+                            Diagnostic::new(index.span, format!("index `{}` appears twice on the left-hand side", index.name), "repeated")
+                                .with_note(first.span, "first here")
+                                .with_help("the indices of a defined tensor must be distinct"),
+                        );
+                    }
+                }
+                self.use_tensor(&lhs.name, lhs.indices.len());
+                if let Some(info) = self.tensors.get_mut(&lhs.name.name) {
+                    match info.definition {
+                        Some(_) => {
+                            let first = info.first;
+                            self.error(
+                                Diagnostic::new(lhs.name.span, format!("`{}` is defined twice", lhs.name.name), "redefined here")
+                                    .with_note(first, "first appears here")
+                                    .with_help("a tensor is defined at most once; give the new one another name"),
+                            );
+                        }
+                        None => info.definition = Some(i),
+                    }
+                }
+                let names: Vec<String> = lhs.indices.iter().map(|i| i.name.clone()).collect();
+                let mut reads = Vec::new();
+                self.expr(rhs, &mut Vec::new(), Some(&names), Some(&mut reads));
+                self.reads.insert(i, reads);
+            }
+        }
+    }
+
+    /// Checks an expression; returns its free indices (with a span of one use each).
+    /// `bound` holds the indices bound by enclosing Σs; `lhs` the left side's indices
+    /// (`None` in an assumption, where free indices are universally quantified).
+    fn expr(
+        &mut self,
+        e: &Expr,
+        bound: &mut Vec<String>,
+        lhs: Option<&[String]>,
+        mut reads: Option<&mut Vec<(String, Span)>>,
+    ) -> Vec<(String, Span)> {
+        let mut free: Vec<(String, Span)> = Vec::new();
+        let add = |free: &mut Vec<(String, Span)>, items: Vec<(String, Span)>| {
+            for (i, s) in items {
+                if !free.iter().any(|(j, _)| *j == i) {
+                    free.push((i, s));
+                }
+            }
+        };
+        match &e.kind {
+            ExprKind::Number(_) | ExprKind::Pi => {}
+            ExprKind::Tensor(t) => {
+                self.use_tensor(&t.name, t.indices.len());
+                if let Some(info) = self.tensors.get_mut(&t.name.name) {
+                    info.used = true;
+                }
+                if let Some(reads) = reads.as_deref_mut() {
+                    reads.push((t.name.name.clone(), t.name.span));
+                }
+                let items = self.indices(&t.indices, bound, lhs);
+                add(&mut free, items);
+            }
+            ExprKind::Delta(indices) => {
+                if indices.len() != 2 {
+                    self.error(
+                        Diagnostic::new(e.span, format!("a Kronecker delta takes two indices, this one has {}", indices.len()), "here")
+                            .with_help("write it as `δ_ij`"),
+                    );
+                }
+                let items = self.indices(indices, bound, lhs);
+                add(&mut free, items);
+            }
+            ExprKind::Sum { indices, body } => {
+                let mark = bound.len();
+                // An index bound a second time is reported once; it does not bind again,
+                // so the outer binder still sees it used.
+                let mut binds: Vec<&Ident> = Vec::new();
+                for (k, index) in indices.iter().enumerate() {
+                    if indices[..k].iter().any(|j| j.name == index.name) || bound.contains(&index.name) {
+                        self.error(
+                            Diagnostic::new(index.span, format!("index `{}` is bound twice", index.name), "bound again here")
+                                .with_help("use a fresh index name for the inner sum"),
+                        );
+                        continue;
+                    } else if lhs.is_some_and(|l| l.contains(&index.name)) {
+                        self.error(
+                            Diagnostic::new(index.span, format!("index `{}` is free on the left-hand side, so a Σ cannot bind it", index.name), "bound here")
+                                .with_help("sum over another index name"),
+                        );
+                    }
+                    bound.push(index.name.clone());
+                    binds.push(index);
+                }
+                let inner = self.expr(body, bound, lhs, reads);
+                bound.truncate(mark);
+                for index in &binds {
+                    if !inner.iter().any(|(i, _)| *i == index.name) {
+                        self.error(
+                            Diagnostic::new(index.span, format!("Σ over `{}`, which does not occur in its term", index.name), "summed here")
+                                .with_help("a Σ sums the product that follows it; put parentheses around a longer term"),
+                        );
+                    }
+                }
+                let outer: Vec<_> = inner.into_iter().filter(|(i, _)| !binds.iter().any(|j| j.name == *i)).collect();
+                add(&mut free, outer);
+            }
+            ExprKind::Add { first, rest } => {
+                let items = self.expr(first, bound, lhs, reads.as_deref_mut());
+                add(&mut free, items);
+                for (_, term) in rest {
+                    let items = self.expr(term, bound, lhs, reads.as_deref_mut());
+                    add(&mut free, items);
+                }
+            }
+            ExprKind::Product { first, rest } => {
+                let items = self.expr(first, bound, lhs, reads.as_deref_mut());
+                add(&mut free, items);
+                for (op, factor) in rest {
+                    if *op == MulOp::Div && is_literal_zero(factor) {
+                        self.error(Diagnostic::new(factor.span, "division by zero", "this divisor is zero"));
+                    }
+                    let items = self.expr(factor, bound, lhs, reads.as_deref_mut());
+                    add(&mut free, items);
+                }
+            }
+            ExprKind::Neg(inner) => {
+                let items = self.expr(inner, bound, lhs, reads);
+                add(&mut free, items);
+            }
+            ExprKind::Pow { base, exponent } => {
+                if exponent < &num_rational::BigRational::zero() && is_literal_zero(base) {
+                    self.error(Diagnostic::new(e.span, "division by zero: zero to a negative power", "this is 1/0"));
+                }
+                let items = self.expr(base, bound, lhs, reads);
+                add(&mut free, items);
+            }
+            ExprKind::Call { function, args } => {
+                let base = base_function_name(&function.name);
+                self.calls.entry(base.to_string()).or_insert(function.span);
+                if !BUILTINS.contains(&base) {
+                    self.opaque.entry(base.to_string()).or_insert(function.span);
+                }
+                if args.len() != 1 {
+                    self.error(
+                        Diagnostic::new(e.span, format!("`{}` takes one argument, but {} were given", function.name, args.len()), "called here")
+                            .with_help("every function in ricci is elementwise and takes one argument"),
+                    );
+                }
+                for arg in args {
+                    let items = self.expr(arg, bound, lhs, reads.as_deref_mut());
+                    add(&mut free, items);
+                }
+            }
+        }
+        free
+    }
+
+    /// Scope check for the indices of one access or delta.
+    fn indices(&mut self, indices: &[Ident], bound: &[String], lhs: Option<&[String]>) -> Vec<(String, Span)> {
+        let mut free = Vec::new();
+        for index in indices {
+            if bound.contains(&index.name) {
+                free.push((index.name.clone(), index.span));
+                continue;
+            }
+            if let Some(lhs) = lhs {
+                if !lhs.contains(&index.name) {
+                    let help = if self.einstein {
+                        format!("sum over it with `Σ_{} …`, or add it to the left-hand side", index.name)
+                    } else {
+                        format!("sum over it with `Σ_{} …`, add it to the left-hand side, or pass --einstein to sum repeated indices", index.name)
+                    };
+                    self.error(
+                        Diagnostic::new(index.span, format!("index `{}` is neither on the left-hand side nor bound by a Σ", index.name), "unbound index")
+                            .with_help(help),
+                    );
+                    continue;
+                }
+            }
+            free.push((index.name.clone(), index.span));
+        }
+        free
+    }
+
+    /// A name is either a function or a tensor, never both.
+    fn calls_against_tensors(&mut self) {
+        let clashes: Vec<(String, Span, Span)> = self
+            .calls
+            .iter()
+            .filter_map(|(name, span)| self.tensors.get(name).map(|t| (name.clone(), *span, t.first)))
+            .collect();
+        for (name, call, first) in clashes {
+            self.error(
+                Diagnostic::new(call, format!("`{name}` is a tensor, but it is called as a function"), "called here")
+                    .with_note(first, "used as a tensor here")
+                    .with_help("to multiply by a parenthesised expression, put a space or `*` before `(`"),
+            );
+        }
+    }
+
+    /// Orders the definitions so that each comes after those it reads; reports cycles.
+    fn definition_order(&mut self, syntax: &super::ast::Program) -> Vec<usize> {
+        let defined: BTreeMap<&str, usize> = syntax
+            .statements
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| match &s.kind {
+                StatementKind::Definition { lhs, .. } => Some((lhs.name.name.as_str(), i)),
+                _ => None,
+            })
+            .collect();
+        // 0 = unvisited, 1 = on the stack, 2 = done
+        let mut state: HashMap<usize, u8> = HashMap::new();
+        let mut order = Vec::new();
+        let mut reported: BTreeSet<Vec<usize>> = BTreeSet::new();
+        for &start in defined.values() {
+            if state.get(&start).copied().unwrap_or(0) != 0 {
+                continue;
+            }
+            // iterative DFS: (statement, next read to look at)
+            let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
+            state.insert(start, 1);
+            while let Some(&mut (node, ref mut next)) = stack.last_mut() {
+                let reads = self.reads.get(&node).map(Vec::as_slice).unwrap_or(&[]);
+                if *next < reads.len() {
+                    let (name, span) = &reads[*next];
+                    *next += 1;
+                    let Some(&target) = defined.get(name.as_str()) else { continue };
+                    match state.get(&target).copied().unwrap_or(0) {
+                        0 => {
+                            state.insert(target, 1);
+                            stack.push((target, 0));
+                        }
+                        1 => {
+                            let from = stack.iter().position(|(n, _)| *n == target).expect("on the stack");
+                            let mut cycle: Vec<usize> = stack[from..].iter().map(|(n, _)| *n).collect();
+                            let key = {
+                                let mut k = cycle.clone();
+                                k.sort();
+                                k
+                            };
+                            if reported.insert(key) {
+                                cycle.push(target);
+                                self.report_cycle(syntax, &cycle, *span);
+                            }
+                        }
+                        _ => {}
+                    }
+                } else {
+                    state.insert(node, 2);
+                    order.push(node);
+                    stack.pop();
+                }
+            }
+        }
+        order
+    }
+
+    fn report_cycle(&mut self, syntax: &super::ast::Program, cycle: &[usize], at: Span) {
+        let name = |i: usize| match &syntax.statements[i].kind {
+            StatementKind::Definition { lhs, .. } => lhs.name.name.clone(),
+            _ => unreachable!("cycles run through definitions"),
+        };
+        if cycle.len() == 2 {
+            let n = name(cycle[0]);
+            self.error(
+                Diagnostic::new(at, format!("`{n}` is defined in terms of itself"), "used in its own definition")
+                    .with_help("a definition may only read inputs and earlier results"),
+            );
+        } else {
+            let path: Vec<String> = cycle.iter().map(|&i| format!("`{}`", name(i))).collect();
+            self.error(
+                Diagnostic::new(at, format!("the definitions form a cycle: {}", path.join(" → ")), "this use closes the cycle")
+                    .with_help("a definition may only read inputs and results that do not depend on it"),
+            );
+        }
+    }
+
+    /// `--einstein`: makes the implicit sums of a statement explicit.
+    fn resolve_einstein(&mut self, statement: &mut Statement) {
+        match &mut statement.kind {
+            StatementKind::Index { .. } => {}
+            StatementKind::Definition { lhs, rhs } => {
+                let protected: Vec<String> = lhs.indices.iter().map(|i| i.name.clone()).collect();
+                self.einstein(rhs, &protected);
+            }
+            StatementKind::Assume { lhs, rhs } => {
+                self.einstein(lhs, &[]);
+                if let Some(rhs) = rhs {
+                    self.einstein(rhs, &[]);
+                }
+            }
+        }
+    }
+
+    /// Returns how often each unsummed index occurs; wraps a product (or a single
+    /// access) in a Σ over every index that occurs exactly twice and is not protected.
+    fn einstein(&mut self, e: &mut Expr, protected: &[String]) -> BTreeMap<String, usize> {
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        let wraps = matches!(e.kind, ExprKind::Product { .. } | ExprKind::Tensor(_) | ExprKind::Delta(_));
+        match &mut e.kind {
+            ExprKind::Number(_) | ExprKind::Pi => {}
+            ExprKind::Tensor(TensorRef { indices, .. }) | ExprKind::Delta(indices) => {
+                for i in indices.iter() {
+                    *counts.entry(i.name.clone()).or_default() += 1;
+                }
+            }
+            ExprKind::Sum { indices, body } => {
+                let mut inner: Vec<String> = protected.to_vec();
+                inner.extend(indices.iter().map(|i| i.name.clone()));
+                counts = self.einstein(body, &inner);
+                for i in indices.iter() {
+                    counts.remove(&i.name);
+                }
+            }
+            ExprKind::Add { first, rest } => {
+                counts = self.einstein(first, protected);
+                for (_, term) in rest {
+                    for (k, v) in self.einstein(term, protected) {
+                        let c = counts.entry(k).or_default();
+                        *c = (*c).max(v);
+                    }
+                }
+            }
+            ExprKind::Product { first, rest } => {
+                counts = self.einstein(first, protected);
+                for (_, factor) in rest {
+                    for (k, v) in self.einstein(factor, protected) {
+                        *counts.entry(k).or_default() += v;
+                    }
+                }
+            }
+            ExprKind::Neg(inner) | ExprKind::Pow { base: inner, .. } => counts = self.einstein(inner, protected),
+            ExprKind::Call { args, .. } => {
+                for arg in args {
+                    for (k, v) in self.einstein(arg, protected) {
+                        *counts.entry(k).or_default() += v;
+                    }
+                }
+            }
+        }
+        if wraps {
+            // An index seen more than twice is reported here and summed anyway, so
+            // that the checker does not report it again as unbound.
+            let summed: Vec<String> = counts
+                .iter()
+                .filter(|(k, &v)| v >= 2 && !protected.contains(k))
+                .map(|(k, _)| k.clone())
+                .collect();
+            for (k, &v) in &counts {
+                if v > 2 && !protected.contains(k) {
+                    self.error(
+                        Diagnostic::new(e.span, format!("index `{k}` appears {v} times in this product"), "ambiguous under --einstein")
+                            .with_help("an implicit sum needs the index exactly twice; write the Σ explicitly"),
+                    );
+                }
+            }
+            if !summed.is_empty() {
+                let span = e.span;
+                let indices = summed
+                    .iter()
+                    .map(|k| Ident {
+                        name: k.clone(),
+                        span: first_use(e, k).unwrap_or(span),
+                    })
+                    .collect();
+                let body = std::mem::replace(e, Expr { kind: ExprKind::Pi, span });
+                *e = Expr {
+                    kind: ExprKind::Sum {
+                        indices,
+                        body: Box::new(body),
+                    },
+                    span,
+                };
+                for k in &summed {
+                    counts.remove(k);
+                }
+            }
+        }
+        counts
+    }
+}
+
+/// The span of the first use of index `k` inside `e`.
+fn first_use(e: &Expr, k: &str) -> Option<Span> {
+    let mut found = None;
+    e.walk(&mut |x| {
+        if found.is_some() {
+            return;
+        }
+        let indices = match &x.kind {
+            ExprKind::Tensor(t) => &t.indices[..],
+            ExprKind::Delta(i) => &i[..],
+            _ => return,
+        };
+        found = indices.iter().find(|i| i.name == k).map(|i| i.span);
+    });
+    found
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}

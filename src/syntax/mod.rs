@@ -1,0 +1,9 @@
+//! The input language: parse text into a syntax tree, check it, print it back.
+
+pub mod ast;
+pub mod check;
+mod expected;
+pub mod parse;
+pub mod print;
+
+pub use check::{check, CheckOptions, Program};
