@@ -13,7 +13,11 @@ use crate::{Diagnostic, Diagnostics, Limits, Options};
 const EXIT_BAD_INPUT: u8 = 2;
 
 #[derive(Parser, Debug)]
-#[command(name = "ricci", version, about = "Derives gradients in index notation and hands them back in matrix form")]
+#[command(
+    name = "ricci",
+    version,
+    about = "Derives gradients in index notation and hands them back in matrix form"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -110,12 +114,18 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { ExitCode::from(EXIT_BAD_INPUT) } else { ExitCode::SUCCESS };
+            return if e.use_stderr() {
+                ExitCode::from(EXIT_BAD_INPUT)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
     // Deeply nested input recurses in the parser and the checker; the depth limit
     // bounds it, and a large stack makes sure the bound is what stops it.
-    let worker = std::thread::Builder::new().stack_size(256 << 20).spawn(move || run(cli));
+    let worker = std::thread::Builder::new()
+        .stack_size(256 << 20)
+        .spawn(move || run(cli));
     match worker.map(|h| h.join()) {
         Ok(Ok(code)) => code,
         _ => {
@@ -149,8 +159,20 @@ fn run(cli: Cli) -> ExitCode {
                 Ok(p) => p,
                 Err(errors) => return report(&name, &source, &errors),
             };
-            let _ = (&program, args.wrt, args.of, args.format, args.steps, args.layout, args.ascii, args.check, args.standalone);
-            eprintln!("error: `ricci derive` is not built yet: the program is valid, but the derivation core has not landed");
+            let _ = (
+                &program,
+                args.wrt,
+                args.of,
+                args.format,
+                args.steps,
+                args.layout,
+                args.ascii,
+                args.check,
+                args.standalone,
+            );
+            eprintln!(
+                "error: `ricci derive` is not built yet: the program is valid, but the derivation core has not landed"
+            );
             ExitCode::from(EXIT_BAD_INPUT)
         }
     }
@@ -159,7 +181,9 @@ fn run(cli: Cli) -> ExitCode {
 fn options(input: &InputArgs) -> Options {
     let l = &input.limits;
     Options {
-        check: crate::CheckOptions { einstein: input.einstein },
+        check: crate::CheckOptions {
+            einstein: input.einstein,
+        },
         limits: Limits {
             max_input_bytes: l.max_input_bytes,
             max_depth: l.max_depth,
@@ -177,8 +201,14 @@ fn read_input(input: &InputArgs) -> Result<(String, String), ExitCode> {
     } else {
         let mut bytes = Vec::new();
         let (name, result) = match &input.file {
-            None => ("<stdin>".to_string(), std::io::stdin().lock().take(limit as u64 + 1).read_to_end(&mut bytes)),
-            Some(p) if p.as_os_str() == "-" => ("<stdin>".to_string(), std::io::stdin().lock().take(limit as u64 + 1).read_to_end(&mut bytes)),
+            None => (
+                "<stdin>".to_string(),
+                std::io::stdin().lock().take(limit as u64 + 1).read_to_end(&mut bytes),
+            ),
+            Some(p) if p.as_os_str() == "-" => (
+                "<stdin>".to_string(),
+                std::io::stdin().lock().take(limit as u64 + 1).read_to_end(&mut bytes),
+            ),
             Some(p) => (
                 p.display().to_string(),
                 std::fs::File::open(p).and_then(|f| f.take(limit as u64 + 1).read_to_end(&mut bytes)),

@@ -36,11 +36,17 @@ fn ok_cases_print_canonically() {
         insta::glob!("cases/ok/*.ricci", |path| {
             let source = std::fs::read_to_string(path).unwrap();
             let options = options_for(&source);
-            let program = ricci::load(&source, &options).unwrap_or_else(|e| panic!("{}", e.render(&name(path), &source)));
+            let program =
+                ricci::load(&source, &options).unwrap_or_else(|e| panic!("{}", e.render(&name(path), &source)));
             let canonical = program.syntax.to_string();
             // The canonical form is itself a valid program that prints the same.
-            let again = ricci::load(&canonical, &options).unwrap_or_else(|e| panic!("canonical form does not parse:\n{}", e.render("canonical", &canonical)));
-            assert_eq!(again.syntax.to_string(), canonical, "canonical form is not a fixed point");
+            let again = ricci::load(&canonical, &options)
+                .unwrap_or_else(|e| panic!("canonical form does not parse:\n{}", e.render("canonical", &canonical)));
+            assert_eq!(
+                again.syntax.to_string(),
+                canonical,
+                "canonical form is not a fixed point"
+            );
             insta::assert_snapshot!("check_ok", canonical);
         });
     });
@@ -69,6 +75,8 @@ fn err_cases_report_position_and_expectation() {
 
 #[test]
 fn there_are_enough_error_fixtures() {
-    let n = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases/err")).unwrap().count();
+    let n = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases/err"))
+        .unwrap()
+        .count();
     assert!(n >= 30, "only {n} error fixtures");
 }

@@ -9,9 +9,7 @@ use super::ast::*;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 
 /// The built-in elementwise functions (SPEC §1). `sigmoid` and `σ` are one function.
-pub const BUILTINS: &[&str] = &[
-    "exp", "log", "sqrt", "tanh", "sigmoid", "σ", "relu", "softplus", "abs",
-];
+pub const BUILTINS: &[&str] = &["exp", "log", "sqrt", "tanh", "sigmoid", "σ", "relu", "softplus", "abs"];
 
 /// Options that change what a program means.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -139,8 +137,12 @@ impl Checker {
     fn use_tensor(&mut self, name: &Ident, order: usize) {
         if BUILTINS.contains(&name.name.as_str()) {
             self.error(
-                Diagnostic::new(name.span, format!("`{}` is a built-in function, not a tensor", name.name), "used as a tensor here")
-                    .with_help(format!("call it: `{}(x)`", name.name)),
+                Diagnostic::new(
+                    name.span,
+                    format!("`{}` is a built-in function, not a tensor", name.name),
+                    "used as a tensor here",
+                )
+                .with_help(format!("call it: `{}(x)`", name.name)),
             );
             return;
         }
@@ -151,7 +153,12 @@ impl Checker {
                 self.error(
                     Diagnostic::new(
                         name.span,
-                        format!("`{}` is used with {} but earlier with {}", name.name, plural(order, "index", "indices"), plural(had, "index", "indices")),
+                        format!(
+                            "`{}` is used with {} but earlier with {}",
+                            name.name,
+                            plural(order, "index", "indices"),
+                            plural(had, "index", "indices")
+                        ),
                         format!("{} here", plural(order, "index", "indices")),
                     )
                     .with_note(first, format!("{} here", plural(had, "index", "indices")))
@@ -181,8 +188,15 @@ impl Checker {
                         Some((r, at)) if *r != range.name => {
                             let (r, at) = (r.clone(), *at);
                             self.error(
-                                Diagnostic::new(index.span, format!("index `{}` is declared over `{}` and over `{}`", index.name, r, range.name), "second declaration")
-                                    .with_note(at, format!("declared over `{r}` here")),
+                                Diagnostic::new(
+                                    index.span,
+                                    format!(
+                                        "index `{}` is declared over `{}` and over `{}`",
+                                        index.name, r, range.name
+                                    ),
+                                    "second declaration",
+                                )
+                                .with_note(at, format!("declared over `{r}` here")),
                             );
                         }
                         Some(_) => {}
@@ -217,9 +231,13 @@ impl Checker {
                 for (k, index) in lhs.indices.iter().enumerate() {
                     if let Some(first) = lhs.indices[..k].iter().find(|j| j.name == index.name) {
                         self.error(
-                            Diagnostic::new(index.span, format!("index `{}` appears twice on the left-hand side", index.name), "repeated")
-                                .with_note(first.span, "first here")
-                                .with_help("the indices of a defined tensor must be distinct"),
+                            Diagnostic::new(
+                                index.span,
+                                format!("index `{}` appears twice on the left-hand side", index.name),
+                                "repeated",
+                            )
+                            .with_note(first.span, "first here")
+                            .with_help("the indices of a defined tensor must be distinct"),
                         );
                     }
                 }
@@ -229,9 +247,13 @@ impl Checker {
                         Some(_) => {
                             let first = info.first;
                             self.error(
-                                Diagnostic::new(lhs.name.span, format!("`{}` is defined twice", lhs.name.name), "redefined here")
-                                    .with_note(first, "first appears here")
-                                    .with_help("a tensor is defined at most once; give the new one another name"),
+                                Diagnostic::new(
+                                    lhs.name.span,
+                                    format!("`{}` is defined twice", lhs.name.name),
+                                    "redefined here",
+                                )
+                                .with_note(first, "first appears here")
+                                .with_help("a tensor is defined at most once; give the new one another name"),
                             );
                         }
                         None => info.definition = Some(i),
@@ -279,8 +301,12 @@ impl Checker {
             ExprKind::Delta(indices) => {
                 if indices.len() != 2 {
                     self.error(
-                        Diagnostic::new(e.span, format!("a Kronecker delta takes two indices, this one has {}", indices.len()), "here")
-                            .with_help("write it as `δ_ij`"),
+                        Diagnostic::new(
+                            e.span,
+                            format!("a Kronecker delta takes two indices, this one has {}", indices.len()),
+                            "here",
+                        )
+                        .with_help("write it as `δ_ij`"),
                     );
                 }
                 let items = self.indices(indices, bound, lhs);
@@ -294,14 +320,25 @@ impl Checker {
                 for (k, index) in indices.iter().enumerate() {
                     if indices[..k].iter().any(|j| j.name == index.name) || bound.contains(&index.name) {
                         self.error(
-                            Diagnostic::new(index.span, format!("index `{}` is bound twice", index.name), "bound again here")
-                                .with_help("use a fresh index name for the inner sum"),
+                            Diagnostic::new(
+                                index.span,
+                                format!("index `{}` is bound twice", index.name),
+                                "bound again here",
+                            )
+                            .with_help("use a fresh index name for the inner sum"),
                         );
                         continue;
                     } else if lhs.is_some_and(|l| l.contains(&index.name)) {
                         self.error(
-                            Diagnostic::new(index.span, format!("index `{}` is free on the left-hand side, so a Σ cannot bind it", index.name), "bound here")
-                                .with_help("sum over another index name"),
+                            Diagnostic::new(
+                                index.span,
+                                format!(
+                                    "index `{}` is free on the left-hand side, so a Σ cannot bind it",
+                                    index.name
+                                ),
+                                "bound here",
+                            )
+                            .with_help("sum over another index name"),
                         );
                     }
                     bound.push(index.name.clone());
@@ -312,12 +349,19 @@ impl Checker {
                 for index in &binds {
                     if !inner.iter().any(|(i, _)| *i == index.name) {
                         self.error(
-                            Diagnostic::new(index.span, format!("Σ over `{}`, which does not occur in its term", index.name), "summed here")
-                                .with_help("a Σ sums the product that follows it; put parentheses around a longer term"),
+                            Diagnostic::new(
+                                index.span,
+                                format!("Σ over `{}`, which does not occur in its term", index.name),
+                                "summed here",
+                            )
+                            .with_help("a Σ sums the product that follows it; put parentheses around a longer term"),
                         );
                     }
                 }
-                let outer: Vec<_> = inner.into_iter().filter(|(i, _)| !binds.iter().any(|j| j.name == *i)).collect();
+                let outer: Vec<_> = inner
+                    .into_iter()
+                    .filter(|(i, _)| !binds.iter().any(|j| j.name == *i))
+                    .collect();
                 add(&mut free, outer);
             }
             ExprKind::Add { first, rest } => {
@@ -345,7 +389,11 @@ impl Checker {
             }
             ExprKind::Pow { base, exponent } => {
                 if exponent < &num_rational::BigRational::zero() && is_literal_zero(base) {
-                    self.error(Diagnostic::new(e.span, "division by zero: zero to a negative power", "this is 1/0"));
+                    self.error(Diagnostic::new(
+                        e.span,
+                        "division by zero: zero to a negative power",
+                        "this is 1/0",
+                    ));
                 }
                 let items = self.expr(base, bound, lhs, reads);
                 add(&mut free, items);
@@ -358,8 +406,12 @@ impl Checker {
                 }
                 if args.len() != 1 {
                     self.error(
-                        Diagnostic::new(e.span, format!("`{}` takes one argument, but {} were given", function.name, args.len()), "called here")
-                            .with_help("every function in ricci is elementwise and takes one argument"),
+                        Diagnostic::new(
+                            e.span,
+                            format!("`{}` takes one argument, but {} were given", function.name, args.len()),
+                            "called here",
+                        )
+                        .with_help("every function in ricci is elementwise and takes one argument"),
                     );
                 }
                 for arg in args {
@@ -387,8 +439,15 @@ impl Checker {
                         format!("sum over it with `Σ_{} …`, add it to the left-hand side, or pass --einstein to sum repeated indices", index.name)
                     };
                     self.error(
-                        Diagnostic::new(index.span, format!("index `{}` is neither on the left-hand side nor bound by a Σ", index.name), "unbound index")
-                            .with_help(help),
+                        Diagnostic::new(
+                            index.span,
+                            format!(
+                                "index `{}` is neither on the left-hand side nor bound by a Σ",
+                                index.name
+                            ),
+                            "unbound index",
+                        )
+                        .with_help(help),
                     );
                     continue;
                 }
@@ -407,9 +466,13 @@ impl Checker {
             .collect();
         for (name, call, first) in clashes {
             self.error(
-                Diagnostic::new(call, format!("`{name}` is a tensor, but it is called as a function"), "called here")
-                    .with_note(first, "used as a tensor here")
-                    .with_help("to multiply by a parenthesised expression, put a space or `*` before `(`"),
+                Diagnostic::new(
+                    call,
+                    format!("`{name}` is a tensor, but it is called as a function"),
+                    "called here",
+                )
+                .with_note(first, "used as a tensor here")
+                .with_help("to multiply by a parenthesised expression, put a space or `*` before `(`"),
             );
         }
     }
@@ -441,7 +504,9 @@ impl Checker {
                 if *next < reads.len() {
                     let (name, span) = &reads[*next];
                     *next += 1;
-                    let Some(&target) = defined.get(name.as_str()) else { continue };
+                    let Some(&target) = defined.get(name.as_str()) else {
+                        continue;
+                    };
                     match state.get(&target).copied().unwrap_or(0) {
                         0 => {
                             state.insert(target, 1);
@@ -480,14 +545,22 @@ impl Checker {
         if cycle.len() == 2 {
             let n = name(cycle[0]);
             self.error(
-                Diagnostic::new(at, format!("`{n}` is defined in terms of itself"), "used in its own definition")
-                    .with_help("a definition may only read inputs and earlier results"),
+                Diagnostic::new(
+                    at,
+                    format!("`{n}` is defined in terms of itself"),
+                    "used in its own definition",
+                )
+                .with_help("a definition may only read inputs and earlier results"),
             );
         } else {
             let path: Vec<String> = cycle.iter().map(|&i| format!("`{}`", name(i))).collect();
             self.error(
-                Diagnostic::new(at, format!("the definitions form a cycle: {}", path.join(" → ")), "this use closes the cycle")
-                    .with_help("a definition may only read inputs and results that do not depend on it"),
+                Diagnostic::new(
+                    at,
+                    format!("the definitions form a cycle: {}", path.join(" → ")),
+                    "this use closes the cycle",
+                )
+                .with_help("a definition may only read inputs and results that do not depend on it"),
             );
         }
     }
@@ -513,7 +586,10 @@ impl Checker {
     /// access) in a Σ over every index that occurs exactly twice and is not protected.
     fn einstein(&mut self, e: &mut Expr, protected: &[String]) -> BTreeMap<String, usize> {
         let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-        let wraps = matches!(e.kind, ExprKind::Product { .. } | ExprKind::Tensor(_) | ExprKind::Delta(_));
+        let wraps = matches!(
+            e.kind,
+            ExprKind::Product { .. } | ExprKind::Tensor(_) | ExprKind::Delta(_)
+        );
         match &mut e.kind {
             ExprKind::Number(_) | ExprKind::Pi => {}
             ExprKind::Tensor(TensorRef { indices, .. }) | ExprKind::Delta(indices) => {
@@ -566,8 +642,12 @@ impl Checker {
             for (k, &v) in &counts {
                 if v > 2 && !protected.contains(k) {
                     self.error(
-                        Diagnostic::new(e.span, format!("index `{k}` appears {v} times in this product"), "ambiguous under --einstein")
-                            .with_help("an implicit sum needs the index exactly twice; write the Σ explicitly"),
+                        Diagnostic::new(
+                            e.span,
+                            format!("index `{k}` appears {v} times in this product"),
+                            "ambiguous under --einstein",
+                        )
+                        .with_help("an implicit sum needs the index exactly twice; write the Σ explicitly"),
                     );
                 }
             }
@@ -580,7 +660,13 @@ impl Checker {
                         span: first_use(e, k).unwrap_or(span),
                     })
                     .collect();
-                let body = std::mem::replace(e, Expr { kind: ExprKind::Pi, span });
+                let body = std::mem::replace(
+                    e,
+                    Expr {
+                        kind: ExprKind::Pi,
+                        span,
+                    },
+                );
                 *e = Expr {
                     kind: ExprKind::Sum {
                         indices,

@@ -25,7 +25,7 @@ pub fn describe(rule: Rule) -> &'static str {
         Rule::add_op => "`+` or `-`",
         Rule::term => "a term",
         Rule::neg => "`-`",
-        Rule::product => "a product",
+        Rule::product => "a term",
         Rule::mul_op => "`*`, `·` or `/`",
         Rule::sigma => "a sum such as `Σ_m …`",
         Rule::sigma_kw => "`Σ`",

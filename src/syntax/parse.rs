@@ -27,8 +27,18 @@ pub use generated::{RicciParser, Rule};
 /// Parses a program into its syntax tree, or returns the syntax error.
 pub fn parse(source: &str, limits: &Limits) -> Result<Program, Diagnostic> {
     check_bounds(source, limits)?;
-    pest::set_error_detail(true);
-    let mut pairs = RicciParser::parse(Rule::program, source).map_err(|e| syntax_error(source, e))?;
+    // Collecting the expected tokens costs time on every input; do it only to
+    // explain a failure, by parsing again.
+    pest::set_error_detail(false);
+    let mut pairs = match RicciParser::parse(Rule::program, source) {
+        Ok(pairs) => pairs,
+        Err(_) => {
+            pest::set_error_detail(true);
+            let error = RicciParser::parse(Rule::program, source).expect_err("the same input fails again");
+            pest::set_error_detail(false);
+            return Err(syntax_error(source, error));
+        }
+    };
     let program = pairs.next().expect("the program rule always yields one pair");
     let mut statements = Vec::new();
     for pair in program.into_inner() {
@@ -87,10 +97,7 @@ fn check_bounds(source: &str, limits: &Limits) -> Result<(), Diagnostic> {
     let depth_error = |at: usize| {
         Diagnostic::new(
             Span::new(at, at + 1),
-            format!(
-                "the expression is nested more than {} levels deep",
-                limits.max_depth
-            ),
+            format!("the expression is nested more than {} levels deep", limits.max_depth),
             "this is too deep",
         )
         .with_help("raise the limit with --max-depth")
@@ -106,9 +113,7 @@ fn check_bounds(source: &str, limits: &Limits) -> Result<(), Diagnostic> {
             '+' | '-' | '−' | ',' | '=' | ';' | '\n' => *levels.last_mut().unwrap() = 0,
             'Σ' | '∑' => *levels.last_mut().unwrap() += 1,
             's' if source[at..].starts_with("sum_") => *levels.last_mut().unwrap() += 1,
-            '#' => {
-                while bytes.next_if(|&(_, c)| c != '\n').is_some() {}
-            }
+            '#' => while bytes.next_if(|&(_, c)| c != '\n').is_some() {},
             _ => continue,
         }
         let depth = levels.len() - 1 + levels.iter().sum::<usize>();
@@ -179,7 +184,7 @@ fn syntax_error(source: &str, error: pest::error::Error<Rule>) -> Diagnostic {
     if ["Σ", "∑", "sum", "δ", "delta"].iter().any(|k| before.ends_with(k)) {
         expected = vec!["a subscript with its indices, such as `_m`".to_string()];
     } else if continues && expected.iter().all(|e| e == describe(Rule::EOI)) {
-        expected.insert(0, "an operator or another factor".to_string());
+        expected.splice(0..0, ["an operator".to_string(), "another factor".to_string()]);
     }
     let found = match source[at..].chars().next() {
         None => "end of input".to_string(),
@@ -214,7 +219,7 @@ fn hint(source: &str, at: usize) -> Option<String> {
     if before.ends_with('δ') || before.ends_with("delta") {
         return Some("a Kronecker delta needs two indices: `δ_ij`".into());
     }
-    if rest.starts_with('*') && before.ends_with('*') {
+    if rest.starts_with('*') && source[..at].ends_with('*') {
         return Some("powers are written `x^2`".into());
     }
     if rest.starts_with('∂') {
@@ -432,7 +437,10 @@ fn build_expr(pair: Pair<Rule>) -> Result<Expr, Diagnostic> {
             }
         }
         Rule::paren => {
-            let inner = pair.into_inner().next().expect("grammar: parentheses hold an expression");
+            let inner = pair
+                .into_inner()
+                .next()
+                .expect("grammar: parentheses hold an expression");
             let mut e = build_expr(inner)?;
             e.span = span;
             Ok(e)
@@ -487,7 +495,11 @@ fn build_exponent(pair: Pair<Rule>) -> Result<BigRational, Diagnostic> {
     let value = match parts.as_slice() {
         [n] => n.clone(),
         [n, d] if d.is_zero() => {
-            return Err(Diagnostic::new(span, "division by zero in an exponent", "this fraction has a zero denominator"));
+            return Err(Diagnostic::new(
+                span,
+                "division by zero in an exponent",
+                "this fraction has a zero denominator",
+            ));
         }
         [n, d] => n / d,
         _ => unreachable!("grammar: an exponent has one or two numbers"),

@@ -1,0 +1,120 @@
+//! The built binary: exit codes, stdout/stderr discipline, and hostile input.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn ricci(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ricci"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ricci runs");
+    let mut input = child.stdin.take().unwrap();
+    let data = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&data);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    out
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Bad input: status 2, nothing on stdout, a located message on stderr, no panic.
+fn assert_rejected(out: &Output, needle: &str) {
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
+    assert!(out.stdout.is_empty(), "stdout not empty: {}", text(&out.stdout));
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(err.contains(needle), "expected {needle:?} in {err}");
+}
+
+#[test]
+fn check_prints_the_canonical_form_of_the_example() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/linear.ricci");
+    let out = ricci(&["check", example], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "index s : S\nindex m : M\nindex n : N\nY_sn = Σ_m X_sm W_nm + b_n\n"
+    );
+}
+
+#[test]
+fn check_reads_stdin_and_inline_programs() {
+    let out = ricci(&["check", "-"], b"Y_ij = sum_k A_ik B_kj");
+    assert_eq!(text(&out.stdout), "Y_ij = Σ_k A_ik B_kj\n");
+    let out = ricci(&["check"], "L = Σ_k x_k^2".as_bytes());
+    assert_eq!(text(&out.stdout), "L = Σ_k x_k^2\n");
+    let out = ricci(&["check", "--einstein", "-e", "Y_ij = A_ik B_kj"], b"");
+    assert_eq!(text(&out.stdout), "Y_ij = Σ_k A_ik B_kj\n");
+}
+
+#[test]
+fn a_bad_program_exits_2_with_line_and_column() {
+    let out = ricci(&["check", "-"], b"index s : S\nY_ij = A_ik B_kj\n");
+    assert_rejected(&out, "<stdin>:2:11");
+    assert!(text(&out.stderr).contains("^ unbound index"));
+}
+
+#[test]
+fn a_missing_file_exits_2() {
+    let out = ricci(&["check", "/nonexistent/prog.ricci"], b"");
+    assert_rejected(&out, "cannot read /nonexistent/prog.ricci");
+}
+
+#[test]
+fn bad_usage_exits_2() {
+    let out = ricci(&["derive", "-e", "Y_i = X_i"], b"");
+    assert_rejected(&out, "--wrt");
+    let out = ricci(&["derive", "-e", "Y_i = X_i", "--wrt", "X", "--format", "pdf"], b"");
+    assert_rejected(&out, "pdf");
+}
+
+#[test]
+fn random_bytes_are_rejected_cleanly() {
+    // A fixed xorshift stream: 100,000 bytes of garbage, then the same as text.
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let bytes: Vec<u8> = (0..100_000)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect();
+    assert_rejected(&ricci(&["check", "-"], &bytes), "not valid UTF-8");
+    let alphabet: Vec<char> = " ()_^=+-*/;#\nXYijkΣ0123.".chars().collect();
+    let printable: String = bytes.iter().map(|b| alphabet[(*b as usize) % alphabet.len()]).collect();
+    assert_rejected(&ricci(&["check", "-"], printable.as_bytes()), "<stdin>:");
+}
+
+#[test]
+fn deep_nesting_is_a_named_limit() {
+    let program = format!("y = {}x{}", "(".repeat(10_000), ")".repeat(10_000));
+    assert_rejected(&ricci(&["check", "-"], program.as_bytes()), "--max-depth");
+    let sums: String = (0..10_000).map(|i| format!("Σ_{{i{i}}} ")).collect();
+    let program = format!("y = {sums} x");
+    assert_rejected(&ricci(&["check", "-"], program.as_bytes()), "--max-depth");
+}
+
+#[test]
+fn a_one_mebibyte_line_is_a_named_limit() {
+    let program = format!("y = {}x", "x + ".repeat(1 << 18));
+    assert!(program.len() > 1 << 20);
+    assert_rejected(&ricci(&["check", "-"], program.as_bytes()), "--max-input-bytes");
+}
+
+#[test]
+fn limits_can_be_raised() {
+    let program = format!("y = {}x{}", "(".repeat(100), ")".repeat(100));
+    assert_rejected(&ricci(&["check", "-"], program.as_bytes()), "--max-depth");
+    let out = ricci(&["check", "--max-depth", "200", "-"], program.as_bytes());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "y = x\n");
+}

@@ -1,0 +1,139 @@
+//! Property: for any program, canonical print → parse → canonical print is a fixed point.
+
+use num_rational::BigRational;
+use proptest::prelude::*;
+use ricci::syntax::ast::*;
+
+fn id(name: &str) -> Ident {
+    Ident {
+        name: name.to_string(),
+        span: Span::default(),
+    }
+}
+
+fn e(kind: ExprKind) -> Expr {
+    Expr {
+        kind,
+        span: Span::default(),
+    }
+}
+
+fn index() -> impl Strategy<Value = Ident> {
+    prop_oneof![
+        prop::sample::select(vec!["i", "j", "k", "s", "m", "n", "α"]).prop_map(id),
+        prop::sample::select(vec!["i1", "j2", "k10"]).prop_map(id),
+    ]
+}
+
+fn indices(max: usize) -> impl Strategy<Value = Vec<Ident>> {
+    prop::collection::vec(index(), 0..=max)
+}
+
+fn name() -> impl Strategy<Value = String> {
+    prop::sample::select(vec![
+        "X", "W", "b", "ŷ", "W^(1)", "s^(2)", "W1", "yhat", "λ", "T", "x̂", "e",
+    ])
+    .prop_map(String::from)
+}
+
+fn number() -> impl Strategy<Value = BigRational> {
+    prop_oneof![
+        (0u32..1000).prop_map(|n| BigRational::from_integer(n.into())),
+        (0u32..1000, 1u32..4).prop_map(|(n, d)| BigRational::new(n.into(), 10u32.pow(d).into())),
+    ]
+}
+
+fn leaf() -> impl Strategy<Value = Expr> {
+    prop_oneof![
+        number().prop_map(|n| e(ExprKind::Number(n))),
+        Just(e(ExprKind::Pi)),
+        (name(), indices(3)).prop_map(|(n, i)| e(ExprKind::Tensor(TensorRef {
+            name: id(&n),
+            indices: i
+        }))),
+        (index(), index()).prop_map(|(a, b)| e(ExprKind::Delta(vec![a, b]))),
+    ]
+}
+
+fn exponent() -> impl Strategy<Value = BigRational> {
+    (-5i32..6, 1i32..4).prop_map(|(n, d)| BigRational::new(n.into(), d.into()))
+}
+
+fn expr() -> impl Strategy<Value = Expr> {
+    leaf().prop_recursive(5, 40, 4, |inner| {
+        let sign = prop_oneof![Just(Sign::Plus), Just(Sign::Minus)];
+        let op = prop_oneof![Just(MulOp::Mul), Just(MulOp::Div)];
+        prop_oneof![
+            (inner.clone(), prop::collection::vec((sign, inner.clone()), 1..3)).prop_map(|(f, rest)| e(
+                ExprKind::Add {
+                    first: Box::new(f),
+                    rest
+                }
+            )),
+            inner.clone().prop_map(|x| e(ExprKind::Neg(Box::new(x)))),
+            (inner.clone(), prop::collection::vec((op, inner.clone()), 1..3)).prop_map(|(f, rest)| e(
+                ExprKind::Product {
+                    first: Box::new(f),
+                    rest
+                }
+            )),
+            (prop::collection::vec(index(), 1..3), inner.clone()).prop_map(|(i, b)| e(ExprKind::Sum {
+                indices: i,
+                body: Box::new(b)
+            })),
+            (inner.clone(), exponent()).prop_map(|(b, x)| e(ExprKind::Pow {
+                base: Box::new(b),
+                exponent: x
+            })),
+            (
+                prop::sample::select(vec!["exp", "log", "σ", "relu", "h", "h'", "g"]),
+                inner
+            )
+                .prop_map(|(f, a)| e(ExprKind::Call {
+                    function: id(f),
+                    args: vec![a]
+                })),
+        ]
+    })
+}
+
+fn statement() -> impl Strategy<Value = Statement> {
+    let kind = prop_oneof![
+        (name(), indices(3), expr()).prop_map(|(n, i, rhs)| StatementKind::Definition {
+            lhs: TensorRef {
+                name: id(&n),
+                indices: i
+            },
+            rhs
+        }),
+        (expr(), expr()).prop_map(|(l, r)| StatementKind::Assume { lhs: l, rhs: Some(r) }),
+        (
+            prop::collection::vec(index(), 1..3),
+            prop::sample::select(vec!["S", "N", "K"])
+        )
+            .prop_map(|(i, r)| StatementKind::Index {
+                indices: i,
+                range: id(r)
+            }),
+    ];
+    kind.prop_map(|kind| Statement {
+        kind,
+        span: Span::default(),
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("RICCI_PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(512)
+    ))]
+
+    #[test]
+    fn canonical_print_is_a_fixed_point(statements in prop::collection::vec(statement(), 1..4)) {
+        let program = Program { statements };
+        let printed = program.to_string();
+        let parsed = ricci::syntax::parse::parse(&printed, &ricci::Limits::default())
+            .map_err(|d| TestCaseError::fail(d.render("printed", &printed)))?;
+        let again = parsed.to_string();
+        prop_assert_eq!(&printed, &again);
+    }
+}
