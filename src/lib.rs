@@ -13,9 +13,14 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod derive;
 pub mod diagnostic;
+pub mod diff;
 pub mod limits;
+pub mod render;
+pub mod simplify;
 pub mod syntax;
+pub mod term;
 
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use limits::Limits;

@@ -1,0 +1,472 @@
+//! Reverse mode over the program's definitions (DESIGN §2).
+//!
+//! For the loss L, ∂L/∂T is computed for each tensor T in reverse dependency
+//! order, each from the finished gradients of the definitions that read T:
+//! `∂L/∂T_ij = Σ_C Σ_c (∂L/∂C)_c ∂C_c/∂T_ij`. Each gradient is simplified once,
+//! so the work is linear in the number of definitions.
+
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
+
+use crate::diagnostic::Diagnostic;
+use crate::diff::differentiate;
+use crate::simplify::{self, Env, Log};
+use crate::syntax::ast::{Expr, ExprKind, MulOp, Sign, Span, StatementKind};
+use crate::syntax::Program;
+use crate::term::{Func, Ix, Name, Term};
+
+/// Dimension classes: every tensor axis and every index of every statement,
+/// joined where an index meets an axis or a declared range.
+#[derive(Clone, Debug, Default)]
+pub struct Dims {
+    parent: Vec<u32>,
+    keys: HashMap<String, u32>,
+    /// The declared range symbol of a class's root, if any.
+    range: HashMap<u32, String>,
+}
+
+impl Dims {
+    fn node(&mut self, key: String) -> u32 {
+        if let Some(&n) = self.keys.get(&key) {
+            return n;
+        }
+        let n = self.parent.len() as u32;
+        self.parent.push(n);
+        self.keys.insert(key, n);
+        n
+    }
+
+    fn find(&mut self, mut n: u32) -> u32 {
+        while self.parent[n as usize] != n {
+            let p = self.parent[n as usize];
+            self.parent[n as usize] = self.parent[p as usize];
+            n = p;
+        }
+        n
+    }
+
+    fn union(&mut self, a: u32, b: u32) {
+        let (a, b) = (self.find(a), self.find(b));
+        if a != b {
+            self.parent[a as usize] = b;
+            if let Some(r) = self.range.remove(&a) {
+                self.range.entry(b).or_insert(r);
+            }
+        }
+    }
+
+    /// The class of axis `axis` of tensor `name`.
+    pub fn axis(&mut self, name: &str, axis: usize) -> u32 {
+        let n = self.node(format!("axis\u{0}{name}\u{0}{axis}"));
+        self.find(n)
+    }
+
+    fn index(&mut self, statement: usize, index: &str) -> u32 {
+        let n = self.node(format!("index\u{0}{statement}\u{0}{index}"));
+        self.find(n)
+    }
+
+    /// The declared range symbol of a class, if any.
+    pub fn range_of(&mut self, dim: u32) -> Option<String> {
+        let root = self.find(dim);
+        self.range.get(&root).cloned()
+    }
+
+    /// Every class root, in a fixed order.
+    pub fn classes(&mut self) -> Vec<u32> {
+        let mut roots: Vec<u32> = (0..self.parent.len() as u32).map(|n| self.find(n)).collect();
+        roots.sort();
+        roots.dedup();
+        roots
+    }
+
+    /// Builds the classes of a checked program.
+    pub fn of(program: &Program) -> Dims {
+        let mut d = Dims::default();
+        let ranges = program.ranges.clone();
+        for (s, statement) in program.syntax.statements.iter().enumerate() {
+            let visit = |d: &mut Dims, e: &Expr| {
+                e.walk(&mut |x| match &x.kind {
+                    ExprKind::Tensor(t) => {
+                        for (k, i) in t.indices.iter().enumerate() {
+                            let a = d.axis(&t.name.name, k);
+                            let b = d.index(s, &i.name);
+                            d.union(a, b);
+                        }
+                    }
+                    ExprKind::Delta(ix) if ix.len() == 2 => {
+                        let a = d.index(s, &ix[0].name);
+                        let b = d.index(s, &ix[1].name);
+                        d.union(a, b);
+                    }
+                    _ => {}
+                });
+            };
+            match &statement.kind {
+                StatementKind::Definition { lhs, rhs } => {
+                    for (k, i) in lhs.indices.iter().enumerate() {
+                        let a = d.axis(&lhs.name.name, k);
+                        let b = d.index(s, &i.name);
+                        d.union(a, b);
+                    }
+                    visit(&mut d, rhs);
+                }
+                StatementKind::Assume { lhs, rhs } => {
+                    visit(&mut d, lhs);
+                    if let Some(rhs) = rhs {
+                        visit(&mut d, rhs);
+                    }
+                }
+                StatementKind::Index { .. } => {}
+            }
+        }
+        // Declared ranges: an index name declared over S is S in every statement.
+        let keys: Vec<(String, u32)> = d.keys.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        let mut by_range: BTreeMap<String, u32> = BTreeMap::new();
+        for (key, node) in keys {
+            let mut parts = key.split('\u{0}');
+            if parts.next() != Some("index") {
+                continue;
+            }
+            let _statement = parts.next();
+            let Some(index) = parts.next() else { continue };
+            if let Some(range) = ranges.get(index) {
+                let root = d.find(node);
+                match by_range.get(range) {
+                    Some(&other) => d.union(root, other),
+                    None => {
+                        by_range.insert(range.clone(), root);
+                    }
+                }
+                let root = d.find(node);
+                d.range.insert(root, range.clone());
+            }
+        }
+        d
+    }
+}
+
+/// Which matrix convention to print in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Layout {
+    /// `∂L/∂W` has the shape of `W`.
+    #[default]
+    Gradient,
+    /// The transpose, as some courses write it.
+    Numerator,
+}
+
+/// What to differentiate.
+#[derive(Clone, Debug)]
+pub struct Request {
+    /// The loss (`--of`), `L` by default.
+    pub of: String,
+    /// The tensors to differentiate by (`--wrt`), as written on the command line.
+    pub wrt: Vec<String>,
+    /// The matrix layout.
+    pub layout: Layout,
+}
+
+impl Default for Request {
+    fn default() -> Self {
+        Request {
+            of: "L".into(),
+            wrt: Vec::new(),
+            layout: Layout::Gradient,
+        }
+    }
+}
+
+/// One finished gradient.
+#[derive(Clone, Debug)]
+pub struct Gradient {
+    /// The tensor, as named on the command line.
+    pub wrt: String,
+    /// The gradient's free indices, one per axis of `wrt`.
+    pub indices: Vec<Ix>,
+    /// The simplified index form.
+    pub term: Term,
+    /// What the simplifier did.
+    pub log: Log,
+}
+
+/// The internal form of a program ready to differentiate.
+pub struct Lowered {
+    /// Dimension classes.
+    pub dims: Dims,
+    /// The simplifier's knowledge: definitions to fold, assumptions, sizes.
+    pub env: Env,
+    /// Definitions in dependency order: `(name, parameters, right-hand side)`.
+    pub definitions: Vec<(Rc<str>, Vec<Ix>, Term)>,
+    /// Order of each tensor name.
+    pub orders: HashMap<String, usize>,
+}
+
+/// Lowers a checked program into terms.
+pub fn lower(program: &Program) -> Lowered {
+    let mut dims = Dims::of(program);
+    let mut definitions: Vec<(Rc<str>, Vec<Ix>, Term)> = Vec::new();
+    for &s in &program.order {
+        let StatementKind::Definition { lhs, rhs } = &program.syntax.statements[s].kind else { continue };
+        let mut scope: HashMap<String, Ix> = HashMap::new();
+        let mut params = Vec::new();
+        for (k, i) in lhs.indices.iter().enumerate() {
+            let dim = dims.axis(&lhs.name.name, k);
+            let ix = Ix::fresh(&i.name, dim);
+            scope.insert(i.name.clone(), ix.clone());
+            params.push(ix);
+        }
+        let term = lower_expr(rhs, s, &mut scope, &mut dims);
+        definitions.push((Rc::from(lhs.name.name.as_str()), params, term));
+    }
+    let mut env = Env::default();
+    for dim in dims.classes() {
+        if let Some(r) = dims.range_of(dim) {
+            env.sizes.insert(dim, Term::Var(Name::Tensor(r.as_str().into()), vec![]));
+        }
+    }
+    for (name, params, rhs) in &definitions {
+        let rhs = simplify::normalize(rhs, &env);
+        // A definition that is a bare number folds nothing useful back.
+        if !matches!(rhs, Term::Num(_)) {
+            env.definitions.push((Name::Tensor(name.clone()), params.clone(), rhs));
+        }
+    }
+    for (s, statement) in program.syntax.statements.iter().enumerate() {
+        if let StatementKind::Assume { lhs, rhs: Some(rhs) } = &statement.kind {
+            let mut scope = HashMap::new();
+            let l = lower_expr(lhs, s, &mut scope, &mut dims);
+            let r = lower_expr(rhs, s, &mut scope, &mut dims);
+            let params: Vec<Ix> = scope.into_values().collect();
+            env.assumptions.push((params, simplify::normalize(&l, &env), simplify::normalize(&r, &env)));
+        }
+    }
+    let orders = program.tensors.iter().map(|(k, v)| (k.clone(), v.order)).collect();
+    Lowered {
+        dims,
+        env,
+        definitions,
+        orders,
+    }
+}
+
+/// An expression of statement `s` as a term; free indices are looked up in (or
+/// added to) `scope`, every Σ binds fresh indices.
+fn lower_expr(e: &Expr, s: usize, scope: &mut HashMap<String, Ix>, dims: &mut Dims) -> Term {
+    let index = |scope: &mut HashMap<String, Ix>, dims: &mut Dims, name: &str| -> Ix {
+        scope
+            .entry(name.to_string())
+            .or_insert_with(|| Ix::fresh(name, dims.index(s, name)))
+            .clone()
+    };
+    match &e.kind {
+        ExprKind::Number(n) => Term::Num(n.clone()),
+        ExprKind::Pi => Term::Pi,
+        ExprKind::Tensor(t) => Term::Var(
+            Name::Tensor(t.name.name.as_str().into()),
+            t.indices.iter().map(|i| index(scope, dims, &i.name)).collect(),
+        ),
+        ExprKind::Delta(ix) => Term::Delta(index(scope, dims, &ix[0].name), index(scope, dims, &ix[1].name)),
+        ExprKind::Sum { indices, body } => {
+            let mut saved = Vec::new();
+            let mut bound = Vec::new();
+            for i in indices {
+                let ix = Ix::fresh(&i.name, dims.index(s, &i.name));
+                saved.push((i.name.clone(), scope.insert(i.name.clone(), ix.clone())));
+                bound.push(ix);
+            }
+            let body = lower_expr(body, s, scope, dims);
+            for (name, old) in saved {
+                match old {
+                    Some(o) => scope.insert(name, o),
+                    None => scope.remove(&name),
+                };
+            }
+            Term::Sum(bound, Box::new(body))
+        }
+        ExprKind::Add { first, rest } => {
+            let mut ts = vec![lower_expr(first, s, scope, dims)];
+            for (sign, t) in rest {
+                let t = lower_expr(t, s, scope, dims);
+                ts.push(if *sign == Sign::Minus { Term::neg(t) } else { t });
+            }
+            Term::Add(ts)
+        }
+        ExprKind::Neg(x) => Term::neg(lower_expr(x, s, scope, dims)),
+        ExprKind::Product { first, rest } => {
+            let mut fs = vec![lower_expr(first, s, scope, dims)];
+            for (op, f) in rest {
+                let f = lower_expr(f, s, scope, dims);
+                fs.push(if *op == MulOp::Div { Term::pow(f, -1) } else { f });
+            }
+            Term::Mul(fs)
+        }
+        ExprKind::Pow { base, exponent } => Term::Pow(Box::new(lower_expr(base, s, scope, dims)), exponent.clone()),
+        ExprKind::Call { function, args } => {
+            Term::Fn(Func::from_name(&function.name), Box::new(lower_expr(&args[0], s, scope, dims)))
+        }
+    }
+}
+
+/// Index names for a gradient's free indices, as the documents write them:
+/// `∂L/∂b_j`, `∂L/∂W_ij`, `∂L/∂T_ijk`.
+fn result_indices(order: usize) -> Vec<&'static str> {
+    match order {
+        0 => vec![],
+        1 => vec!["j"],
+        2 => vec!["i", "j"],
+        3 => vec!["i", "j", "k"],
+        n => ["i", "j", "k", "l", "p", "q", "r", "u", "v", "w"].into_iter().cycle().take(n).collect(),
+    }
+}
+
+/// Errors in a request that the program cannot answer (`--of`, `--wrt`).
+pub fn validate(program: &Program, request: &Request) -> Result<(), Diagnostic> {
+    let at = Span::new(0, 0);
+    let names: Vec<&str> = program.tensors.keys().map(String::as_str).collect();
+    let suggest = |name: &str| -> String {
+        let close: Vec<&str> = names
+            .iter()
+            .copied()
+            .filter(|n| n.to_lowercase() == name.to_lowercase() || n.replace("^(", "").replace(')', "") == name)
+            .collect();
+        if close.is_empty() {
+            format!("the program's tensors are {}", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "))
+        } else {
+            format!("did you mean `{}`?", close[0])
+        }
+    };
+    match program.tensors.get(&request.of) {
+        Some(info) if info.order > 0 => {
+            return Err(Diagnostic::new(at, format!("--of {}: the loss must be a scalar, but `{}` has {} indices", request.of, request.of, info.order), "")
+                .with_help("differentiate a scalar loss, e.g. `L = Σ_ij Y_ij`"));
+        }
+        Some(info) if info.definition.is_none() => {
+            return Err(Diagnostic::new(at, format!("--of {}: `{}` is an input, not a loss", request.of, request.of), "")
+                .with_help("name a defined scalar, or a name the program does not use, for an unknown loss of its outputs"));
+        }
+        _ => {}
+    }
+    if !program.tensors.contains_key(&request.of) && program.outputs().is_empty() {
+        return Err(Diagnostic::new(at, format!("--of {}: the program defines nothing for the loss to depend on", request.of), ""));
+    }
+    if request.wrt.is_empty() {
+        return Err(Diagnostic::new(at, "no --wrt: name at least one tensor to differentiate by", ""));
+    }
+    for w in &request.wrt {
+        let name = canonical_name(w);
+        if name == request.of {
+            return Err(Diagnostic::new(at, format!("--wrt {w}: the loss itself; its derivative is 1"), ""));
+        }
+        if !program.tensors.contains_key(&name) {
+            return Err(Diagnostic::new(at, format!("--wrt {w}: the program has no tensor `{name}`"), "").with_help(suggest(&name)));
+        }
+    }
+    Ok(())
+}
+
+/// `W^{(1)}` and `W^(1)` are one name on the command line too.
+pub fn canonical_name(s: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    s.replace("^{(", "^(").replace(")}", ")").nfc().collect()
+}
+
+/// Differentiates the loss by every requested tensor.
+pub fn gradients(program: &Program, lowered: &Lowered, request: &Request) -> Vec<Gradient> {
+    let env = &lowered.env;
+    let mut dims = lowered.dims.clone();
+    let of: Rc<str> = request.of.as_str().into();
+    // Parameters of ∂L/∂T for each tensor.
+    let mut params: HashMap<String, Vec<Ix>> = HashMap::new();
+    let mut params_of = |name: &str, dims: &mut Dims| -> Vec<Ix> {
+        params
+            .entry(name.to_string())
+            .or_insert_with(|| {
+                let order = lowered.orders.get(name).copied().unwrap_or(0);
+                result_indices(order)
+                    .into_iter()
+                    .enumerate()
+                    .map(|(k, n)| Ix::fresh(n, dims.axis(name, k)))
+                    .collect()
+            })
+            .clone()
+    };
+    let mut pending: HashMap<String, Vec<Term>> = HashMap::new();
+    let loss_defined = lowered.definitions.iter().any(|(n, _, _)| **n == *of);
+    if loss_defined {
+        pending.insert(of.to_string(), vec![Term::one()]);
+    } else {
+        for out in program.outputs() {
+            let p = params_of(out, &mut dims);
+            let g = Term::Var(
+                Name::Grad {
+                    of: of.clone(),
+                    wrt: out.into(),
+                },
+                p,
+            );
+            pending.insert(out.to_string(), vec![g]);
+        }
+    }
+    let mut finished: HashMap<String, (Term, Log)> = HashMap::new();
+    for (name, lhs, rhs) in lowered.definitions.iter().rev() {
+        let Some(parts) = pending.remove(&**name) else { continue };
+        let (g, log) = simplify::simplify(&Term::Add(parts), env);
+        let mine = params_of(name, &mut dims);
+        if !g.is_zero() {
+            // Each tensor this definition reads gets Σ_c (∂L/∂C)_c ∂C_c/∂T.
+            let mut read: Vec<Name> = Vec::new();
+            collect_names(rhs, &mut read);
+            for t in read {
+                let Name::Tensor(tname) = &t else { continue };
+                let at = params_of(tname, &mut dims);
+                // a fresh copy of the definition and of the upstream gradient
+                let copy: Vec<Ix> = lhs.iter().map(|i| Ix::fresh(&i.name, i.dim)).collect();
+                let mut rhs_c = rhs.refresh_bound();
+                let mut g_c = g.refresh_bound();
+                for ((old, new), p) in lhs.iter().zip(&copy).zip(&mine) {
+                    rhs_c = rhs_c.rename(old, new);
+                    g_c = g_c.rename(p, new);
+                }
+                let d = differentiate(&rhs_c, &t, &at);
+                if d.is_zero() {
+                    continue;
+                }
+                let part = Term::Sum(copy, Box::new(Term::Mul(vec![g_c, d])));
+                pending.entry(tname.to_string()).or_default().push(part);
+            }
+        }
+        finished.insert(name.to_string(), (g, log));
+    }
+    for (name, parts) in pending {
+        finished.entry(name).or_insert_with(|| simplify::simplify(&Term::Add(parts), env));
+    }
+    request
+        .wrt
+        .iter()
+        .map(|w| {
+            let name = canonical_name(w);
+            let indices = params_of(&name, &mut dims);
+            let (term, log) = finished.get(&name).cloned().unwrap_or_else(|| (Term::zero(), Log::default()));
+            Gradient {
+                wrt: w.clone(),
+                indices,
+                term,
+                log,
+            }
+        })
+        .collect()
+}
+
+fn collect_names(t: &Term, out: &mut Vec<Name>) {
+    match t {
+        Term::Var(n, _) => {
+            if !out.contains(n) {
+                out.push(n.clone())
+            }
+        }
+        Term::Num(_) | Term::Pi | Term::Delta(..) => {}
+        Term::Add(ts) | Term::Mul(ts) => ts.iter().for_each(|x| collect_names(x, out)),
+        Term::Pow(b, _) | Term::Fn(_, b) | Term::Sum(_, b) => collect_names(b, out),
+    }
+}

@@ -1,0 +1,254 @@
+//! The index form as text: `∂L/∂W_ij = Σ_s (∂L/∂Y)_si X_sj`.
+
+use std::collections::{BTreeSet, HashMap};
+
+use num_rational::BigRational;
+use num_traits::{One, Signed};
+
+use super::names::{self, Style};
+use crate::simplify::split_coefficient;
+use crate::term::{Ix, Name, Term};
+
+/// Assigns readable names to indices: free indices keep theirs, a bound index
+/// keeps its own unless that would clash with one in scope.
+pub struct Namer {
+    names: HashMap<Ix, String>,
+    taken: Vec<String>,
+}
+
+impl Namer {
+    /// A namer for a term whose free indices are `free`.
+    pub fn new(free: &BTreeSet<Ix>) -> Namer {
+        let mut names = HashMap::new();
+        let mut taken = Vec::new();
+        for i in free {
+            names.insert(i.clone(), i.name.to_string());
+            taken.push(i.name.to_string());
+        }
+        Namer { names, taken }
+    }
+
+    /// Binds indices for the scope of a Σ; returns how many to release.
+    pub fn bind(&mut self, ks: &[Ix]) -> usize {
+        for k in ks {
+            let mut candidate = k.name.to_string();
+            if self.taken.contains(&candidate) {
+                const LETTERS: &str = "klmnpqrstuvwabcdefgh";
+                candidate = LETTERS
+                    .chars()
+                    .map(String::from)
+                    .find(|c| !self.taken.contains(c))
+                    .unwrap_or_else(|| format!("{}{}", k.name, self.taken.len()));
+            }
+            self.names.insert(k.clone(), candidate.clone());
+            self.taken.push(candidate);
+        }
+        ks.len()
+    }
+
+    /// Leaves the scope of the last `n` bound indices.
+    pub fn release(&mut self, n: usize) {
+        let keep = self.taken.len() - n;
+        self.taken.truncate(keep);
+    }
+
+    /// The display name of an index.
+    pub fn name(&self, i: &Ix) -> String {
+        self.names.get(i).cloned().unwrap_or_else(|| i.name.to_string())
+    }
+}
+
+/// `_ij`, or `_{i1,j}` when some index is longer than a letter.
+pub fn subscript(ix: &[String]) -> String {
+    if ix.is_empty() {
+        return String::new();
+    }
+    if ix.iter().all(|i| i.chars().count() == 1) {
+        format!("_{}", ix.concat())
+    } else {
+        format!("_{{{}}}", ix.join(","))
+    }
+}
+
+/// Writes a number: `2`, `1/2`, `-3`.
+pub fn number(n: &BigRational, style: Style) -> String {
+    let minus = if style.ascii { "-" } else { "−" };
+    let sign = if n.is_negative() { minus } else { "" };
+    let a = n.abs();
+    if a.is_integer() {
+        format!("{sign}{}", a.numer())
+    } else {
+        format!("{sign}{}/{}", a.numer(), a.denom())
+    }
+}
+
+/// Printing precedence.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Prec {
+    Add,
+    Mul,
+    Pow,
+    Atom,
+}
+
+fn prec(t: &Term) -> Prec {
+    match t {
+        Term::Add(_) => Prec::Add,
+        Term::Mul(_) | Term::Sum(..) => Prec::Mul,
+        Term::Num(n) if n.is_negative() || !n.is_integer() => Prec::Mul,
+        Term::Pow(..) => Prec::Pow,
+        _ => Prec::Atom,
+    }
+}
+
+/// An index term printer.
+pub struct Printer<'a> {
+    style: Style,
+    namer: &'a mut Namer,
+}
+
+impl<'a> Printer<'a> {
+    /// A printer using `namer` for index names.
+    pub fn new(style: Style, namer: &'a mut Namer) -> Self {
+        Printer { style, namer }
+    }
+
+    /// The term as text.
+    pub fn term(&mut self, t: &Term) -> String {
+        let minus = if self.style.ascii { "-" } else { "−" };
+        match t {
+            Term::Num(n) => number(n, self.style),
+            Term::Pi => if self.style.ascii { "pi" } else { "π" }.into(),
+            Term::Var(Name::Tensor(n), ix) => {
+                let ix: Vec<String> = ix.iter().map(|i| self.namer.name(i)).collect();
+                format!("{}{}", names::tensor(n, self.style), subscript(&ix))
+            }
+            Term::Var(Name::Grad { of, wrt }, ix) => {
+                let ix: Vec<String> = ix.iter().map(|i| self.namer.name(i)).collect();
+                let g = names::gradient(of, wrt, self.style);
+                if ix.is_empty() {
+                    g
+                } else {
+                    format!("({g}){}", subscript(&ix))
+                }
+            }
+            Term::Delta(a, b) => {
+                let d = if self.style.ascii { "delta" } else { "δ" };
+                format!("{d}{}", subscript(&[self.namer.name(a), self.namer.name(b)]))
+            }
+            Term::Add(ts) => {
+                // Positive terms first: `Y − T`, not `−T + Y`.
+                let mut ordered: Vec<&Term> = ts.iter().filter(|t| !is_negative(t)).collect();
+                ordered.extend(ts.iter().filter(|t| is_negative(t)));
+                let mut out = String::new();
+                for (k, t) in ordered.into_iter().enumerate() {
+                    if is_negative(t) {
+                        let (c, rest) = split_coefficient(t);
+                        let positive = crate::simplify::mul(vec![Term::Num(-c), rest]);
+                        let s = self.wrap(&positive, Prec::Mul);
+                        out.push_str(&if k == 0 { format!("{minus}{s}") } else { format!(" {minus} {s}") });
+                    } else {
+                        let s = self.wrap(t, Prec::Mul);
+                        out.push_str(&if k == 0 { s } else { format!(" + {s}") });
+                    }
+                }
+                out
+            }
+            Term::Mul(fs) => self.product(fs),
+            Term::Pow(b, e) if e.is_negative() => {
+                let inv = crate::simplify::pow((**b).clone(), -e.clone());
+                format!("1/{}", self.wrap(&inv, Prec::Pow))
+            }
+            Term::Pow(b, e) => {
+                let base = self.wrap(b, Prec::Atom);
+                if e.is_integer() {
+                    format!("{base}^{}", e.numer())
+                } else {
+                    format!("{base}^({}/{})", e.numer(), e.denom())
+                }
+            }
+            Term::Fn(f, x) => format!("{}({})", f.name(self.style.ascii), self.term(x)),
+            Term::Sum(ks, body) => {
+                let n = self.namer.bind(ks);
+                let names: Vec<String> = ks.iter().map(|k| self.namer.name(k)).collect();
+                let body = self.wrap(body, Prec::Mul);
+                self.namer.release(n);
+                let sigma = if self.style.ascii { "sum" } else { "Σ" };
+                format!("{sigma}{} {body}", subscript(&names))
+            }
+        }
+    }
+
+    fn wrap(&mut self, t: &Term, at_least: Prec) -> String {
+        let s = self.term(t);
+        if prec(t) < at_least {
+            format!("({s})")
+        } else {
+            s
+        }
+    }
+
+    /// `c a b / (d e)`, with scalar denominators as a leading fraction `1/S`.
+    fn product(&mut self, fs: &[Term]) -> String {
+        let minus = if self.style.ascii { "-" } else { "−" };
+        let mut coefficient = BigRational::one();
+        let mut numerator: Vec<&Term> = Vec::new();
+        let mut denominator: Vec<Term> = Vec::new();
+        for f in fs {
+            match f {
+                Term::Num(n) => coefficient *= n,
+                Term::Pow(b, e) if e.is_negative() => denominator.push(crate::simplify::pow((**b).clone(), -e.clone())),
+                f => numerator.push(f),
+            }
+        }
+        // Scalar denominators (`K`) join the coefficient as `1/K`; the rest stays below.
+        let (scalars, denominator): (Vec<Term>, Vec<Term>) = denominator.into_iter().partition(|d| d.free().is_empty());
+        let scalar_den = !scalars.is_empty();
+        let mut out = String::new();
+        if coefficient.is_negative() {
+            out.push_str(minus);
+        }
+        let c = coefficient.abs();
+        let mut lead = String::new();
+        if !c.is_one() || (numerator.is_empty() && denominator.is_empty()) {
+            lead = if c.is_integer() { c.numer().to_string() } else { format!("{}/{}", c.numer(), c.denom()) };
+        }
+        if scalar_den {
+            // `1/S X` or `2/K X`: the scalar denominator joins the coefficient.
+            let num = if c.is_integer() { c.numer().to_string() } else { format!("{}/{}", c.numer(), c.denom()) };
+            let num = if c.is_integer() { num } else { format!("({num})") };
+            let dens: Vec<String> = scalars.iter().map(|d| self.wrap(d, Prec::Pow)).collect();
+            let den = if dens.len() == 1 { dens[0].clone() } else { format!("({})", dens.join(" ")) };
+            lead = format!("{num}/{den}");
+        }
+        let mut parts: Vec<String> = Vec::new();
+        if !lead.is_empty() {
+            parts.push(lead);
+        }
+        let last = numerator.len();
+        for (k, f) in numerator.into_iter().enumerate() {
+            // A Σ takes the rest of the product: only the last factor may be one bare.
+            let s = if matches!(f, Term::Sum(..)) && k + 1 < last { format!("({})", self.term(f)) } else { self.wrap(f, Prec::Pow) };
+            parts.push(s);
+        }
+        out.push_str(&parts.join(" "));
+        if !denominator.is_empty() {
+            let dens: Vec<String> = denominator.iter().map(|d| self.wrap(d, Prec::Pow)).collect();
+            let den = if dens.len() == 1 { dens[0].clone() } else { format!("({})", dens.join(" ")) };
+            if parts.is_empty() {
+                out.push('1');
+            }
+            out.push_str(&format!(" / {den}"));
+        }
+        out
+    }
+}
+
+fn is_negative(t: &Term) -> bool {
+    split_coefficient(t).0.is_negative()
+}
+
+/// `∂L/∂W_ij = …`: the left side of an index-form result.
+pub fn gradient_head(of: &str, wrt: &str, indices: &[String], style: Style) -> String {
+    format!("{}{}", names::gradient(of, wrt, style), subscript(indices))
+}

@@ -1,0 +1,899 @@
+//! Index-level simplification.
+//!
+//! Terms are kept in a normal form built by smart constructors ([`add`], [`mul`],
+//! [`pow`], [`sum`]): flat sums and products, exact rational coefficients, equal
+//! factors merged into powers, like terms collected (up to renaming of bound
+//! indices), and factors hoisted out of every Σ they do not depend on.
+//!
+//! On top of it, passes that each do one thing, each logged by name:
+//! δ contraction (`contract`), folding definitions back into their names
+//! (`fold`), the program's assumptions (`assume`), and factoring (`factor`).
+//! The last step compares a few equivalent candidates (as derived, fully
+//! expanded, over a common denominator) and keeps the smallest.
+
+use std::collections::HashMap;
+
+use num_integer::Integer;
+use num_rational::BigRational;
+use num_traits::{One, Signed, ToPrimitive, Zero};
+
+use crate::term::{Func, Ix, Name, Term};
+
+/// What the simplifier knows about the program.
+#[derive(Clone, Debug, Default)]
+pub struct Env {
+    /// Definitions `(name, parameters, right-hand side)`, normalised, to fold back.
+    pub definitions: Vec<(Name, Vec<Ix>, Term)>,
+    /// Assumptions `(parameters, lhs, rhs)`, normalised.
+    pub assumptions: Vec<(Vec<Ix>, Term, Term)>,
+    /// The size symbol of each dimension class (`S`, or `n_i` when undeclared).
+    pub sizes: HashMap<u32, Term>,
+}
+
+impl Env {
+    fn size(&self, k: &Ix) -> Term {
+        self.sizes
+            .get(&k.dim)
+            .cloned()
+            .unwrap_or_else(|| Term::Var(Name::Tensor(format!("n_{}", k.name).into()), vec![]))
+    }
+}
+
+/// A record of the passes that changed a term, for `--steps`.
+#[derive(Clone, Debug, Default)]
+pub struct Log {
+    /// `(rule name, term after the rule)`, in order.
+    pub entries: Vec<(&'static str, Term)>,
+}
+
+impl Log {
+    fn record(&mut self, rule: &'static str, before: &Term, after: &Term) {
+        if before != after {
+            self.entries.push((rule, after.clone()));
+        }
+    }
+}
+
+/// Exponents up to this size are computed exactly on numbers; larger ones stay symbolic.
+const MAX_EXACT_EXPONENT: u32 = 1024;
+
+// ---------------------------------------------------------------------------
+// Alpha-equivalence: a key in which bound indices are numbered by position.
+
+/// A key equal for two terms that differ only in the names of bound indices.
+pub fn alpha_key(t: &Term) -> Term {
+    fn go(t: &Term, depth: u32) -> Term {
+        match t {
+            Term::Sum(ks, body) => {
+                let mut body = (**body).clone();
+                let mut placeholders = Vec::new();
+                for (n, k) in ks.iter().enumerate() {
+                    let p = Ix {
+                        name: "".into(),
+                        id: u32::MAX - depth * 16 - n as u32,
+                        dim: k.dim,
+                    };
+                    body = body.rename(k, &p);
+                    placeholders.push(p);
+                }
+                Term::Sum(placeholders, Box::new(go(&body, depth + 1)))
+            }
+            Term::Add(ts) => {
+                let mut v: Vec<Term> = ts.iter().map(|t| go(t, depth)).collect();
+                v.sort();
+                Term::Add(v)
+            }
+            Term::Mul(ts) => {
+                let mut v: Vec<Term> = ts.iter().map(|t| go(t, depth)).collect();
+                v.sort();
+                Term::Mul(v)
+            }
+            Term::Pow(b, e) => Term::Pow(Box::new(go(b, depth)), e.clone()),
+            Term::Fn(f, b) => Term::Fn(f.clone(), Box::new(go(b, depth))),
+            _ => t.clone(),
+        }
+    }
+    go(t, 0)
+}
+
+// ---------------------------------------------------------------------------
+// Smart constructors: each takes normalised parts and returns a normalised term.
+
+/// Splits a normalised term into its coefficient and the rest.
+pub fn split_coefficient(t: &Term) -> (BigRational, Term) {
+    match t {
+        Term::Num(n) => (n.clone(), Term::one()),
+        Term::Mul(fs) => match fs.first() {
+            Some(Term::Num(n)) => {
+                let rest: Vec<Term> = fs[1..].to_vec();
+                let rest = if rest.len() == 1 { rest.into_iter().next().unwrap() } else { Term::Mul(rest) };
+                (n.clone(), rest)
+            }
+            _ => (BigRational::one(), t.clone()),
+        },
+        _ => (BigRational::one(), t.clone()),
+    }
+}
+
+fn scale(c: BigRational, rest: Term) -> Term {
+    if c.is_zero() {
+        Term::zero()
+    } else if rest.is_one() {
+        Term::Num(c)
+    } else {
+        mul(vec![Term::Num(c), rest])
+    }
+}
+
+/// A normalised sum.
+pub fn add(terms: Vec<Term>) -> Term {
+    let mut flat = Vec::new();
+    for t in terms {
+        match t {
+            Term::Add(ts) => flat.extend(ts),
+            t if t.is_zero() => {}
+            t => flat.push(t),
+        }
+    }
+    // Collect like terms: coefficient × monomial, the monomial compared up to bound names.
+    let mut groups: Vec<(Term, Term, BigRational)> = Vec::new(); // (key, representative, coefficient)
+    for t in flat {
+        let (c, rest) = split_coefficient(&t);
+        let key = alpha_key(&rest);
+        match groups.iter_mut().find(|(k, _, _)| *k == key) {
+            Some(g) => g.2 += c,
+            None => groups.push((key, rest, c)),
+        }
+    }
+    groups.retain(|(_, _, c)| !c.is_zero());
+    groups.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out: Vec<Term> = groups.into_iter().map(|(_, rest, c)| scale(c, rest)).collect();
+    match out.len() {
+        0 => Term::zero(),
+        1 => out.pop().unwrap(),
+        _ => Term::Add(out),
+    }
+}
+
+/// Splits a factor into base and exponent.
+fn base_exp(t: Term) -> (Term, BigRational) {
+    match t {
+        Term::Pow(b, e) => (*b, e),
+        t => (t, BigRational::one()),
+    }
+}
+
+/// A normalised product.
+pub fn mul(factors: Vec<Term>) -> Term {
+    let mut coefficient = BigRational::one();
+    let mut bases: Vec<(Term, Term, BigRational)> = Vec::new(); // (key, base, exponent)
+    let mut stack: Vec<Term> = factors;
+    stack.reverse();
+    while let Some(f) = stack.pop() {
+        match f {
+            Term::Mul(fs) => stack.extend(fs.into_iter().rev()),
+            Term::Num(n) => {
+                if n.is_zero() {
+                    return Term::zero();
+                }
+                coefficient *= n;
+            }
+            f => {
+                let (b, e) = base_exp(f);
+                let key = alpha_key(&b);
+                match bases.iter_mut().find(|(k, _, _)| *k == key) {
+                    Some(g) => g.2 += e,
+                    None => bases.push((key, b, e)),
+                }
+            }
+        }
+    }
+    bases.retain(|(_, _, e)| !e.is_zero());
+    // Factors keep the order in which they first appeared (the chain rule's
+    // order: upstream gradient first); equality goes through `alpha_key`.
+    let mut out = Vec::new();
+    if !coefficient.is_one() {
+        out.push(Term::Num(coefficient));
+    }
+    for (_, b, e) in bases {
+        // δ is idempotent: δ² = δ.
+        let e = if matches!(b, Term::Delta(..)) && e.is_positive() { BigRational::one() } else { e };
+        out.push(if e.is_one() { b } else { Term::Pow(Box::new(b), e) });
+    }
+    match out.len() {
+        0 => Term::one(),
+        1 => out.pop().unwrap(),
+        _ => Term::Mul(out),
+    }
+}
+
+/// A normalised power.
+pub fn pow(base: Term, e: BigRational) -> Term {
+    if e.is_zero() {
+        return Term::one();
+    }
+    if e.is_one() {
+        return base;
+    }
+    match base {
+        Term::Num(n) if e.is_integer() && !(n.is_zero() && e.is_negative()) => {
+            match e.to_integer().abs().to_u32() {
+                Some(k) if k <= MAX_EXACT_EXPONENT => {
+                    let p = num_traits::pow(n, k as usize);
+                    Term::Num(if e.is_negative() { p.recip() } else { p })
+                }
+                _ => Term::Pow(Box::new(Term::Num(n)), e),
+            }
+        }
+        Term::Pow(b, e2) if e.is_integer() => pow(*b, e2 * e),
+        Term::Mul(fs) if e.is_integer() => mul(fs.into_iter().map(|f| pow(f, e.clone())).collect()),
+        Term::Delta(a, b) if e.is_positive() => Term::Delta(a, b),
+        b => Term::Pow(Box::new(b), e),
+    }
+}
+
+/// A normalised elementwise function application.
+pub fn func(f: Func, x: Term) -> Term {
+    match (&f, &x) {
+        (Func::Exp, t) if t.is_zero() => Term::one(),
+        (Func::Log, t) if t.is_one() => Term::zero(),
+        (Func::Log, Term::Fn(Func::Exp, inner)) => (**inner).clone(),
+        (Func::Exp, Term::Fn(Func::Log, inner)) => (**inner).clone(),
+        _ => Term::Fn(f, Box::new(x)),
+    }
+}
+
+/// A normalised sum over indices: unused indices become size factors, factors
+/// that do not depend on the indices are hoisted out, nested sums merge.
+pub fn sum(ks: Vec<Ix>, body: Term, env: &Env) -> Term {
+    if body.is_zero() {
+        return Term::zero();
+    }
+    let mut size_factors = Vec::new();
+    let mut used = Vec::new();
+    for k in ks {
+        if body.mentions(&k) {
+            used.push(k);
+        } else {
+            size_factors.push(env.size(&k));
+        }
+    }
+    let inner = if used.is_empty() {
+        body
+    } else {
+        match body {
+            Term::Sum(ms, b) => {
+                used.extend(ms);
+                Term::Sum(used, b)
+            }
+            Term::Mul(fs) => {
+                // Hoist what does not depend on the indices; the Σ stands where its
+                // first factor stood, so the chain rule's order survives.
+                let mut out = Vec::new();
+                let mut inside = Vec::new();
+                let mut at = None;
+                for f in fs {
+                    if used.iter().any(|k| f.mentions(k)) {
+                        at.get_or_insert(out.len());
+                        inside.push(f);
+                    } else {
+                        out.push(f);
+                    }
+                }
+                let s = miniscope(used, inside, env);
+                if out.is_empty() {
+                    s
+                } else {
+                    out.insert(at.unwrap_or(0), s);
+                    mul(out)
+                }
+            }
+            b => Term::Sum(used, Box::new(b)),
+        }
+    };
+    if size_factors.is_empty() {
+        inner
+    } else {
+        size_factors.push(inner);
+        mul(size_factors)
+    }
+}
+
+/// `Σ_{n,c} a_n b_nc` → `Σ_n a_n (Σ_c b_nc)`: each index is summed over the
+/// fewest factors that mention it.
+fn miniscope(ks: Vec<Ix>, factors: Vec<Term>, env: &Env) -> Term {
+    if ks.len() > 1 {
+        let best = ks
+            .iter()
+            .map(|k| (factors.iter().filter(|f| f.mentions(k)).count(), k))
+            .filter(|(n, _)| *n < factors.len())
+            .min_by_key(|(n, _)| *n)
+            .map(|(_, k)| k.clone());
+        if let Some(k) = best {
+            let rest: Vec<Ix> = ks.into_iter().filter(|x| *x != k).collect();
+            let mut out = Vec::new();
+            let mut inner = Vec::new();
+            let mut at = None;
+            for f in factors {
+                if f.mentions(&k) {
+                    at.get_or_insert(out.len());
+                    inner.push(f);
+                } else {
+                    out.push(f);
+                }
+            }
+            out.insert(at.unwrap_or(0), sum(vec![k], mul(inner), env));
+            return sum(rest, mul(out), env);
+        }
+    }
+    Term::Sum(ks, Box::new(mul(factors)))
+}
+
+/// Rebuilds a term with the smart constructors, bottom up.
+pub fn normalize(t: &Term, env: &Env) -> Term {
+    match t {
+        Term::Num(_) | Term::Pi | Term::Var(..) => t.clone(),
+        Term::Delta(a, b) if a == b => Term::one(),
+        Term::Delta(a, b) => {
+            if a <= b {
+                t.clone()
+            } else {
+                Term::Delta(b.clone(), a.clone())
+            }
+        }
+        Term::Add(ts) => add(ts.iter().map(|t| normalize(t, env)).collect()),
+        Term::Mul(ts) => mul(ts.iter().map(|t| normalize(t, env)).collect()),
+        Term::Pow(b, e) => pow(normalize(b, env), e.clone()),
+        Term::Fn(f, x) => func(f.clone(), normalize(x, env)),
+        Term::Sum(ks, b) => sum(ks.clone(), normalize(b, env), env),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// δ contraction.
+
+/// Contracts every Kronecker delta whose index is bound by an enclosing Σ,
+/// distributing products and sums over the additions that carry a delta.
+pub fn contract(t: &Term, env: &Env) -> Term {
+    match t {
+        Term::Add(ts) => add(ts.iter().map(|t| contract(t, env)).collect()),
+        Term::Mul(fs) => {
+            let fs: Vec<Term> = fs.iter().map(|f| contract(f, env)).collect();
+            distribute_deltas(fs, env).unwrap_or_else(|fs| mul(fs))
+        }
+        Term::Sum(ks, body) => {
+            let body = contract(body, env);
+            match body {
+                Term::Add(ts) => add(ts.into_iter().map(|t| contract_sum(ks.clone(), t, env)).collect()),
+                b => contract_sum(ks.clone(), b, env),
+            }
+        }
+        Term::Pow(b, e) => pow(contract(b, env), e.clone()),
+        Term::Fn(f, x) => func(f.clone(), contract(x, env)),
+        Term::Num(_) | Term::Pi | Term::Var(..) | Term::Delta(..) => normalize(t, env),
+    }
+}
+
+/// If a factor is a sum that carries a delta, multiplies it out: `a (b δ + c)` →
+/// `a b δ + a c`. Returns the factors unchanged when there is nothing to do.
+fn distribute_deltas(fs: Vec<Term>, env: &Env) -> Result<Term, Vec<Term>> {
+    let Some(at) = fs.iter().position(|f| matches!(f, Term::Add(_)) && f.has_delta()) else {
+        return Err(fs);
+    };
+    let mut others = fs;
+    let Term::Add(terms) = others.remove(at) else { unreachable!() };
+    Ok(add(terms
+        .into_iter()
+        .map(|u| {
+            let mut v = others.clone();
+            v.push(u);
+            contract(&Term::Mul(v), env)
+        })
+        .collect()))
+}
+
+/// `Σ_ks body` with `body` contracted: pulls nested sums that carry deltas into
+/// the binder list, then substitutes every `δ_kx` with `k` bound.
+fn contract_sum(mut ks: Vec<Ix>, body: Term, env: &Env) -> Term {
+    let mut factors = match body {
+        Term::Mul(fs) => fs,
+        b => vec![b],
+    };
+    // Bring inner Σs that carry deltas to this level; their binders are unique.
+    let mut k = 0;
+    while k < factors.len() {
+        if let Term::Sum(ms, inner) = &factors[k] {
+            if inner.has_delta() {
+                let ms = ms.clone();
+                let inner = (**inner).clone();
+                factors.remove(k);
+                ks.extend(ms);
+                match inner {
+                    Term::Mul(fs) => factors.extend(fs),
+                    other => factors.push(other),
+                }
+                continue;
+            }
+        }
+        k += 1;
+    }
+    // A sum with a delta among the factors: distribute, then contract each part.
+    if let Some(at) = factors.iter().position(|f| matches!(f, Term::Add(_)) && f.has_delta()) {
+        let Term::Add(terms) = factors.remove(at) else { unreachable!() };
+        return add(terms
+            .into_iter()
+            .map(|u| {
+                let mut v = factors.clone();
+                v.push(u);
+                contract_sum(ks.clone(), mul(v), env)
+            })
+            .collect());
+    }
+    loop {
+        let found = factors.iter().enumerate().find_map(|(n, f)| match f {
+            Term::Delta(a, b) if ks.contains(a) => Some((n, a.clone(), b.clone())),
+            Term::Delta(a, b) if ks.contains(b) => Some((n, b.clone(), a.clone())),
+            _ => None,
+        });
+        let Some((n, bound, other)) = found else { break };
+        factors.remove(n);
+        ks.retain(|k| *k != bound);
+        factors = factors.iter().map(|f| f.rename(&bound, &other)).collect();
+    }
+    let body = normalize(&Term::Mul(factors), env);
+    sum(ks, body, env)
+}
+
+// ---------------------------------------------------------------------------
+// Matching with index variables, for definitions and assumptions.
+
+#[derive(Clone, Default)]
+struct Bindings {
+    /// pattern index → target index
+    map: HashMap<Ix, Ix>,
+    /// target indices bound inside the matched part (a parameter may not reach them)
+    inner: Vec<Ix>,
+}
+
+fn bind(b: &mut Bindings, p: &Ix, t: &Ix, params: &[Ix]) -> bool {
+    match b.map.get(p) {
+        Some(x) => x == t,
+        None => {
+            if params.contains(p) && b.inner.contains(t) {
+                return false;
+            }
+            if p.dim != t.dim {
+                return false;
+            }
+            b.map.insert(p.clone(), t.clone());
+            true
+        }
+    }
+}
+
+/// Structural match of pattern `p` against `t`; `params` are the pattern's free
+/// index variables. Products and sums match as multisets.
+fn unify(p: &Term, t: &Term, params: &[Ix], b: &mut Bindings) -> bool {
+    match (p, t) {
+        (Term::Num(x), Term::Num(y)) => x == y,
+        (Term::Pi, Term::Pi) => true,
+        (Term::Var(n, pi), Term::Var(m, ti)) => {
+            n == m && pi.len() == ti.len() && pi.iter().zip(ti).all(|(a, c)| bind(b, a, c, params))
+        }
+        (Term::Delta(a, c), Term::Delta(x, y)) => {
+            let mut b1 = b.clone();
+            if bind(&mut b1, a, x, params) && bind(&mut b1, c, y, params) {
+                *b = b1;
+                return true;
+            }
+            bind(b, a, y, params) && bind(b, c, x, params)
+        }
+        (Term::Pow(pb, pe), Term::Pow(tb, te)) => pe == te && unify(pb, tb, params, b),
+        (Term::Fn(f, px), Term::Fn(g, tx)) => f == g && unify(px, tx, params, b),
+        (Term::Sum(pks, pbody), Term::Sum(tks, tbody)) => {
+            if pks.len() != tks.len() {
+                return false;
+            }
+            // binders correspond in order (sums built the same way list them alike)
+            let mut b1 = b.clone();
+            for (pk, tk) in pks.iter().zip(tks) {
+                if b1.map.values().any(|v| v == tk) {
+                    return false;
+                }
+                b1.inner.push(tk.clone());
+                b1.map.insert(pk.clone(), tk.clone());
+            }
+            if unify(pbody, tbody, params, &mut b1) {
+                *b = b1;
+                true
+            } else {
+                false
+            }
+        }
+        (Term::Add(ps), Term::Add(ts)) | (Term::Mul(ps), Term::Mul(ts)) => {
+            ps.len() == ts.len() && unify_multiset(ps, ts, &mut vec![false; ts.len()], params, b)
+        }
+        _ => false,
+    }
+}
+
+fn unify_multiset(ps: &[Term], ts: &[Term], used: &mut Vec<bool>, params: &[Ix], b: &mut Bindings) -> bool {
+    let Some((p, rest)) = ps.split_first() else { return true };
+    for i in 0..ts.len() {
+        if used[i] {
+            continue;
+        }
+        let mut b1 = b.clone();
+        if unify(p, &ts[i], params, &mut b1) {
+            used[i] = true;
+            if unify_multiset(rest, ts, used, params, &mut b1) {
+                *b = b1;
+                return true;
+            }
+            used[i] = false;
+        }
+    }
+    false
+}
+
+/// Finds the pattern's factors among a product's factors (with exponents of the
+/// same sign and at least as large); returns the bindings and what is left over.
+fn match_in_product(pattern: &Term, target: &[Term], params: &[Ix]) -> Option<(Bindings, BigRational, Vec<Term>)> {
+    let (pc, prest) = split_coefficient(pattern);
+    let pfs: Vec<(Term, BigRational)> = match prest {
+        Term::Mul(fs) => fs.into_iter().map(base_exp).collect(),
+        t => vec![base_exp(t)],
+    };
+    let (tc, trest) = split_coefficient(&Term::Mul(target.to_vec()));
+    let tfs: Vec<(Term, BigRational)> = match trest {
+        Term::Mul(fs) => fs.into_iter().map(base_exp).collect(),
+        t => vec![base_exp(t)],
+    };
+    fn go(
+        pfs: &[(Term, BigRational)],
+        tfs: &mut Vec<(Term, BigRational)>,
+        params: &[Ix],
+        b: &mut Bindings,
+    ) -> bool {
+        let Some(((pb, pe), rest)) = pfs.split_first() else { return true };
+        for i in 0..tfs.len() {
+            let (tb, te) = tfs[i].clone();
+            if te.is_positive() != pe.is_positive() || te.abs() < pe.abs() {
+                continue;
+            }
+            let mut b1 = b.clone();
+            if unify(pb, &tb, params, &mut b1) {
+                tfs[i].1 = &te - pe;
+                if go(rest, tfs, params, &mut b1) {
+                    *b = b1;
+                    return true;
+                }
+                tfs[i].1 = te;
+            }
+        }
+        false
+    }
+    let mut tfs = tfs;
+    let mut b = Bindings::default();
+    if !go(&pfs, &mut tfs, params, &mut b) {
+        return None;
+    }
+    let left: Vec<Term> = tfs.into_iter().filter(|(_, e)| !e.is_zero()).map(|(t, e)| pow(t, e)).collect();
+    Some((b, tc / pc, left))
+}
+
+/// Replaces, bottom up, every occurrence of `pattern` (with free index variables
+/// `params`) by `replacement(bindings)`. Returns whether anything changed.
+fn rewrite_all(t: &Term, pattern: &Term, params: &[Ix], make: &dyn Fn(&HashMap<Ix, Ix>) -> Option<Term>, env: &Env) -> Term {
+    let t = match t {
+        Term::Add(ts) => add(ts.iter().map(|x| rewrite_all(x, pattern, params, make, env)).collect()),
+        Term::Mul(ts) => mul(ts.iter().map(|x| rewrite_all(x, pattern, params, make, env)).collect()),
+        Term::Pow(b, e) => pow(rewrite_all(b, pattern, params, make, env), e.clone()),
+        Term::Fn(f, x) => func(f.clone(), rewrite_all(x, pattern, params, make, env)),
+        Term::Sum(ks, b) => sum(ks.clone(), rewrite_all(b, pattern, params, make, env), env),
+        other => other.clone(),
+    };
+    // The whole node.
+    let mut b = Bindings::default();
+    if unify(pattern, &t, params, &mut b) {
+        if let Some(r) = make(&b.map) {
+            return r;
+        }
+    }
+    // Part of a product: fold as often as the pattern occurs.
+    if matches!(pattern, Term::Mul(_)) {
+        if let Term::Mul(fs) = &t {
+            let mut current = fs.clone();
+            for _ in 0..64 {
+                let Some((b, c, left)) = match_in_product(pattern, &current, params) else { break };
+                let Some(r) = make(&b.map) else { break };
+                let mut next = left;
+                next.push(Term::Num(c));
+                next.push(r);
+                match mul(next) {
+                    Term::Mul(fs) => current = fs,
+                    other => return other,
+                }
+            }
+            return mul(current);
+        }
+    }
+    t
+}
+
+/// Pulls every Σ that is a factor of a product out to the front of the product:
+/// `a Σ_k b` → `Σ_k a b` (bound indices are unique, so nothing is captured).
+/// Folding works on this form so that a pattern split by hoisting is whole again.
+fn prenex(t: &Term) -> Term {
+    match t {
+        Term::Mul(fs) => {
+            let mut ks = Vec::new();
+            let mut body = Vec::new();
+            for f in fs.iter().map(prenex) {
+                match f {
+                    Term::Sum(k, b) => {
+                        ks.extend(k);
+                        match *b {
+                            Term::Mul(x) => body.extend(x),
+                            x => body.push(x),
+                        }
+                    }
+                    f => body.push(f),
+                }
+            }
+            if ks.is_empty() {
+                Term::Mul(body)
+            } else {
+                Term::Sum(ks, Box::new(Term::Mul(body)))
+            }
+        }
+        Term::Sum(ks, b) => match prenex(b) {
+            Term::Sum(ms, c) => Term::Sum(ks.iter().cloned().chain(ms).collect(), c),
+            c => Term::Sum(ks.clone(), Box::new(c)),
+        },
+        Term::Add(ts) => Term::Add(ts.iter().map(prenex).collect()),
+        Term::Pow(b, e) => Term::Pow(Box::new(prenex(b)), e.clone()),
+        Term::Fn(f, x) => Term::Fn(f.clone(), Box::new(prenex(x))),
+        other => other.clone(),
+    }
+}
+
+/// Folds every definition back into its name: `exp(Z_sk) / Σ_j exp(Z_sj)` → `Y_sk`.
+pub fn fold(t: &Term, env: &Env) -> Term {
+    let mut t = t.clone();
+    let mut changed = false;
+    for (name, params, rhs) in env.definitions.iter().rev() {
+        let make = |m: &HashMap<Ix, Ix>| -> Option<Term> {
+            let ix: Option<Vec<Ix>> = params.iter().map(|p| m.get(p).cloned()).collect();
+            ix.map(|ix| Term::Var(name.clone(), ix))
+        };
+        // Rewriting rebuilds with the smart constructors, which hoist again: go
+        // back to the prenex form before every pattern.
+        let next = rewrite_all(&prenex(&t), rhs, params, &make, env);
+        if alpha_key(&next) != alpha_key(&normalize(&t, env)) {
+            changed = true;
+            t = next;
+        }
+    }
+    if changed {
+        t
+    } else {
+        t.clone()
+    }
+}
+
+/// Applies the program's assumptions left to right: `Σ_k T_sk` → `1`.
+pub fn assume(t: &Term, env: &Env) -> Term {
+    let mut t = t.clone();
+    for (params, lhs, rhs) in &env.assumptions {
+        let make = |m: &HashMap<Ix, Ix>| -> Option<Term> {
+            let mut r = rhs.refresh_bound();
+            for p in params {
+                match m.get(p) {
+                    Some(to) => r = r.rename(p, to),
+                    None if rhs.mentions(p) => return None,
+                    None => {}
+                }
+            }
+            Some(normalize(&r, env))
+        };
+        t = rewrite_all(&t, lhs, params, &make, env);
+    }
+    t
+}
+
+// ---------------------------------------------------------------------------
+// Factoring, expansion, common denominators.
+
+fn factors_of(t: &Term) -> (BigRational, Vec<(Term, BigRational)>) {
+    let (c, rest) = split_coefficient(t);
+    let fs = match rest {
+        Term::Mul(fs) => fs.into_iter().map(base_exp).collect(),
+        r if r.is_one() => vec![],
+        r => vec![base_exp(r)],
+    };
+    (c, fs)
+}
+
+fn rational_gcd(a: &BigRational, b: &BigRational) -> BigRational {
+    BigRational::new(a.numer().gcd(b.numer()), a.denom().lcm(b.denom()))
+}
+
+/// Pulls the factors common to every term of each sum in front of it:
+/// `2 a b - 2 a c` → `2 a (b - c)`.
+pub fn factor(t: &Term, env: &Env) -> Term {
+    match t {
+        Term::Add(ts) => factor_add(ts.iter().map(|x| factor(x, env)).collect(), env),
+        Term::Mul(ts) => mul(ts.iter().map(|x| factor(x, env)).collect()),
+        Term::Pow(b, e) => pow(factor(b, env), e.clone()),
+        Term::Fn(f, x) => func(f.clone(), factor(x, env)),
+        Term::Sum(ks, b) => sum(ks.clone(), factor(b, env), env),
+        other => other.clone(),
+    }
+}
+
+fn factor_add(ts: Vec<Term>, env: &Env) -> Term {
+    let t = add(ts);
+    let Term::Add(ts) = &t else { return t };
+    let split: Vec<(BigRational, Vec<(Term, BigRational)>)> = ts.iter().map(factors_of).collect();
+    let mut g = split[0].0.abs();
+    for (c, _) in &split[1..] {
+        g = rational_gcd(&g, &c.abs());
+    }
+    if split.iter().all(|(c, _)| c.is_negative()) {
+        g = -g;
+    }
+    // Bases present in every term with exponents of one sign: the smallest power.
+    let mut common: Vec<(Term, BigRational)> = Vec::new();
+    for (base, e) in &split[0].1 {
+        let key = alpha_key(base);
+        let mut least = e.clone();
+        let everywhere = split[1..].iter().all(|(_, fs)| {
+            fs.iter().any(|(b2, e2)| {
+                let ok = alpha_key(b2) == key && e2.is_positive() == e.is_positive();
+                if ok && e2.abs() < least.abs() {
+                    least = e2.clone();
+                }
+                ok
+            })
+        });
+        if everywhere {
+            common.push((base.clone(), least));
+        }
+    }
+    if g.is_one() && common.is_empty() {
+        return t;
+    }
+    let divisor: Vec<Term> = common.iter().map(|(b, e)| pow(b.clone(), -e.clone())).collect();
+    let remainders: Vec<Term> = ts
+        .iter()
+        .map(|x| {
+            let mut v = vec![x.clone(), Term::Num(g.recip())];
+            v.extend(divisor.iter().cloned());
+            mul(v)
+        })
+        .collect();
+    let mut out = vec![Term::Num(g)];
+    out.extend(common.into_iter().map(|(b, e)| pow(b, e)));
+    out.push(factor_add(remainders, env));
+    mul(out)
+}
+
+/// Multiplies out every product of sums (sums raised to a small positive power
+/// too) and splits Σ over +. Gives up, returning `None`, past 256 terms.
+pub fn expand(t: &Term, env: &Env) -> Option<Term> {
+    const LIMIT: usize = 256;
+    Some(match t {
+        Term::Add(ts) => add(ts.iter().map(|x| expand(x, env)).collect::<Option<Vec<_>>>()?),
+        Term::Mul(fs) => {
+            let mut products: Vec<Vec<Term>> = vec![vec![]];
+            for f in fs {
+                let f = expand(f, env)?;
+                let parts: Vec<Term> = match f {
+                    Term::Add(ts) => ts,
+                    other => vec![other],
+                };
+                let mut next = Vec::new();
+                for p in &products {
+                    for q in &parts {
+                        let mut v = p.clone();
+                        v.push(q.refresh_bound());
+                        next.push(v);
+                    }
+                }
+                if next.len() > LIMIT {
+                    return None;
+                }
+                products = next;
+            }
+            add(products.into_iter().map(mul).collect())
+        }
+        Term::Pow(b, e) if e.is_integer() && e.is_positive() && e.to_integer() <= 3.into() => {
+            let n = e.to_integer().to_usize().unwrap_or(1);
+            let b = (**b).clone();
+            expand(&Term::Mul((0..n).map(|_| b.refresh_bound()).collect()), env)?
+        }
+        Term::Pow(b, e) => pow(expand(b, env)?, e.clone()),
+        Term::Sum(ks, b) => match expand(b, env)? {
+            Term::Add(ts) => add(ts.into_iter().map(|x| sum(ks.clone(), x.refresh_bound(), env)).collect()),
+            b => sum(ks.clone(), b, env),
+        },
+        other => other.clone(),
+    })
+}
+
+/// Brings a sum over a common denominator: `a/b + c/d` → `(a d + c b) / (b d)`,
+/// the numerator expanded so that it can cancel.
+pub fn together(t: &Term, env: &Env) -> Option<Term> {
+    let Term::Add(ts) = t else { return None };
+    let mut denominator: Vec<(Term, Term, BigRational)> = Vec::new(); // (key, base, positive exponent)
+    for x in ts {
+        for (b, e) in factors_of(x).1 {
+            if e.is_negative() {
+                let key = alpha_key(&b);
+                let e = -e;
+                match denominator.iter_mut().find(|(k, _, _)| *k == key) {
+                    Some(d) if d.2 < e => d.2 = e,
+                    Some(_) => {}
+                    None => denominator.push((key, b, e)),
+                }
+            }
+        }
+    }
+    if denominator.is_empty() {
+        return None;
+    }
+    let numerator = add(ts
+        .iter()
+        .map(|x| {
+            let mut v = vec![x.clone()];
+            v.extend(denominator.iter().map(|(_, b, e)| pow(b.clone(), e.clone())));
+            expand(&mul(v), env)
+        })
+        .collect::<Option<Vec<_>>>()?);
+    let mut out = vec![factor(&numerator, env)];
+    out.extend(denominator.into_iter().map(|(_, b, e)| pow(b, -e)));
+    Some(mul(out))
+}
+
+/// How costly a form is to read: nodes, with Σ and δ dearer.
+pub fn cost(t: &Term) -> usize {
+    match t {
+        Term::Num(_) | Term::Pi | Term::Var(..) => 1,
+        Term::Delta(..) => 4,
+        Term::Add(ts) | Term::Mul(ts) => 1 + ts.iter().map(cost).sum::<usize>(),
+        Term::Pow(b, _) | Term::Fn(_, b) => 1 + cost(b),
+        Term::Sum(_, b) => 3 + cost(b),
+    }
+}
+
+/// The whole index-level pipeline; returns the simplest form found and the log.
+pub fn simplify(t: &Term, env: &Env) -> (Term, Log) {
+    let mut log = Log::default();
+    let n = normalize(t, env);
+    let c = contract(&n, env);
+    log.record("contract-delta", &n, &c);
+    let mut current = c;
+    for _ in 0..8 {
+        let f = normalize(&fold(&current, env), env);
+        log.record("fold-definition", &current, &f);
+        let a = normalize(&assume(&f, env), env);
+        log.record("assume", &f, &a);
+        if a == current {
+            break;
+        }
+        current = a;
+    }
+    let mut candidates = vec![factor(&current, env)];
+    if let Some(e) = expand(&current, env) {
+        let e = normalize(&fold(&e, env), env);
+        let e = normalize(&assume(&e, env), env);
+        candidates.push(factor(&e, env));
+        if let Some(tg) = together(&e, env) {
+            candidates.push(normalize(&tg, env));
+        }
+    }
+    let best = candidates.into_iter().min_by_key(cost).expect("one candidate at least");
+    log.record("factor", &current, &best);
+    (best, log)
+}
