@@ -159,21 +159,36 @@ fn run(cli: Cli) -> ExitCode {
                 Ok(p) => p,
                 Err(errors) => return report(&name, &source, &errors),
             };
-            let _ = (
-                &program,
-                args.wrt,
-                args.of,
-                args.format,
-                args.steps,
-                args.layout,
-                args.ascii,
-                args.check,
-                args.standalone,
-            );
-            eprintln!(
-                "error: `ricci derive` is not built yet: the program is valid, but the derivation core has not landed"
-            );
-            ExitCode::from(EXIT_BAD_INPUT)
+            let request = crate::derive::Request {
+                of: crate::derive::canonical_name(&args.of),
+                wrt: args.wrt.clone(),
+                layout: match args.layout {
+                    Layout::Gradient => crate::derive::Layout::Gradient,
+                    Layout::Numerator => crate::derive::Layout::Numerator,
+                },
+            };
+            let derivation = match crate::derive::derive(&program, &request) {
+                Ok(d) => d,
+                Err(e) => {
+                    eprintln!("error: {}", e.message);
+                    if let Some(help) = &e.help {
+                        eprintln!("  = help: {help}");
+                    }
+                    return ExitCode::from(EXIT_BAD_INPUT);
+                }
+            };
+            let style = crate::render::Style { ascii: args.ascii };
+            match args.format {
+                Format::Text => {
+                    print!("{}", crate::render::text::render(&derivation, style));
+                    ExitCode::SUCCESS
+                }
+                other => {
+                    let _ = (args.steps, args.check, args.standalone);
+                    eprintln!("error: --format {other:?} is not built yet (see the README's status)");
+                    ExitCode::from(EXIT_BAD_INPUT)
+                }
+            }
         }
     }
 }

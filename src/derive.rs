@@ -207,7 +207,9 @@ pub fn lower(program: &Program) -> Lowered {
     let mut dims = Dims::of(program);
     let mut definitions: Vec<(Rc<str>, Vec<Ix>, Term)> = Vec::new();
     for &s in &program.order {
-        let StatementKind::Definition { lhs, rhs } = &program.syntax.statements[s].kind else { continue };
+        let StatementKind::Definition { lhs, rhs } = &program.syntax.statements[s].kind else {
+            continue;
+        };
         let mut scope: HashMap<String, Ix> = HashMap::new();
         let mut params = Vec::new();
         for (k, i) in lhs.indices.iter().enumerate() {
@@ -222,7 +224,8 @@ pub fn lower(program: &Program) -> Lowered {
     let mut env = Env::default();
     for dim in dims.classes() {
         if let Some(r) = dims.range_of(dim) {
-            env.sizes.insert(dim, Term::Var(Name::Tensor(r.as_str().into()), vec![]));
+            env.sizes
+                .insert(dim, Term::Var(Name::Tensor(r.as_str().into()), vec![]));
         }
     }
     for (name, params, rhs) in &definitions {
@@ -238,7 +241,8 @@ pub fn lower(program: &Program) -> Lowered {
             let l = lower_expr(lhs, s, &mut scope, &mut dims);
             let r = lower_expr(rhs, s, &mut scope, &mut dims);
             let params: Vec<Ix> = scope.into_values().collect();
-            env.assumptions.push((params, simplify::normalize(&l, &env), simplify::normalize(&r, &env)));
+            env.assumptions
+                .push((params, simplify::normalize(&l, &env), simplify::normalize(&r, &env)));
         }
     }
     let orders = program.tensors.iter().map(|(k, v)| (k.clone(), v.order)).collect();
@@ -302,9 +306,10 @@ fn lower_expr(e: &Expr, s: usize, scope: &mut HashMap<String, Ix>, dims: &mut Di
             Term::Mul(fs)
         }
         ExprKind::Pow { base, exponent } => Term::Pow(Box::new(lower_expr(base, s, scope, dims)), exponent.clone()),
-        ExprKind::Call { function, args } => {
-            Term::Fn(Func::from_name(&function.name), Box::new(lower_expr(&args[0], s, scope, dims)))
-        }
+        ExprKind::Call { function, args } => Term::Fn(
+            Func::from_name(&function.name),
+            Box::new(lower_expr(&args[0], s, scope, dims)),
+        ),
     }
 }
 
@@ -316,7 +321,11 @@ fn result_indices(order: usize) -> Vec<&'static str> {
         1 => vec!["j"],
         2 => vec!["i", "j"],
         3 => vec!["i", "j", "k"],
-        n => ["i", "j", "k", "l", "p", "q", "r", "u", "v", "w"].into_iter().cycle().take(n).collect(),
+        n => ["i", "j", "k", "l", "p", "q", "r", "u", "v", "w"]
+            .into_iter()
+            .cycle()
+            .take(n)
+            .collect(),
     }
 }
 
@@ -331,35 +340,69 @@ pub fn validate(program: &Program, request: &Request) -> Result<(), Diagnostic> 
             .filter(|n| n.to_lowercase() == name.to_lowercase() || n.replace("^(", "").replace(')', "") == name)
             .collect();
         if close.is_empty() {
-            format!("the program's tensors are {}", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "))
+            format!(
+                "the program's tensors are {}",
+                names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+            )
         } else {
             format!("did you mean `{}`?", close[0])
         }
     };
     match program.tensors.get(&request.of) {
         Some(info) if info.order > 0 => {
-            return Err(Diagnostic::new(at, format!("--of {}: the loss must be a scalar, but `{}` has {} indices", request.of, request.of, info.order), "")
-                .with_help("differentiate a scalar loss, e.g. `L = Σ_ij Y_ij`"));
+            return Err(Diagnostic::new(
+                at,
+                format!(
+                    "--of {}: the loss must be a scalar, but `{}` has {} indices",
+                    request.of, request.of, info.order
+                ),
+                "",
+            )
+            .with_help("differentiate a scalar loss, e.g. `L = Σ_ij Y_ij`"));
         }
         Some(info) if info.definition.is_none() => {
-            return Err(Diagnostic::new(at, format!("--of {}: `{}` is an input, not a loss", request.of, request.of), "")
-                .with_help("name a defined scalar, or a name the program does not use, for an unknown loss of its outputs"));
+            return Err(Diagnostic::new(
+                at,
+                format!("--of {}: `{}` is an input, not a loss", request.of, request.of),
+                "",
+            )
+            .with_help(
+                "name a defined scalar, or a name the program does not use, for an unknown loss of its outputs",
+            ));
         }
         _ => {}
     }
     if !program.tensors.contains_key(&request.of) && program.outputs().is_empty() {
-        return Err(Diagnostic::new(at, format!("--of {}: the program defines nothing for the loss to depend on", request.of), ""));
+        return Err(Diagnostic::new(
+            at,
+            format!(
+                "--of {}: the program defines nothing for the loss to depend on",
+                request.of
+            ),
+            "",
+        ));
     }
     if request.wrt.is_empty() {
-        return Err(Diagnostic::new(at, "no --wrt: name at least one tensor to differentiate by", ""));
+        return Err(Diagnostic::new(
+            at,
+            "no --wrt: name at least one tensor to differentiate by",
+            "",
+        ));
     }
     for w in &request.wrt {
         let name = canonical_name(w);
         if name == request.of {
-            return Err(Diagnostic::new(at, format!("--wrt {w}: the loss itself; its derivative is 1"), ""));
+            return Err(Diagnostic::new(
+                at,
+                format!("--wrt {w}: the loss itself; its derivative is 1"),
+                "",
+            ));
         }
         if !program.tensors.contains_key(&name) {
-            return Err(Diagnostic::new(at, format!("--wrt {w}: the program has no tensor `{name}`"), "").with_help(suggest(&name)));
+            return Err(
+                Diagnostic::new(at, format!("--wrt {w}: the program has no tensor `{name}`"), "")
+                    .with_help(suggest(&name)),
+            );
         }
     }
     Ok(())
@@ -439,7 +482,9 @@ pub fn gradients(program: &Program, lowered: &Lowered, request: &Request) -> Vec
         finished.insert(name.to_string(), (g, log));
     }
     for (name, parts) in pending {
-        finished.entry(name).or_insert_with(|| simplify::simplify(&Term::Add(parts), env));
+        finished
+            .entry(name)
+            .or_insert_with(|| simplify::simplify(&Term::Add(parts), env));
     }
     request
         .wrt
@@ -447,7 +492,10 @@ pub fn gradients(program: &Program, lowered: &Lowered, request: &Request) -> Vec
         .map(|w| {
             let name = canonical_name(w);
             let indices = params_of(&name, &mut dims);
-            let (term, log) = finished.get(&name).cloned().unwrap_or_else(|| (Term::zero(), Log::default()));
+            let (term, log) = finished
+                .get(&name)
+                .cloned()
+                .unwrap_or_else(|| (Term::zero(), Log::default()));
             Gradient {
                 wrt: w.clone(),
                 indices,
@@ -469,4 +517,82 @@ fn collect_names(t: &Term, out: &mut Vec<Name>) {
         Term::Add(ts) | Term::Mul(ts) => ts.iter().for_each(|x| collect_names(x, out)),
         Term::Pow(b, _) | Term::Fn(_, b) | Term::Sum(_, b) => collect_names(b, out),
     }
+}
+
+/// One result of a derivation, ready to render.
+#[derive(Clone, Debug)]
+pub struct GradientResult {
+    /// The tensor, as named on the command line.
+    pub wrt: String,
+    /// The canonical tensor name (`W^(1)`).
+    pub name: String,
+    /// The range symbol of each axis, where declared.
+    pub shape: Vec<Option<String>>,
+    /// The gradient's free indices.
+    pub indices: Vec<Ix>,
+    /// The simplified index form.
+    pub term: Term,
+    /// The matrix form in the requested layout, if there is one.
+    pub matrix: Option<crate::matrix::Mat>,
+    /// The matrix form in gradient layout (what `--check` and NumPy evaluate).
+    pub gradient_matrix: Option<crate::matrix::Mat>,
+    /// What the simplifier did.
+    pub log: Log,
+}
+
+/// A whole derivation: every requested gradient of one loss.
+#[derive(Clone, Debug)]
+pub struct Derivation {
+    /// The loss.
+    pub of: String,
+    /// One result per `--wrt`, in order.
+    pub results: Vec<GradientResult>,
+}
+
+/// Differentiates `request.of` by every `request.wrt` and finds the matrix forms.
+pub fn derive(program: &Program, request: &Request) -> Result<Derivation, Diagnostic> {
+    validate(program, request)?;
+    let lowered = lower(program);
+    let mut dims = lowered.dims.clone();
+    let results = gradients(program, &lowered, request)
+        .into_iter()
+        .map(|g| {
+            let name = canonical_name(&g.wrt);
+            let order = lowered.orders.get(&name).copied().unwrap_or(0);
+            let shape = (0..order)
+                .map(|k| {
+                    let d = dims.axis(&name, k);
+                    dims.range_of(d)
+                })
+                .collect();
+            let gradient_matrix = crate::matrix::recognize(&g.term, &g.indices);
+            let matrix = gradient_matrix.as_ref().map(|m| match (request.layout, order) {
+                (Layout::Numerator, 1 | 2) => crate::matrix::transposed(m),
+                (Layout::Gradient, 1) => {
+                    // A vector may read better as a row: `1ᵀ G` rather than `Gᵀ 1`.
+                    let row = crate::matrix::transposed(m);
+                    if crate::matrix::cost(&row) < crate::matrix::cost(m) {
+                        row
+                    } else {
+                        m.clone()
+                    }
+                }
+                _ => m.clone(),
+            });
+            GradientResult {
+                wrt: g.wrt,
+                name,
+                shape,
+                indices: g.indices,
+                term: g.term,
+                matrix,
+                gradient_matrix,
+                log: g.log,
+            }
+        })
+        .collect();
+    Ok(Derivation {
+        of: request.of.clone(),
+        results,
+    })
 }

@@ -12,7 +12,11 @@ pub fn differentiate(t: &Term, wrt: &Name, at: &[Ix]) -> Term {
     match t {
         Term::Num(_) | Term::Pi | Term::Delta(..) => Term::zero(),
         Term::Var(name, ix) if name == wrt => {
-            let deltas: Vec<Term> = ix.iter().zip(at).map(|(a, b)| Term::Delta(a.clone(), b.clone())).collect();
+            let deltas: Vec<Term> = ix
+                .iter()
+                .zip(at)
+                .map(|(a, b)| Term::Delta(a.clone(), b.clone()))
+                .collect();
             match deltas.len() {
                 0 => Term::one(),
                 1 => deltas.into_iter().next().unwrap(),

@@ -17,6 +17,7 @@ pub mod derive;
 pub mod diagnostic;
 pub mod diff;
 pub mod limits;
+pub mod matrix;
 pub mod render;
 pub mod simplify;
 pub mod syntax;

@@ -106,7 +106,11 @@ pub fn split_coefficient(t: &Term) -> (BigRational, Term) {
         Term::Mul(fs) => match fs.first() {
             Some(Term::Num(n)) => {
                 let rest: Vec<Term> = fs[1..].to_vec();
-                let rest = if rest.len() == 1 { rest.into_iter().next().unwrap() } else { Term::Mul(rest) };
+                let rest = if rest.len() == 1 {
+                    rest.into_iter().next().unwrap()
+                } else {
+                    Term::Mul(rest)
+                };
                 (n.clone(), rest)
             }
             _ => (BigRational::one(), t.clone()),
@@ -197,7 +201,11 @@ pub fn mul(factors: Vec<Term>) -> Term {
     }
     for (_, b, e) in bases {
         // δ is idempotent: δ² = δ.
-        let e = if matches!(b, Term::Delta(..)) && e.is_positive() { BigRational::one() } else { e };
+        let e = if matches!(b, Term::Delta(..)) && e.is_positive() {
+            BigRational::one()
+        } else {
+            e
+        };
         out.push(if e.is_one() { b } else { Term::Pow(Box::new(b), e) });
     }
     match out.len() {
@@ -216,15 +224,13 @@ pub fn pow(base: Term, e: BigRational) -> Term {
         return base;
     }
     match base {
-        Term::Num(n) if e.is_integer() && !(n.is_zero() && e.is_negative()) => {
-            match e.to_integer().abs().to_u32() {
-                Some(k) if k <= MAX_EXACT_EXPONENT => {
-                    let p = num_traits::pow(n, k as usize);
-                    Term::Num(if e.is_negative() { p.recip() } else { p })
-                }
-                _ => Term::Pow(Box::new(Term::Num(n)), e),
+        Term::Num(n) if e.is_integer() && !(n.is_zero() && e.is_negative()) => match e.to_integer().abs().to_u32() {
+            Some(k) if k <= MAX_EXACT_EXPONENT => {
+                let p = num_traits::pow(n, k as usize);
+                Term::Num(if e.is_negative() { p.recip() } else { p })
             }
-        }
+            _ => Term::Pow(Box::new(Term::Num(n)), e),
+        },
         Term::Pow(b, e2) if e.is_integer() => pow(*b, e2 * e),
         Term::Mul(fs) if e.is_integer() => mul(fs.into_iter().map(|f| pow(f, e.clone())).collect()),
         Term::Delta(a, b) if e.is_positive() => Term::Delta(a, b),
@@ -381,7 +387,9 @@ fn distribute_deltas(fs: Vec<Term>, env: &Env) -> Result<Term, Vec<Term>> {
         return Err(fs);
     };
     let mut others = fs;
-    let Term::Add(terms) = others.remove(at) else { unreachable!() };
+    let Term::Add(terms) = others.remove(at) else {
+        unreachable!()
+    };
     Ok(add(terms
         .into_iter()
         .map(|u| {
@@ -419,7 +427,9 @@ fn contract_sum(mut ks: Vec<Ix>, body: Term, env: &Env) -> Term {
     }
     // A sum with a delta among the factors: distribute, then contract each part.
     if let Some(at) = factors.iter().position(|f| matches!(f, Term::Add(_)) && f.has_delta()) {
-        let Term::Add(terms) = factors.remove(at) else { unreachable!() };
+        let Term::Add(terms) = factors.remove(at) else {
+            unreachable!()
+        };
         return add(terms
             .into_iter()
             .map(|u| {
@@ -549,13 +559,10 @@ fn match_in_product(pattern: &Term, target: &[Term], params: &[Ix]) -> Option<(B
         Term::Mul(fs) => fs.into_iter().map(base_exp).collect(),
         t => vec![base_exp(t)],
     };
-    fn go(
-        pfs: &[(Term, BigRational)],
-        tfs: &mut Vec<(Term, BigRational)>,
-        params: &[Ix],
-        b: &mut Bindings,
-    ) -> bool {
-        let Some(((pb, pe), rest)) = pfs.split_first() else { return true };
+    fn go(pfs: &[(Term, BigRational)], tfs: &mut Vec<(Term, BigRational)>, params: &[Ix], b: &mut Bindings) -> bool {
+        let Some(((pb, pe), rest)) = pfs.split_first() else {
+            return true;
+        };
         for i in 0..tfs.len() {
             let (tb, te) = tfs[i].clone();
             if te.is_positive() != pe.is_positive() || te.abs() < pe.abs() {
@@ -578,13 +585,23 @@ fn match_in_product(pattern: &Term, target: &[Term], params: &[Ix]) -> Option<(B
     if !go(&pfs, &mut tfs, params, &mut b) {
         return None;
     }
-    let left: Vec<Term> = tfs.into_iter().filter(|(_, e)| !e.is_zero()).map(|(t, e)| pow(t, e)).collect();
+    let left: Vec<Term> = tfs
+        .into_iter()
+        .filter(|(_, e)| !e.is_zero())
+        .map(|(t, e)| pow(t, e))
+        .collect();
     Some((b, tc / pc, left))
 }
 
 /// Replaces, bottom up, every occurrence of `pattern` (with free index variables
 /// `params`) by `replacement(bindings)`. Returns whether anything changed.
-fn rewrite_all(t: &Term, pattern: &Term, params: &[Ix], make: &dyn Fn(&HashMap<Ix, Ix>) -> Option<Term>, env: &Env) -> Term {
+fn rewrite_all(
+    t: &Term,
+    pattern: &Term,
+    params: &[Ix],
+    make: &dyn Fn(&HashMap<Ix, Ix>) -> Option<Term>,
+    env: &Env,
+) -> Term {
     let t = match t {
         Term::Add(ts) => add(ts.iter().map(|x| rewrite_all(x, pattern, params, make, env)).collect()),
         Term::Mul(ts) => mul(ts.iter().map(|x| rewrite_all(x, pattern, params, make, env)).collect()),
@@ -605,7 +622,9 @@ fn rewrite_all(t: &Term, pattern: &Term, params: &[Ix], make: &dyn Fn(&HashMap<I
         if let Term::Mul(fs) = &t {
             let mut current = fs.clone();
             for _ in 0..64 {
-                let Some((b, c, left)) = match_in_product(pattern, &current, params) else { break };
+                let Some((b, c, left)) = match_in_product(pattern, &current, params) else {
+                    break;
+                };
                 let Some(r) = make(&b.map) else { break };
                 let mut next = left;
                 next.push(Term::Num(c));
@@ -815,7 +834,10 @@ pub fn expand(t: &Term, env: &Env) -> Option<Term> {
         }
         Term::Pow(b, e) => pow(expand(b, env)?, e.clone()),
         Term::Sum(ks, b) => match expand(b, env)? {
-            Term::Add(ts) => add(ts.into_iter().map(|x| sum(ks.clone(), x.refresh_bound(), env)).collect()),
+            Term::Add(ts) => add(ts
+                .into_iter()
+                .map(|x| sum(ks.clone(), x.refresh_bound(), env))
+                .collect()),
             b => sum(ks.clone(), b, env),
         },
         other => other.clone(),

@@ -146,7 +146,11 @@ impl<'a> Printer<'a> {
                         let (c, rest) = split_coefficient(t);
                         let positive = crate::simplify::mul(vec![Term::Num(-c), rest]);
                         let s = self.wrap(&positive, Prec::Mul);
-                        out.push_str(&if k == 0 { format!("{minus}{s}") } else { format!(" {minus} {s}") });
+                        out.push_str(&if k == 0 {
+                            format!("{minus}{s}")
+                        } else {
+                            format!(" {minus} {s}")
+                        });
                     } else {
                         let s = self.wrap(t, Prec::Mul);
                         out.push_str(&if k == 0 { s } else { format!(" + {s}") });
@@ -211,14 +215,26 @@ impl<'a> Printer<'a> {
         let c = coefficient.abs();
         let mut lead = String::new();
         if !c.is_one() || (numerator.is_empty() && denominator.is_empty()) {
-            lead = if c.is_integer() { c.numer().to_string() } else { format!("{}/{}", c.numer(), c.denom()) };
+            lead = if c.is_integer() {
+                c.numer().to_string()
+            } else {
+                format!("{}/{}", c.numer(), c.denom())
+            };
         }
         if scalar_den {
             // `1/S X` or `2/K X`: the scalar denominator joins the coefficient.
-            let num = if c.is_integer() { c.numer().to_string() } else { format!("{}/{}", c.numer(), c.denom()) };
+            let num = if c.is_integer() {
+                c.numer().to_string()
+            } else {
+                format!("{}/{}", c.numer(), c.denom())
+            };
             let num = if c.is_integer() { num } else { format!("({num})") };
             let dens: Vec<String> = scalars.iter().map(|d| self.wrap(d, Prec::Pow)).collect();
-            let den = if dens.len() == 1 { dens[0].clone() } else { format!("({})", dens.join(" ")) };
+            let den = if dens.len() == 1 {
+                dens[0].clone()
+            } else {
+                format!("({})", dens.join(" "))
+            };
             lead = format!("{num}/{den}");
         }
         let mut parts: Vec<String> = Vec::new();
@@ -228,13 +244,21 @@ impl<'a> Printer<'a> {
         let last = numerator.len();
         for (k, f) in numerator.into_iter().enumerate() {
             // A Σ takes the rest of the product: only the last factor may be one bare.
-            let s = if matches!(f, Term::Sum(..)) && k + 1 < last { format!("({})", self.term(f)) } else { self.wrap(f, Prec::Pow) };
+            let s = if matches!(f, Term::Sum(..)) && k + 1 < last {
+                format!("({})", self.term(f))
+            } else {
+                self.wrap(f, Prec::Pow)
+            };
             parts.push(s);
         }
         out.push_str(&parts.join(" "));
         if !denominator.is_empty() {
             let dens: Vec<String> = denominator.iter().map(|d| self.wrap(d, Prec::Pow)).collect();
-            let den = if dens.len() == 1 { dens[0].clone() } else { format!("({})", dens.join(" ")) };
+            let den = if dens.len() == 1 {
+                dens[0].clone()
+            } else {
+                format!("({})", dens.join(" "))
+            };
             if parts.is_empty() {
                 out.push('1');
             }

@@ -1,0 +1,569 @@
+//! Matrix forms: recognising an index term as matrix algebra.
+//!
+//! A term is read as a sum of products `c Σ_K Π f`. The bound indices are
+//! eliminated one at a time, each elimination a matrix product, a
+//! matrix–vector product, a row sum (`A 1`) or an inner product (`aᵀ b`),
+//! as long as no intermediate needs three indices. What is left is combined by
+//! the result's indices: ⊙ within a shape, `diag` scaling, outer products and
+//! broadcasts (`v 1ᵀ`). A term that needs an order-3 intermediate, a trace or
+//! a diagonal has no matrix form here, and the caller says so.
+
+use std::collections::BTreeSet;
+
+use num_rational::BigRational;
+use num_traits::{One, Signed};
+
+use crate::simplify::{mul, split_coefficient};
+use crate::term::{Func, Ix, Name, Term};
+
+/// A matrix expression. Vectors are columns; scalars are 1×1.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Mat {
+    /// A tensor, scalar or given gradient as a whole, with the dimension of each axis.
+    Var(Name, Vec<u32>),
+    /// A scalar given as an index-free term (`2`, `1/S`).
+    Scalar(Term),
+    /// Transpose.
+    T(Box<Mat>),
+    /// Matrix product, left to right.
+    MatMul(Vec<Mat>),
+    /// Elementwise (Hadamard) product.
+    Had(Vec<Mat>),
+    /// Elementwise division.
+    HDiv(Box<Mat>, Box<Mat>),
+    /// Sum; the flag is `true` for a subtracted term.
+    Add(Vec<(bool, Mat)>),
+    /// A scalar times a matrix.
+    Scale(Term, Box<Mat>),
+    /// A column of ones over a dimension.
+    Ones(u32),
+    /// The identity over a dimension.
+    Eye(u32),
+    /// An elementwise function.
+    Map(Func, Box<Mat>),
+    /// An elementwise power.
+    Pow(Box<Mat>, BigRational),
+    /// A diagonal matrix from a vector.
+    Diag(Box<Mat>),
+}
+
+/// One factor during elimination: its free indices (at most two, in the order
+/// of the matrix's rows and columns) and the matrix.
+#[derive(Clone, Debug)]
+struct Fac {
+    ix: Vec<Ix>,
+    m: Mat,
+}
+
+impl Fac {
+    /// The matrix oriented with rows `r` and columns `c`.
+    fn oriented(&self, r: &Ix, c: &Ix) -> Mat {
+        if self.ix[0] == *r && self.ix[1] == *c {
+            self.m.clone()
+        } else {
+            transpose(self.m.clone())
+        }
+    }
+}
+
+/// The matrix form of `t` with rows indexed by `out[0]` and columns by `out[1]`.
+pub fn recognize(t: &Term, out: &[Ix]) -> Option<Mat> {
+    if out.len() > 2 {
+        return None;
+    }
+    let m = rec(t, out, false)?;
+    Some(tidy(m))
+}
+
+fn rec(t: &Term, out: &[Ix], in_sum: bool) -> Option<Mat> {
+    match t {
+        Term::Add(ts) => {
+            let mut terms = Vec::new();
+            for x in ts {
+                let (c, rest) = split_coefficient(x);
+                let negative = c.is_negative();
+                let positive = if negative {
+                    mul(vec![Term::Num(-c), rest])
+                } else {
+                    x.clone()
+                };
+                terms.push((negative, rec(&positive, out, true)?));
+            }
+            // positive terms first: `Y − T`
+            terms.sort_by_key(|(neg, _)| *neg);
+            Some(Mat::Add(terms))
+        }
+        _ => product(t, out, in_sum),
+    }
+}
+
+/// A product `c Σ_K Π f`, flattened; each bound index with its nesting depth.
+fn flatten(t: &Term, depth: usize, ks: &mut Vec<(usize, Ix)>, fs: &mut Vec<Term>) {
+    match t {
+        Term::Mul(xs) => xs.iter().for_each(|x| flatten(x, depth, ks, fs)),
+        Term::Sum(k, body) => {
+            ks.extend(k.iter().map(|k| (depth, k.clone())));
+            flatten(body, depth + 1, ks, fs);
+        }
+        x => fs.push(x.clone()),
+    }
+}
+
+fn product(t: &Term, out: &[Ix], in_sum: bool) -> Option<Mat> {
+    let mut nested = Vec::new();
+    let mut fs = Vec::new();
+    flatten(t, 0, &mut nested, &mut fs);
+    // Innermost sums first: the nesting the simplifier chose is the natural order.
+    nested.sort_by_key(|(depth, _)| std::cmp::Reverse(*depth));
+    let ks: Vec<Ix> = nested.into_iter().map(|(_, k)| k).collect();
+    let mut scalars: Vec<Term> = Vec::new();
+    let mut facs: Vec<Fac> = Vec::new();
+    for f in fs {
+        let free = free_in_order(&f);
+        if free.is_empty() {
+            scalars.push(f);
+            continue;
+        }
+        if free.len() > 2 {
+            return None;
+        }
+        let m = atom(&f, &free)?;
+        facs.push(Fac { ix: free, m });
+    }
+    // Eliminate the bound indices: innermost first, or else the order that reads best.
+    let mut facs = ks
+        .iter()
+        .try_fold(facs.clone(), |f, k| eliminate(&f, k, out))
+        .or_else(|| best_elimination(facs, ks, out))?;
+    // Scalars produced by elimination join the coefficient.
+    let mut scalar_mats = Vec::new();
+    facs.retain(|f| {
+        if f.ix.is_empty() {
+            scalar_mats.push(f.m.clone());
+            false
+        } else {
+            true
+        }
+    });
+    let mut m = combine(&facs, out)?;
+    if !scalar_mats.is_empty() {
+        let s = had(scalar_mats);
+        m = Some(match m {
+            None => s,
+            Some(x) => Mat::MatMul(vec![s, x]),
+        });
+    }
+    let coefficient = mul(scalars);
+    Some(match m {
+        None => broadcast_scalar(Mat::Scalar(coefficient), out, in_sum),
+        Some(x) if coefficient.is_one() => x,
+        Some(x) => Mat::Scale(coefficient, Box::new(x)),
+    })
+}
+
+fn broadcast_scalar(s: Mat, out: &[Ix], in_sum: bool) -> Mat {
+    if in_sum {
+        return s; // a scalar in a sum broadcasts implicitly: `1 − ŷ`
+    }
+    match out {
+        [] => s,
+        [x] => scale_mat(s, Mat::Ones(x.dim)),
+        [x, y] => scale_mat(s, Mat::MatMul(vec![Mat::Ones(x.dim), transpose(Mat::Ones(y.dim))])),
+        _ => unreachable!("at most two result indices"),
+    }
+}
+
+fn scale_mat(s: Mat, m: Mat) -> Mat {
+    match s {
+        Mat::Scalar(t) if t.is_one() => m,
+        Mat::Scalar(t) => Mat::Scale(t, Box::new(m)),
+        other => Mat::MatMul(vec![other, m]),
+    }
+}
+
+/// The free indices in the order they are first written (`z_nj` → n, j).
+fn free_in_order(t: &Term) -> Vec<Ix> {
+    fn go(t: &Term, bound: &mut Vec<Ix>, out: &mut Vec<Ix>) {
+        let see = |i: &Ix, out: &mut Vec<Ix>| {
+            if !bound.contains(i) && !out.contains(i) {
+                out.push(i.clone());
+            }
+        };
+        match t {
+            Term::Var(_, ix) => ix.iter().for_each(|i| see(i, out)),
+            Term::Delta(a, b) => {
+                see(a, out);
+                see(b, out);
+            }
+            Term::Add(ts) | Term::Mul(ts) => ts.iter().for_each(|x| go(x, bound, out)),
+            Term::Pow(b, _) | Term::Fn(_, b) => go(b, bound, out),
+            Term::Sum(ks, b) => {
+                let n = bound.len();
+                bound.extend(ks.iter().cloned());
+                go(b, bound, out);
+                bound.truncate(n);
+            }
+            Term::Num(_) | Term::Pi => {}
+        }
+    }
+    let mut out = Vec::new();
+    go(t, &mut Vec::new(), &mut out);
+    out
+}
+
+/// A single factor with free indices `ix` as a matrix oriented `ix[0] × ix[1]`.
+fn atom(f: &Term, ix: &[Ix]) -> Option<Mat> {
+    match f {
+        Term::Var(name, idx) => {
+            if idx.len() != ix.len() {
+                return None; // a repeated index: a diagonal, no matrix form here
+            }
+            let v = Mat::Var(name.clone(), idx.iter().map(|i| i.dim).collect());
+            if idx == ix {
+                Some(v)
+            } else {
+                Some(transpose(v))
+            }
+        }
+        Term::Delta(a, _) => Some(Mat::Eye(a.dim)),
+        Term::Fn(g, x) => Some(Mat::Map(g.clone(), Box::new(elementwise(x, ix)?))),
+        Term::Pow(b, e) => Some(Mat::Pow(Box::new(elementwise(b, ix)?), e.clone())),
+        Term::Add(_) | Term::Mul(_) | Term::Sum(..) => rec(f, ix, false),
+        Term::Num(_) | Term::Pi => None,
+    }
+}
+
+/// The argument of an elementwise function: the same shape as the result, with
+/// scalar parts left to broadcast.
+fn elementwise(x: &Term, ix: &[Ix]) -> Option<Mat> {
+    let free: BTreeSet<Ix> = x.free();
+    if free.len() == ix.len() {
+        rec(x, ix, false)
+    } else {
+        None
+    }
+}
+
+/// Every order of elimination for a few bound indices (greedy beyond that);
+/// keeps the factors whose combination is cheapest.
+fn best_elimination(facs: Vec<Fac>, ks: Vec<Ix>, out: &[Ix]) -> Option<Vec<Fac>> {
+    if ks.is_empty() {
+        return Some(facs);
+    }
+    let exhaustive = ks.len() <= 4;
+    let mut best: Option<(usize, Vec<Fac>)> = None;
+    for n in 0..ks.len() {
+        let Some(next) = eliminate(&facs, &ks[n], out) else {
+            continue;
+        };
+        let mut rest = ks.clone();
+        rest.remove(n);
+        let Some(done) = best_elimination(next, rest, out) else {
+            continue;
+        };
+        let c: usize = done.iter().map(|f| cost(&tidy(f.m.clone()))).sum();
+        if best.as_ref().is_none_or(|(b, _)| c < *b) {
+            best = Some((c, done));
+        }
+        if !exhaustive {
+            break;
+        }
+    }
+    best.map(|(_, f)| f)
+}
+
+/// Removes bound index `k` from the factors that carry it, or `None` if that
+/// would need more than two indices. The new factor takes the place of the
+/// first one it replaces, and is oriented like the result where it can be.
+fn eliminate(facs: &[Fac], k: &Ix, out: &[Ix]) -> Option<Vec<Fac>> {
+    let at = facs.iter().position(|f| f.ix.contains(k))?;
+    let (with, mut rest): (Vec<Fac>, Vec<Fac>) = facs.iter().cloned().partition(|f| f.ix.contains(k));
+    let mut others: Vec<Ix> = Vec::new();
+    for f in &with {
+        for i in &f.ix {
+            if i != k && !others.contains(i) {
+                others.push(i.clone());
+            }
+        }
+        if f.ix.len() == 2 && f.ix[0] == f.ix[1] {
+            return None;
+        }
+    }
+    if others.len() > 2 {
+        return None;
+    }
+    others.sort_by_key(|i| out.iter().position(|o| o == i).unwrap_or(usize::MAX));
+    let vectors: Vec<Mat> = with.iter().filter(|f| f.ix.len() == 1).map(|f| f.m.clone()).collect();
+    let over = |x: &Ix| -> Vec<Mat> {
+        with.iter()
+            .filter(|f| f.ix.len() == 2 && f.ix.contains(x))
+            .map(|f| f.oriented(x, k))
+            .collect()
+    };
+    let (m, ix) = match others.as_slice() {
+        [] => {
+            // Σ_k a_k b_k = aᵀ b; Σ_k a_k = 1ᵀ a
+            let m = match vectors.len() {
+                0 => return None,
+                1 => Mat::MatMul(vec![transpose(Mat::Ones(k.dim)), vectors[0].clone()]),
+                _ => {
+                    let first = vectors[0].clone();
+                    Mat::MatMul(vec![transpose(first), had(vectors[1..].to_vec())])
+                }
+            };
+            (m, vec![])
+        }
+        [x] => {
+            // Σ_k A_xk w_k = A w; Σ_k A_xk = A 1
+            let a = had(over(x));
+            let w = if vectors.is_empty() {
+                Mat::Ones(k.dim)
+            } else {
+                had(vectors)
+            };
+            (Mat::MatMul(vec![a, w]), vec![x.clone()])
+        }
+        [x, y] => {
+            // Σ_k A_xk w_k B_ky = A diag(w) B
+            let a = had(over(x));
+            let b = transpose(had(over(y)));
+            let m = if vectors.is_empty() {
+                Mat::MatMul(vec![a, b])
+            } else {
+                Mat::MatMul(vec![a, Mat::Diag(Box::new(had(vectors))), b])
+            };
+            (m, vec![x.clone(), y.clone()])
+        }
+        _ => return None,
+    };
+    let at = facs[..at].iter().filter(|f| !f.ix.contains(k)).count();
+    rest.insert(at, Fac { ix, m });
+    Some(rest)
+}
+
+/// `⊙` of several (one stays itself); factors raised to −1 become `⊘`.
+fn had(ms: Vec<Mat>) -> Mat {
+    let mut num = Vec::new();
+    let mut den = Vec::new();
+    for m in ms {
+        match m {
+            Mat::Pow(b, e) if e == -BigRational::one() => den.push(*b),
+            Mat::Pow(b, e) if e.is_negative() => den.push(Mat::Pow(b, -e)),
+            m => num.push(m),
+        }
+    }
+    let join = |mut v: Vec<Mat>| if v.len() == 1 { v.pop().unwrap() } else { Mat::Had(v) };
+    match (num.is_empty(), den.is_empty()) {
+        (_, true) => join(num),
+        (true, false) => Mat::Pow(Box::new(join(den)), -BigRational::one()),
+        (false, false) => Mat::HDiv(Box::new(join(num)), Box::new(join(den))),
+    }
+}
+
+/// Combines the factors left after elimination into the result's shape.
+fn combine(facs: &[Fac], out: &[Ix]) -> Option<Option<Mat>> {
+    if facs.is_empty() {
+        return Some(None);
+    }
+    match out {
+        [] => None,
+        [x] if facs.iter().all(|f| f.ix == [x.clone()]) => Some(Some(had(facs.iter().map(|f| f.m.clone()).collect()))),
+        [_] => None,
+        [x, y] => {
+            let rows: Vec<Mat> = facs
+                .iter()
+                .filter(|f| f.ix == [x.clone()])
+                .map(|f| f.m.clone())
+                .collect();
+            let cols: Vec<Mat> = facs
+                .iter()
+                .filter(|f| f.ix == [y.clone()])
+                .map(|f| f.m.clone())
+                .collect();
+            let mats: Vec<Mat> = facs
+                .iter()
+                .filter(|f| f.ix.len() == 2)
+                .map(|f| f.oriented(x, y))
+                .collect();
+            if rows.len() + cols.len() + mats.len() != facs.len() {
+                return None;
+            }
+            let m = if !mats.is_empty() {
+                let mut chain = Vec::new();
+                if !rows.is_empty() {
+                    chain.push(Mat::Diag(Box::new(had(rows))));
+                }
+                chain.push(had(mats));
+                if !cols.is_empty() {
+                    chain.push(Mat::Diag(Box::new(had(cols))));
+                }
+                if chain.len() == 1 {
+                    chain.pop().unwrap()
+                } else {
+                    Mat::MatMul(chain)
+                }
+            } else {
+                let left = if rows.is_empty() { Mat::Ones(x.dim) } else { had(rows) };
+                let right = if cols.is_empty() { Mat::Ones(y.dim) } else { had(cols) };
+                Mat::MatMul(vec![left, transpose(right)])
+            };
+            Some(Some(m))
+        }
+        _ => None,
+    }
+}
+
+/// `Aᵀ`, with `(Aᵀ)ᵀ = A`.
+pub fn transpose(m: Mat) -> Mat {
+    match m {
+        Mat::T(inner) => *inner,
+        Mat::Scalar(_) | Mat::Eye(_) | Mat::Diag(_) => m,
+        m => Mat::T(Box::new(m)),
+    }
+}
+
+/// Pushes transposes inward where that reads better, and flattens products.
+pub fn tidy(m: Mat) -> Mat {
+    match m {
+        Mat::T(inner) => match tidy(*inner) {
+            Mat::T(x) => *x,
+            Mat::MatMul(xs) => tidy(Mat::MatMul(xs.into_iter().rev().map(|x| tidy(transpose(x))).collect())),
+            Mat::Scale(s, x) => Mat::Scale(s, Box::new(tidy(transpose(*x)))),
+            // Elementwise operations commute with the transpose: move it inside
+            // when that is no longer.
+            x @ (Mat::Had(_) | Mat::HDiv(..) | Mat::Map(..) | Mat::Pow(..)) => {
+                let inside = match x.clone() {
+                    Mat::Had(xs) => tidy(Mat::Had(xs.into_iter().map(transpose).collect())),
+                    Mat::HDiv(a, b) => tidy(Mat::HDiv(Box::new(transpose(*a)), Box::new(transpose(*b)))),
+                    Mat::Map(f, y) => Mat::Map(f, Box::new(tidy(transpose(*y)))),
+                    Mat::Pow(y, e) => Mat::Pow(Box::new(tidy(transpose(*y))), e),
+                    _ => unreachable!(),
+                };
+                let outside = Mat::T(Box::new(x));
+                if cost(&inside) <= cost(&outside) {
+                    inside
+                } else {
+                    outside
+                }
+            }
+            x @ (Mat::Scalar(_) | Mat::Eye(_) | Mat::Diag(_)) => x,
+            x => Mat::T(Box::new(x)),
+        },
+        Mat::MatMul(xs) => {
+            let mut flat = Vec::new();
+            for x in xs.into_iter().map(tidy) {
+                match x {
+                    Mat::MatMul(ys) => flat.extend(ys),
+                    Mat::Scalar(t) if t.is_one() => {}
+                    x => flat.push(x),
+                }
+            }
+            if flat.len() == 1 {
+                flat.pop().unwrap()
+            } else {
+                Mat::MatMul(flat)
+            }
+        }
+        Mat::Had(xs) => {
+            let mut flat = Vec::new();
+            for x in xs.into_iter().map(tidy) {
+                match x {
+                    Mat::Had(ys) => flat.extend(ys),
+                    x => flat.push(x),
+                }
+            }
+            Mat::Had(flat)
+        }
+        Mat::HDiv(a, b) => Mat::HDiv(Box::new(tidy(*a)), Box::new(tidy(*b))),
+        Mat::Add(ts) => Mat::Add(ts.into_iter().map(|(n, x)| (n, tidy(x))).collect()),
+        Mat::Scale(s, x) => match tidy(*x) {
+            Mat::Scale(s2, y) => Mat::Scale(mul(vec![s, s2]), y),
+            y => Mat::Scale(s, Box::new(y)),
+        },
+        Mat::Map(f, x) => Mat::Map(f, Box::new(tidy(*x))),
+        Mat::Pow(x, e) => Mat::Pow(Box::new(tidy(*x)), e),
+        Mat::Diag(x) => Mat::Diag(Box::new(tidy(*x))),
+        m => m,
+    }
+}
+
+/// The transpose of a whole result, for numerator layout and for vectors that
+/// read better as rows: `(A B)ᵀ = Bᵀ Aᵀ`, elementwise operations transposed
+/// inside when that is shorter, and for a column vector `(a ⊙ r)ᵀ = aᵀ diag(r)`
+/// when `r` is a plain elementwise factor.
+pub fn transposed(m: &Mat) -> Mat {
+    fn go(m: Mat) -> Mat {
+        let candidate = match m.clone() {
+            Mat::T(x) => return tidy(*x),
+            Mat::MatMul(xs) => tidy(Mat::MatMul(xs.into_iter().rev().map(go).collect())),
+            Mat::Scale(s, x) => return Mat::Scale(s, Box::new(go(*x))),
+            Mat::Had(xs) if xs.len() == 2 && is_column(&m) && is_plain(&xs[1]) && !is_plain(&xs[0]) => {
+                let mut xs = xs;
+                let r = xs.pop().unwrap();
+                let a = xs.pop().unwrap();
+                return tidy(Mat::MatMul(vec![go(a), Mat::Diag(Box::new(r))]));
+            }
+            Mat::Had(xs) => tidy(Mat::Had(xs.into_iter().map(go).collect())),
+            Mat::HDiv(a, b) => tidy(Mat::HDiv(Box::new(go(*a)), Box::new(go(*b)))),
+            Mat::Map(f, x) => Mat::Map(f, Box::new(go(*x))),
+            x @ (Mat::Scalar(_) | Mat::Eye(_) | Mat::Diag(_)) => return x,
+            x => return Mat::T(Box::new(x)),
+        };
+        let plain = Mat::T(Box::new(m));
+        if cost(&candidate) <= cost(&plain) {
+            candidate
+        } else {
+            plain
+        }
+    }
+    go(m.clone())
+}
+
+/// Rows and columns of a matrix expression, as dimension classes (`None` for 1).
+pub fn shape(m: &Mat) -> (Option<u32>, Option<u32>) {
+    match m {
+        Mat::Var(_, dims) => (dims.first().copied(), dims.get(1).copied()),
+        Mat::Scalar(_) => (None, None),
+        Mat::T(x) => {
+            let (r, c) = shape(x);
+            (c, r)
+        }
+        Mat::MatMul(xs) => (xs.first().and_then(|x| shape(x).0), xs.last().and_then(|x| shape(x).1)),
+        Mat::Had(xs) => xs
+            .iter()
+            .map(shape)
+            .max_by_key(|(r, c)| r.is_some() as u8 + c.is_some() as u8)
+            .unwrap_or((None, None)),
+        Mat::Add(ts) => ts
+            .iter()
+            .map(|(_, x)| shape(x))
+            .max_by_key(|(r, c)| r.is_some() as u8 + c.is_some() as u8)
+            .unwrap_or((None, None)),
+        Mat::HDiv(a, _) | Mat::Scale(_, a) | Mat::Map(_, a) | Mat::Pow(a, _) => shape(a),
+        Mat::Ones(d) => (Some(*d), None),
+        Mat::Eye(d) => (Some(*d), Some(*d)),
+        Mat::Diag(v) => (shape(v).0, shape(v).0),
+    }
+}
+
+fn is_column(m: &Mat) -> bool {
+    let (r, c) = shape(m);
+    r.is_some() && c.is_none()
+}
+
+fn is_plain(m: &Mat) -> bool {
+    matches!(m, Mat::Var(..) | Mat::Map(..))
+}
+
+/// A reading cost: nodes, with a transpose of anything but `1` counted extra.
+pub fn cost(m: &Mat) -> usize {
+    match m {
+        Mat::Var(..) | Mat::Scalar(_) | Mat::Ones(_) | Mat::Eye(_) => 1,
+        Mat::T(x) if matches!(**x, Mat::Ones(_)) => 1,
+        Mat::T(x) => 2 + cost(x),
+        Mat::MatMul(xs) | Mat::Had(xs) => 1 + xs.iter().map(cost).sum::<usize>(),
+        Mat::HDiv(a, b) => 1 + cost(a) + cost(b),
+        Mat::Add(ts) => 1 + ts.iter().map(|(_, x)| cost(x)).sum::<usize>(),
+        Mat::Scale(_, x) | Mat::Map(_, x) | Mat::Pow(x, _) | Mat::Diag(x) => 1 + cost(x),
+    }
+}

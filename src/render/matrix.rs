@@ -1,0 +1,144 @@
+//! The matrix form as text: `(∂L/∂Y)ᵀ X`, `Y ⊙ (∂L/∂Y − (∂L/∂Y ⊙ Y) 1 1ᵀ)`.
+//!
+//! The matrix product binds tighter than `⊙` and `⊘`; a product inside `⊙`, and
+//! anything but a name inside a transpose, is parenthesised so that no reader
+//! has to hesitate.
+
+use std::collections::BTreeSet;
+
+use num_traits::{One, Signed};
+
+use super::index::{Namer, Printer};
+use super::names::{self, Style};
+use crate::matrix::Mat;
+use crate::term::{Name, Term};
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Prec {
+    Add,
+    Scale,
+    Had,
+    MatMul,
+    Atom,
+}
+
+fn prec(m: &Mat) -> Prec {
+    match m {
+        Mat::Add(_) => Prec::Add,
+        Mat::Scale(..) => Prec::Scale,
+        Mat::Had(_) | Mat::HDiv(..) => Prec::Had,
+        Mat::MatMul(_) => Prec::MatMul,
+        Mat::Scalar(t)
+            if !matches!(t, Term::Var(..) | Term::Pi)
+                && !matches!(t, Term::Num(n) if n.is_integer() && !n.is_negative()) =>
+        {
+            Prec::Scale
+        }
+        _ => Prec::Atom,
+    }
+}
+
+/// Renders a matrix expression.
+pub fn render(m: &Mat, style: Style) -> String {
+    Render { style }.mat(m)
+}
+
+struct Render {
+    style: Style,
+}
+
+impl Render {
+    fn scalar(&self, t: &Term) -> String {
+        let mut namer = Namer::new(&BTreeSet::new());
+        Printer::new(self.style, &mut namer).term(t)
+    }
+
+    fn wrap(&self, m: &Mat, at_least: Prec) -> String {
+        let s = self.mat(m);
+        if prec(m) < at_least {
+            format!("({s})")
+        } else {
+            s
+        }
+    }
+
+    fn mat(&self, m: &Mat) -> String {
+        let ascii = self.style.ascii;
+        let (minus, t_mark, had, hdiv) = if ascii {
+            ("-", "^T", ".*", "./")
+        } else {
+            ("−", "ᵀ", "⊙", "⊘")
+        };
+        match m {
+            Mat::Var(Name::Tensor(n), _) => names::tensor(n, self.style),
+            Mat::Var(Name::Grad { of, wrt }, _) => names::gradient(of, wrt, self.style),
+            Mat::Scalar(t) => self.scalar(t),
+            Mat::T(x) => {
+                let inner = self.mat(x);
+                let bare = matches!(**x, Mat::Ones(_)) || matches!(&**x, Mat::Var(Name::Tensor(_), _));
+                if bare {
+                    format!("{inner}{t_mark}")
+                } else {
+                    format!("({inner}){t_mark}")
+                }
+            }
+            Mat::MatMul(xs) => xs
+                .iter()
+                .map(|x| self.wrap(x, Prec::Atom))
+                .collect::<Vec<_>>()
+                .join(" "),
+            Mat::Had(xs) => xs
+                .iter()
+                .map(|x| self.wrap(x, Prec::Atom))
+                .collect::<Vec<_>>()
+                .join(&format!(" {had} ")),
+            Mat::HDiv(a, b) => format!("{} {hdiv} {}", self.wrap(a, Prec::Had), self.wrap(b, Prec::Atom)),
+            Mat::Add(ts) => {
+                let mut out = String::new();
+                for (k, (negative, x)) in ts.iter().enumerate() {
+                    let s = self.wrap(x, Prec::Scale);
+                    match (k, negative) {
+                        (0, false) => out.push_str(&s),
+                        (0, true) => out.push_str(&format!("{minus}{s}")),
+                        (_, false) => out.push_str(&format!(" + {s}")),
+                        (_, true) => out.push_str(&format!(" {minus} {s}")),
+                    }
+                }
+                out
+            }
+            Mat::Scale(s, x) => {
+                let (c, _) = crate::simplify::split_coefficient(s);
+                let body = self.wrap(x, Prec::Had);
+                if s.is_one() {
+                    body
+                } else if c.is_negative() && crate::simplify::mul(vec![Term::Num(-c.clone()), s.clone()]).is_one() {
+                    format!("{minus}{body}")
+                } else {
+                    let sc = self.scalar(s);
+                    let sc = if matches!(s, Term::Add(_)) {
+                        format!("({sc})")
+                    } else {
+                        sc
+                    };
+                    format!("{sc} {body}")
+                }
+            }
+            Mat::Ones(_) => "1".into(),
+            Mat::Eye(_) => "I".into(),
+            Mat::Map(f, x) => format!("{}({})", f.name(ascii), self.mat(x)),
+            Mat::Pow(x, e) => {
+                let base = self.wrap(x, Prec::Atom);
+                let power = if ascii { "^" } else { "^∘" };
+                if e.is_integer() {
+                    if *e == -num_rational::BigRational::one() {
+                        return format!("1 {hdiv} {base}");
+                    }
+                    format!("{base}{power}{}", e.numer())
+                } else {
+                    format!("{base}{power}({}/{})", e.numer(), e.denom())
+                }
+            }
+            Mat::Diag(x) => format!("diag({})", self.mat(x)),
+        }
+    }
+}
