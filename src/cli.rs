@@ -181,6 +181,9 @@ fn run(cli: Cli) -> ExitCode {
             match args.format {
                 Format::Text => {
                     print!("{}", crate::render::text::render(&derivation, style));
+                    if args.check {
+                        return check(&program, &derivation);
+                    }
                     ExitCode::SUCCESS
                 }
                 other => {
@@ -250,6 +253,36 @@ fn read_input(input: &InputArgs) -> Result<(String, String), ExitCode> {
             .with_help("ricci reads programs as UTF-8 text");
             Err(report(&name, &text, &d.into()))
         }
+    }
+}
+
+/// Relative error above which `--check` fails.
+pub const CHECK_TOLERANCE: f64 = 1e-6;
+
+/// `--check`: compares every result with finite differences; exit 1 on a mismatch.
+fn check(program: &crate::Program, derivation: &crate::derive::Derivation) -> ExitCode {
+    let lowered = crate::derive::lower(program);
+    let mut checker = crate::check::Checker::new(program, &lowered, &derivation.of, 1);
+    let mut ok = true;
+    println!();
+    for r in checker.check(derivation) {
+        let matrix = match r.matrix_error {
+            Some(e) => format!("{e:.1e}"),
+            None => "no matrix form".into(),
+        };
+        let pass = r.index_error <= CHECK_TOLERANCE && r.matrix_error.is_none_or(|e| e <= CHECK_TOLERANCE);
+        ok &= pass;
+        println!(
+            "check {}: relative error {:.1e} (index form), {matrix} (matrix form): {}",
+            r.wrt,
+            r.index_error,
+            if pass { "ok" } else { "FAILED" }
+        );
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     }
 }
 

@@ -34,7 +34,11 @@ fn superscript_char(c: char) -> Option<char> {
 /// superscript form), unchanged in ASCII.
 pub fn tensor(name: &str, style: Style) -> String {
     if style.ascii {
-        return ascii_name(name);
+        // `W^(1)` is ASCII already and must stay distinct from `W1`.
+        return match name.split_once("^(") {
+            Some((base, rest)) => format!("{}^({}", ascii_name(base), rest),
+            None => ascii_name(name),
+        };
     }
     match name.split_once("^(") {
         Some((base, rest)) => {
@@ -52,7 +56,7 @@ pub fn tensor(name: &str, style: Style) -> String {
 /// `∂L/∂Y` or `dL/dY`.
 pub fn gradient(of: &str, wrt: &str, style: Style) -> String {
     if style.ascii {
-        format!("d{}/d{}", ascii_name(of), ascii_name(wrt))
+        format!("d{}/d{}", tensor(of, style), tensor(wrt, style))
     } else {
         format!("∂{}/∂{}", tensor(of, style), tensor(wrt, style))
     }

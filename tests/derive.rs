@@ -1,0 +1,86 @@
+//! Every case of SEED-RESULTS.md: the printed matrix form is the document's
+//! result (asserted from the fixture's `# expect` lines), the whole output is
+//! snapshotted, and both forms agree with finite differences.
+
+use std::path::Path;
+
+use ricci::derive::{derive, Layout, Request};
+
+struct Fixture {
+    source: String,
+    layout: Layout,
+    expect: Vec<(String, String)>,
+}
+
+fn read(path: &Path) -> Fixture {
+    let source = std::fs::read_to_string(path).unwrap();
+    let mut layout = Layout::Gradient;
+    let mut expect = Vec::new();
+    for line in source.lines() {
+        if let Some(rest) = line.strip_prefix("# expect ") {
+            let (wrt, form) = rest.split_once(": ").expect("`# expect W: form`");
+            expect.push((wrt.to_string(), form.to_string()));
+        } else if line.trim() == "# layout: numerator" {
+            layout = Layout::Numerator;
+        }
+    }
+    Fixture { source, layout, expect }
+}
+
+fn settings() -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.set_snapshot_path("../snapshots");
+    s.set_prepend_module_to_snapshot(false);
+    s
+}
+
+#[test]
+fn seed_results() {
+    settings().bind(|| {
+        insta::glob!("cases/derive/*.ricci", |path| {
+            let f = read(path);
+            let program = ricci::load(&f.source, &ricci::Options::default()).unwrap();
+            let request = Request {
+                wrt: f.expect.iter().map(|(w, _)| w.clone()).collect(),
+                layout: f.layout,
+                ..Request::default()
+            };
+            let d = derive(&program, &request).unwrap();
+            let style = ricci::render::Style::default();
+            // The document's result, exactly.
+            for (r, (wrt, form)) in d.results.iter().zip(&f.expect) {
+                let line = ricci::render::text::matrix_line(&d.of, r, style);
+                let printed = line.split_once(" = ").map(|(_, m)| m).unwrap_or(&line);
+                assert_eq!(printed, form, "{}: --wrt {wrt}", path.display());
+            }
+            // Numerically: index form and matrix form against finite differences.
+            let lowered = ricci::derive::lower(&program);
+            for seed in 1..=3 {
+                let mut checker = ricci::check::Checker::new(&program, &lowered, &d.of, seed);
+                for rep in checker.check(&d) {
+                    assert!(
+                        rep.index_error < 1e-6,
+                        "{}: {} index form off by {}",
+                        path.display(),
+                        rep.wrt,
+                        rep.index_error
+                    );
+                    let m = rep.matrix_error.expect("every seed case has a matrix form");
+                    assert!(m < 1e-6, "{}: {} matrix form off by {m}", path.display(), rep.wrt);
+                }
+            }
+            let text = ricci::render::text::render(&d, style);
+            let ascii = ricci::render::text::render(&d, ricci::render::Style { ascii: true });
+            let program_text: String = f
+                .source
+                .lines()
+                .filter(|l| !l.starts_with('#'))
+                .map(|l| format!("{l}\n"))
+                .collect();
+            insta::assert_snapshot!(
+                "derive",
+                format!("## program\n{program_text}\n## result\n{text}\n## --ascii\n{ascii}")
+            );
+        });
+    });
+}
