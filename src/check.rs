@@ -302,6 +302,10 @@ impl<'a> Checker<'a> {
                 let index = self.world.tabulate(&r.indices, &r.term);
                 let index_error = relative_error(&index, &numeric);
                 let matrix_error = r.gradient_matrix.as_ref().map(|m| match self.eval_mat(m) {
+                    // a zero result prints as `0` whatever its shape
+                    Some(a) if matches!(m, Mat::Scalar(t) if t.is_zero()) && a.dim() == (1, 1) => {
+                        relative_error(&ArrayD::zeros(numeric.raw_dim()), &numeric)
+                    }
                     Some(a) => {
                         let a = a.into_dyn();
                         match a.to_shape(numeric.raw_dim()) {

@@ -71,6 +71,9 @@ pub fn recognize(t: &Term, out: &[Ix]) -> Option<Mat> {
     if out.len() > 2 {
         return None;
     }
+    if t.is_zero() {
+        return Some(Mat::Scalar(Term::zero()));
+    }
     let m = rec(t, out, false)?;
     Some(tidy(m))
 }

@@ -759,6 +759,11 @@ fn factor_add(ts: Vec<Term>, env: &Env) -> Term {
     for (c, _) in &split[1..] {
         g = rational_gcd(&g, &c.abs());
     }
+    // A fraction is pulled out only when every coefficient has its size:
+    // `1/2 (a − b)`, but not `1/2 (2 a + b)`.
+    if !g.is_integer() && !split.iter().all(|(c, _)| c.abs() == g) {
+        g = BigRational::one();
+    }
     if split.iter().all(|(c, _)| c.is_negative()) {
         g = -g;
     }

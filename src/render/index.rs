@@ -192,7 +192,8 @@ impl<'a> Printer<'a> {
         }
     }
 
-    /// `c a b / (d e)`, with scalar denominators as a leading fraction `1/S`.
+    /// `c a b / (d e)`, with scalar denominators in a leading fraction: `1/S x`,
+    /// `1/K (ŷ − y) / (ŷ (1 − ŷ))`, and `1 / (2 sqrt(x))` when nothing is above.
     fn product(&mut self, fs: &[Term]) -> String {
         let minus = if self.style.ascii { "-" } else { "−" };
         let mut coefficient = BigRational::one();
@@ -205,41 +206,35 @@ impl<'a> Printer<'a> {
                 f => numerator.push(f),
             }
         }
-        // Scalar denominators (`K`) join the coefficient as `1/K`; the rest stays below.
-        let (scalars, denominator): (Vec<Term>, Vec<Term>) = denominator.into_iter().partition(|d| d.free().is_empty());
-        let scalar_den = !scalars.is_empty();
-        let mut out = String::new();
-        if coefficient.is_negative() {
-            out.push_str(minus);
-        }
+        let sign = if coefficient.is_negative() { minus } else { "" };
         let c = coefficient.abs();
-        let mut lead = String::new();
-        if !c.is_one() || (numerator.is_empty() && denominator.is_empty()) {
-            lead = if c.is_integer() {
-                c.numer().to_string()
+        let (p, q) = (c.numer().to_string(), c.denom().to_string());
+        let (scalars, others): (Vec<Term>, Vec<Term>) = denominator.into_iter().partition(|d| d.free().is_empty());
+        let join = |this: &mut Self, ds: &[Term], q: &str| -> String {
+            let mut parts: Vec<String> = Vec::new();
+            if q != "1" {
+                parts.push(q.to_string());
+            }
+            parts.extend(ds.iter().map(|d| this.wrap(d, Prec::Pow)));
+            if parts.len() == 1 {
+                parts.pop().unwrap()
             } else {
-                format!("{}/{}", c.numer(), c.denom())
-            };
-        }
-        if scalar_den {
-            // `1/S X` or `2/K X`: the scalar denominator joins the coefficient.
-            let num = if c.is_integer() {
-                c.numer().to_string()
+                format!("({})", parts.join(" "))
+            }
+        };
+        if numerator.is_empty() {
+            let below: Vec<Term> = scalars.into_iter().chain(others).collect();
+            return if below.is_empty() && q == "1" {
+                format!("{sign}{p}")
             } else {
-                format!("{}/{}", c.numer(), c.denom())
+                format!("{sign}{p}/{}", join(self, &below, &q))
             };
-            let num = if c.is_integer() { num } else { format!("({num})") };
-            let dens: Vec<String> = scalars.iter().map(|d| self.wrap(d, Prec::Pow)).collect();
-            let den = if dens.len() == 1 {
-                dens[0].clone()
-            } else {
-                format!("({})", dens.join(" "))
-            };
-            lead = format!("{num}/{den}");
         }
         let mut parts: Vec<String> = Vec::new();
-        if !lead.is_empty() {
-            parts.push(lead);
+        if !scalars.is_empty() || q != "1" {
+            parts.push(format!("{p}/{}", join(self, &scalars, &q)));
+        } else if p != "1" {
+            parts.push(p);
         }
         let last = numerator.len();
         for (k, f) in numerator.into_iter().enumerate() {
@@ -251,18 +246,9 @@ impl<'a> Printer<'a> {
             };
             parts.push(s);
         }
-        out.push_str(&parts.join(" "));
-        if !denominator.is_empty() {
-            let dens: Vec<String> = denominator.iter().map(|d| self.wrap(d, Prec::Pow)).collect();
-            let den = if dens.len() == 1 {
-                dens[0].clone()
-            } else {
-                format!("({})", dens.join(" "))
-            };
-            if parts.is_empty() {
-                out.push('1');
-            }
-            out.push_str(&format!(" / {den}"));
+        let mut out = format!("{sign}{}", parts.join(" "));
+        if !others.is_empty() {
+            out.push_str(&format!(" / {}", join(self, &others, "1")));
         }
         out
     }

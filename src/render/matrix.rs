@@ -120,7 +120,13 @@ impl Render {
                     } else {
                         sc
                     };
-                    format!("{sc} {body}")
+                    // `c (1 ⊘ x)` reads better as `c ⊘ x`
+                    match &**x {
+                        Mat::Pow(base, e) if *e == -num_rational::BigRational::one() => {
+                            format!("{sc} {hdiv} {}", self.wrap(base, Prec::Atom))
+                        }
+                        _ => format!("{sc} {body}"),
+                    }
                 }
             }
             Mat::Ones(_) => "1".into(),
