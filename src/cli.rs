@@ -177,21 +177,49 @@ fn run(cli: Cli) -> ExitCode {
                     return ExitCode::from(EXIT_BAD_INPUT);
                 }
             };
-            let style = crate::render::Style { ascii: args.ascii };
-            match args.format {
-                Format::Text => {
-                    print!("{}", crate::render::text::render(&derivation, style));
-                    if args.check {
-                        return check(&program, &derivation);
+            let style = if args.ascii {
+                crate::render::Style::Ascii
+            } else {
+                crate::render::Style::Unicode
+            };
+            let lowered = crate::derive::lower(&program);
+            let out = match args.format {
+                Format::Text => crate::render::text::render(&derivation, style),
+                Format::Latex => {
+                    let body = crate::render::latex::render(&derivation);
+                    if args.standalone {
+                        crate::render::latex::standalone(
+                            &format!("Gradients of ${}$", crate::render::names::latex_name(&derivation.of)),
+                            &body,
+                        )
+                    } else {
+                        body
                     }
-                    ExitCode::SUCCESS
                 }
-                other => {
-                    let _ = (args.steps, args.check, args.standalone);
-                    eprintln!("error: --format {other:?} is not built yet (see the README's status)");
-                    ExitCode::from(EXIT_BAD_INPUT)
+                Format::Numpy => {
+                    let fs: Vec<String> = derivation
+                        .results
+                        .iter()
+                        .map(|r| crate::render::numpy::function(&program, &lowered, &derivation.of, r))
+                        .collect();
+                    format!("import numpy as np\n\n\n{}", fs.join("\n\n"))
                 }
+                Format::Json => {
+                    let numpy: Vec<String> = derivation
+                        .results
+                        .iter()
+                        .map(|r| crate::render::numpy::function(&program, &lowered, &derivation.of, r))
+                        .collect();
+                    let v = crate::render::json::render(&derivation, style, &numpy, &[]);
+                    format!("{}\n", serde_json::to_string_pretty(&v).expect("JSON values serialise"))
+                }
+            };
+            print!("{out}");
+            if args.check {
+                return check(&program, &derivation);
             }
+            let _ = args.steps;
+            ExitCode::SUCCESS
         }
     }
 }

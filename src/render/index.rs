@@ -58,27 +58,14 @@ impl Namer {
     }
 }
 
-/// `_ij`, or `_{i1,j}` when some index is longer than a letter.
-pub fn subscript(ix: &[String]) -> String {
-    if ix.is_empty() {
-        return String::new();
-    }
-    if ix.iter().all(|i| i.chars().count() == 1) {
-        format!("_{}", ix.concat())
-    } else {
-        format!("_{{{}}}", ix.join(","))
-    }
-}
-
 /// Writes a number: `2`, `1/2`, `-3`.
 pub fn number(n: &BigRational, style: Style) -> String {
-    let minus = if style.ascii { "-" } else { "−" };
-    let sign = if n.is_negative() { minus } else { "" };
+    let sign = if n.is_negative() { style.minus() } else { "" };
     let a = n.abs();
     if a.is_integer() {
         format!("{sign}{}", a.numer())
     } else {
-        format!("{sign}{}/{}", a.numer(), a.denom())
+        format!("{sign}{}", style.frac(&a.numer().to_string(), &a.denom().to_string()))
     }
 }
 
@@ -115,26 +102,21 @@ impl<'a> Printer<'a> {
 
     /// The term as text.
     pub fn term(&mut self, t: &Term) -> String {
-        let minus = if self.style.ascii { "-" } else { "−" };
+        let minus = self.style.minus();
         match t {
             Term::Num(n) => number(n, self.style),
-            Term::Pi => if self.style.ascii { "pi" } else { "π" }.into(),
+            Term::Pi => self.style.pi().into(),
             Term::Var(Name::Tensor(n), ix) => {
                 let ix: Vec<String> = ix.iter().map(|i| self.namer.name(i)).collect();
-                format!("{}{}", names::tensor(n, self.style), subscript(&ix))
+                format!("{}{}", names::tensor(n, self.style), self.style.sub(&ix))
             }
             Term::Var(Name::Grad { of, wrt }, ix) => {
                 let ix: Vec<String> = ix.iter().map(|i| self.namer.name(i)).collect();
-                let g = names::gradient(of, wrt, self.style);
-                if ix.is_empty() {
-                    g
-                } else {
-                    format!("({g}){}", subscript(&ix))
-                }
+                gradient_head(of, wrt, &ix, self.style, true)
             }
             Term::Delta(a, b) => {
-                let d = if self.style.ascii { "delta" } else { "δ" };
-                format!("{d}{}", subscript(&[self.namer.name(a), self.namer.name(b)]))
+                let ix = [self.namer.name(a), self.namer.name(b)];
+                format!("{}{}", self.style.delta(), self.style.sub(&ix))
             }
             Term::Add(ts) => {
                 // Positive terms first: `Y − T`, not `−T + Y`.
@@ -161,24 +143,37 @@ impl<'a> Printer<'a> {
             Term::Mul(fs) => self.product(fs),
             Term::Pow(b, e) if e.is_negative() => {
                 let inv = crate::simplify::pow((**b).clone(), -e.clone());
-                format!("1/{}", self.wrap(&inv, Prec::Pow))
+                let below = if self.style == Style::Latex {
+                    self.term(&inv)
+                } else {
+                    self.wrap(&inv, Prec::Pow)
+                };
+                self.style.frac("1", &below)
             }
             Term::Pow(b, e) => {
                 let base = self.wrap(b, Prec::Atom);
-                if e.is_integer() {
-                    format!("{base}^{}", e.numer())
-                } else {
-                    format!("{base}^({}/{})", e.numer(), e.denom())
+                match (self.style, e.is_integer()) {
+                    (Style::Latex, true) => format!("{base}^{{{}}}", e.numer()),
+                    (Style::Latex, false) => format!("{base}^{{{}/{}}}", e.numer(), e.denom()),
+                    (_, true) => format!("{base}^{}", e.numer()),
+                    (_, false) => format!("{base}^({}/{})", e.numer(), e.denom()),
                 }
             }
-            Term::Fn(f, x) => format!("{}({})", f.name(self.style.ascii), self.term(x)),
+            Term::Fn(f, x) => {
+                let arg = self.term(x);
+                self.style.call(f, &arg)
+            }
             Term::Sum(ks, body) => {
                 let n = self.namer.bind(ks);
                 let names: Vec<String> = ks.iter().map(|k| self.namer.name(k)).collect();
                 let body = self.wrap(body, Prec::Mul);
                 self.namer.release(n);
-                let sigma = if self.style.ascii { "sum" } else { "Σ" };
-                format!("{sigma}{} {body}", subscript(&names))
+                let sub = if self.style == Style::Latex {
+                    format!("_{{{}}}", names.join(","))
+                } else {
+                    self.style.sub(&names)
+                };
+                format!("{}{sub} {body}", self.style.sum())
             }
         }
     }
@@ -186,7 +181,7 @@ impl<'a> Printer<'a> {
     fn wrap(&mut self, t: &Term, at_least: Prec) -> String {
         let s = self.term(t);
         if prec(t) < at_least {
-            format!("({s})")
+            self.style.paren(&s)
         } else {
             s
         }
@@ -195,7 +190,7 @@ impl<'a> Printer<'a> {
     /// `c a b / (d e)`, with scalar denominators in a leading fraction: `1/S x`,
     /// `1/K (ŷ − y) / (ŷ (1 − ŷ))`, and `1 / (2 sqrt(x))` when nothing is above.
     fn product(&mut self, fs: &[Term]) -> String {
-        let minus = if self.style.ascii { "-" } else { "−" };
+        let minus = self.style.minus();
         let mut coefficient = BigRational::one();
         let mut numerator: Vec<&Term> = Vec::new();
         let mut denominator: Vec<Term> = Vec::new();
@@ -216,10 +211,10 @@ impl<'a> Printer<'a> {
                 parts.push(q.to_string());
             }
             parts.extend(ds.iter().map(|d| this.wrap(d, Prec::Pow)));
-            if parts.len() == 1 {
-                parts.pop().unwrap()
-            } else {
-                format!("({})", parts.join(" "))
+            match (parts.len(), this.style) {
+                (1, _) => parts.pop().unwrap(),
+                (_, Style::Latex) => parts.join(" "),
+                _ => format!("({})", parts.join(" ")),
             }
         };
         if numerator.is_empty() {
@@ -227,24 +222,37 @@ impl<'a> Printer<'a> {
             return if below.is_empty() && q == "1" {
                 format!("{sign}{p}")
             } else {
-                format!("{sign}{p}/{}", join(self, &below, &q))
+                let den = join(self, &below, &q);
+                format!("{sign}{}", self.style.frac(&p, &den))
             };
         }
         let mut parts: Vec<String> = Vec::new();
         if !scalars.is_empty() || q != "1" {
-            parts.push(format!("{p}/{}", join(self, &scalars, &q)));
+            let den = join(self, &scalars, &q);
+            parts.push(self.style.frac(&p, &den));
         } else if p != "1" {
-            parts.push(p);
+            parts.push(p.clone());
         }
         let last = numerator.len();
         for (k, f) in numerator.into_iter().enumerate() {
             // A Σ takes the rest of the product: only the last factor may be one bare.
             let s = if matches!(f, Term::Sum(..)) && k + 1 < last {
-                format!("({})", self.term(f))
+                let inner = self.term(f);
+                self.style.paren(&inner)
             } else {
                 self.wrap(f, Prec::Pow)
             };
             parts.push(s);
+        }
+        if !others.is_empty() && self.style == Style::Latex {
+            // `\frac{1}{K} \frac{ŷ − y}{ŷ (1 − ŷ)}`: the lead fraction stays in front.
+            let lead = if !scalars.is_empty() || q != "1" || p != "1" {
+                format!("{} ", parts.remove(0))
+            } else {
+                String::new()
+            };
+            let den = join(self, &others, "1");
+            return format!("{sign}{lead}{}", self.style.frac(&parts.join(" "), &den));
         }
         let mut out = format!("{sign}{}", parts.join(" "));
         if !others.is_empty() {
@@ -258,7 +266,21 @@ fn is_negative(t: &Term) -> bool {
     split_coefficient(t).0.is_negative()
 }
 
-/// `∂L/∂W_ij = …`: the left side of an index-form result.
-pub fn gradient_head(of: &str, wrt: &str, indices: &[String], style: Style) -> String {
-    format!("{}{}", names::gradient(of, wrt, style), subscript(indices))
+/// `∂L/∂W_ij`: the left side of an index-form result (`in_term`: as a factor
+/// inside a term, `(∂L/∂Y)_si`); in LaTeX `\frac{\partial L}{\partial W_{ij}}`.
+pub fn gradient_head(of: &str, wrt: &str, indices: &[String], style: Style, in_term: bool) -> String {
+    if style == Style::Latex {
+        return format!(
+            "\\frac{{\\partial {}}}{{\\partial {}{}}}",
+            names::latex_name(of),
+            names::latex_name(wrt),
+            style.sub(indices)
+        );
+    }
+    let g = names::gradient(of, wrt, style);
+    if in_term && !indices.is_empty() {
+        format!("({g}){}", style.sub(indices))
+    } else {
+        format!("{g}{}", style.sub(indices))
+    }
 }

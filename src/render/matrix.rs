@@ -56,19 +56,15 @@ impl Render {
     fn wrap(&self, m: &Mat, at_least: Prec) -> String {
         let s = self.mat(m);
         if prec(m) < at_least {
-            format!("({s})")
+            self.style.paren(&s)
         } else {
             s
         }
     }
 
     fn mat(&self, m: &Mat) -> String {
-        let ascii = self.style.ascii;
-        let (minus, t_mark, had, hdiv) = if ascii {
-            ("-", "^T", ".*", "./")
-        } else {
-            ("−", "ᵀ", "⊙", "⊘")
-        };
+        let st = self.style;
+        let (minus, t_mark, had, hdiv) = (st.minus(), st.transpose(), st.had(), st.hdiv());
         match m {
             Mat::Var(Name::Tensor(n), _) => names::tensor(n, self.style),
             Mat::Var(Name::Grad { of, wrt }, _) => names::gradient(of, wrt, self.style),
@@ -76,10 +72,12 @@ impl Render {
             Mat::T(x) => {
                 let inner = self.mat(x);
                 let bare = matches!(**x, Mat::Ones(_)) || matches!(&**x, Mat::Var(Name::Tensor(_), _));
-                if bare {
+                if bare && st == Style::Latex && inner.contains('^') {
+                    format!("{{{inner}}}{t_mark}")
+                } else if bare {
                     format!("{inner}{t_mark}")
                 } else {
-                    format!("({inner}){t_mark}")
+                    format!("{}{t_mark}", st.paren(&inner))
                 }
             }
             Mat::MatMul(xs) => xs
@@ -129,22 +127,33 @@ impl Render {
                     }
                 }
             }
-            Mat::Ones(_) => "1".into(),
+            Mat::Ones(_) => st.ones().into(),
             Mat::Eye(_) => "I".into(),
-            Mat::Map(f, x) => format!("{}({})", f.name(ascii), self.mat(x)),
+            Mat::Map(f, x) => st.call(f, &self.mat(x)),
             Mat::Pow(x, e) => {
                 let base = self.wrap(x, Prec::Atom);
-                let power = if ascii { "^" } else { "^∘" };
-                if e.is_integer() {
-                    if *e == -num_rational::BigRational::one() {
-                        return format!("1 {hdiv} {base}");
-                    }
-                    format!("{base}{power}{}", e.numer())
+                if *e == -num_rational::BigRational::one() {
+                    return format!("1 {hdiv} {base}");
+                }
+                let exponent = if e.is_integer() {
+                    e.numer().to_string()
                 } else {
-                    format!("{base}{power}({}/{})", e.numer(), e.denom())
+                    format!("({}/{})", e.numer(), e.denom())
+                };
+                match st {
+                    Style::Unicode => format!("{base}^∘{exponent}"),
+                    Style::Ascii => format!("{base}^{exponent}"),
+                    Style::Latex => format!("{base}^{{\\circ {exponent}}}"),
                 }
             }
-            Mat::Diag(x) => format!("diag({})", self.mat(x)),
+            Mat::Diag(x) => {
+                let name = if st == Style::Latex {
+                    "\\operatorname{diag}"
+                } else {
+                    "diag"
+                };
+                format!("{name}{}", st.paren(&self.mat(x)))
+            }
         }
     }
 }

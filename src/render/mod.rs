@@ -1,8 +1,11 @@
 //! Rendering results: index form, matrix form, and their text.
 
 pub mod index;
+pub mod json;
+pub mod latex;
 pub mod matrix;
 pub mod names;
+pub mod numpy;
 pub mod text;
 
 pub use names::Style;

@@ -1,10 +1,121 @@
 //! How names print: `W^(1)` as `W⁽¹⁾`, gradients as `∂L/∂Y`, in Unicode or ASCII.
 
-/// Output alphabet.
+/// The notation results are written in.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Style {
-    /// ASCII only (`dL/dY`, `^T`, `sum_s`, `.*`).
-    pub ascii: bool,
+pub enum Style {
+    /// Unicode text: `Σ`, `δ`, `∂L/∂Y`, `ᵀ`, `⊙`.
+    #[default]
+    Unicode,
+    /// ASCII only (`--ascii`): `sum`, `delta`, `dL/dY`, `^T`, `.*`.
+    Ascii,
+    /// LaTeX math: `\sum`, `\delta`, `\frac{\partial L}{\partial Y}`, `^\top`, `\odot`.
+    Latex,
+}
+
+impl Style {
+    /// Whether only ASCII may be written.
+    pub fn ascii(self) -> bool {
+        self != Style::Unicode
+    }
+
+    fn pick(self, unicode: &'static str, ascii: &'static str, latex: &'static str) -> &'static str {
+        match self {
+            Style::Unicode => unicode,
+            Style::Ascii => ascii,
+            Style::Latex => latex,
+        }
+    }
+
+    /// Minus sign.
+    pub fn minus(self) -> &'static str {
+        self.pick("−", "-", "-")
+    }
+
+    /// π.
+    pub fn pi(self) -> &'static str {
+        self.pick("π", "pi", "\\pi")
+    }
+
+    /// The summation sign.
+    pub fn sum(self) -> &'static str {
+        self.pick("Σ", "sum", "\\sum")
+    }
+
+    /// The Kronecker delta.
+    pub fn delta(self) -> &'static str {
+        self.pick("δ", "delta", "\\delta")
+    }
+
+    /// The transpose mark.
+    pub fn transpose(self) -> &'static str {
+        self.pick("ᵀ", "^T", "^\\top")
+    }
+
+    /// The Hadamard product.
+    pub fn had(self) -> &'static str {
+        self.pick("⊙", ".*", "\\odot")
+    }
+
+    /// Elementwise division.
+    pub fn hdiv(self) -> &'static str {
+        self.pick("⊘", "./", "\\oslash")
+    }
+
+    /// The column of ones.
+    pub fn ones(self) -> &'static str {
+        self.pick("1", "1", "\\mathbf{1}")
+    }
+
+    /// `(s)`, or `\left(s\right)` in LaTeX.
+    pub fn paren(self, s: &str) -> String {
+        match self {
+            Style::Latex => format!("\\left({s}\\right)"),
+            _ => format!("({s})"),
+        }
+    }
+
+    /// A fraction `a/b` (`\frac{a}{b}`).
+    pub fn frac(self, a: &str, b: &str) -> String {
+        match self {
+            Style::Latex => format!("\\frac{{{a}}}{{{b}}}"),
+            _ => format!("{a}/{b}"),
+        }
+    }
+
+    /// A subscript of index names: `_ij`, `_{i1,j}`, `_{ij}` in LaTeX.
+    pub fn sub(self, ix: &[String]) -> String {
+        if ix.is_empty() {
+            return String::new();
+        }
+        let simple = ix.iter().all(|i| i.chars().count() == 1);
+        match (self, simple) {
+            (Style::Latex, true) => format!("_{{{}}}", ix.concat()),
+            (_, true) => format!("_{}", ix.concat()),
+            (_, false) => format!("_{{{}}}", ix.join(",")),
+        }
+    }
+
+    /// A function applied: `exp(x)`, `\exp\left(x\right)`, `\sqrt{x}`.
+    pub fn call(self, f: &crate::term::Func, arg: &str) -> String {
+        use crate::term::Func;
+        if self != Style::Latex {
+            return format!("{}({arg})", f.name(self.ascii()));
+        }
+        let name = match f {
+            Func::Sqrt => return format!("\\sqrt{{{arg}}}"),
+            Func::Exp => "\\exp".to_string(),
+            Func::Log => "\\log".to_string(),
+            Func::Tanh => "\\tanh".to_string(),
+            Func::Sigmoid => "\\sigma".to_string(),
+            Func::Opaque(n, primes) => format!("{}{}", latex_name(n), "'".repeat(*primes as usize)),
+            other => {
+                let n = other.name(true);
+                let base = n.trim_end_matches('\'');
+                format!("\\operatorname{{{base}}}{}", &n[base.len()..])
+            }
+        };
+        format!("{name}{}", self.paren(arg))
+    }
 }
 
 fn superscript_char(c: char) -> Option<char> {
@@ -33,7 +144,10 @@ fn superscript_char(c: char) -> Option<char> {
 /// A tensor name for display: `W^(1)` → `W⁽¹⁾` (when every character has a
 /// superscript form), unchanged in ASCII.
 pub fn tensor(name: &str, style: Style) -> String {
-    if style.ascii {
+    if style == Style::Latex {
+        return latex_name(name);
+    }
+    if style.ascii() {
         // `W^(1)` is ASCII already and must stay distinct from `W1`.
         return match name.split_once("^(") {
             Some((base, rest)) => format!("{}^({}", ascii_name(base), rest),
@@ -55,7 +169,14 @@ pub fn tensor(name: &str, style: Style) -> String {
 
 /// `∂L/∂Y` or `dL/dY`.
 pub fn gradient(of: &str, wrt: &str, style: Style) -> String {
-    if style.ascii {
+    if style == Style::Latex {
+        return format!(
+            "\\frac{{\\partial {}}}{{\\partial {}}}",
+            latex_name(of),
+            latex_name(wrt)
+        );
+    }
+    if style.ascii() {
         format!("d{}/d{}", tensor(of, style), tensor(wrt, style))
     } else {
         format!("∂{}/∂{}", tensor(of, style), tensor(wrt, style))
@@ -117,6 +238,45 @@ pub fn ascii_name(name: &str) -> String {
                 None => out.push_str(&format!("u{:04x}", c as u32)),
             },
         }
+    }
+    out
+}
+
+/// A name in LaTeX: `W^(1)` → `W^{(1)}`, `ŷ` → `\hat{y}`, `λ` → `\lambda`,
+/// a multi-letter name upright (`\mathrm{yhat}`).
+pub fn latex_name(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let (base, sup) = match name.split_once("^(") {
+        Some((b, rest)) => (b, Some(rest.trim_end_matches(')'))),
+        None => (name, None),
+    };
+    let mut letters: Vec<String> = Vec::new();
+    for c in base.nfd() {
+        let accent = match c {
+            '\u{0302}' => Some("hat"),
+            '\u{0303}' => Some("tilde"),
+            '\u{0304}' => Some("bar"),
+            '\u{0307}' => Some("dot"),
+            _ => None,
+        };
+        match (accent, letters.last_mut()) {
+            (Some(a), Some(last)) => *last = format!("\\{a}{{{last}}}"),
+            (Some(_), None) => {}
+            (None, _) => letters.push(match GREEK.iter().find(|(g, _)| *g == c) {
+                Some((_, spelled)) => format!("\\{spelled} "),
+                None => c.to_string(),
+            }),
+        }
+    }
+    // Trailing digits read as part of the name: `W1`.
+    let alpha = letters.iter().filter(|l| l.chars().all(char::is_alphabetic)).count();
+    let mut out = if alpha > 1 && letters.iter().all(|l| l.chars().count() == 1) {
+        format!("\\mathrm{{{}}}", letters.concat())
+    } else {
+        letters.concat().trim_end().to_string()
+    };
+    if let Some(s) = sup {
+        out = format!("{out}^{{({s})}}");
     }
     out
 }

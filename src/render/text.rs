@@ -9,7 +9,7 @@ pub fn index_line(of: &str, r: &GradientResult, style: Style) -> String {
     let mut namer = Namer::new(&r.indices.iter().cloned().collect());
     let ix: Vec<String> = r.indices.iter().map(|i| namer.name(i)).collect();
     let body = Printer::new(style, &mut namer).term(&r.term);
-    format!("{} = {body}", gradient_head(of, &r.name, &ix, style))
+    format!("{} = {body}", gradient_head(of, &r.name, &ix, style, false))
 }
 
 /// `∂L/∂W = (∂L/∂Y)ᵀ X`, or what stands in for it when there is no matrix form.
