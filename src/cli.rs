@@ -92,6 +92,9 @@ struct DeriveArgs {
     /// With --format latex: a complete document.
     #[arg(long)]
     standalone: bool,
+    /// Print e-graph sizes, stop reasons and phase times to standard error.
+    #[arg(long)]
+    stats: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -166,7 +169,9 @@ fn run(cli: Cli) -> ExitCode {
                     Layout::Gradient => crate::derive::Layout::Gradient,
                     Layout::Numerator => crate::derive::Layout::Numerator,
                 },
+                limits: crate::egraph::RunLimits::default(),
             };
+            let started = std::time::Instant::now();
             let derivation = match crate::derive::derive(&program, &request) {
                 Ok(d) => d,
                 Err(e) => {
@@ -182,6 +187,7 @@ fn run(cli: Cli) -> ExitCode {
             } else {
                 crate::render::Style::Unicode
             };
+            let elapsed = started.elapsed();
             let lowered = crate::derive::lower(&program);
             let out = match args.format {
                 Format::Text => crate::render::text::render(&derivation, style),
@@ -215,6 +221,18 @@ fn run(cli: Cli) -> ExitCode {
                 }
             };
             print!("{out}");
+            if args.stats {
+                eprintln!("derivation: {:.3} ms", elapsed.as_secs_f64() * 1e3);
+                for r in &derivation.results {
+                    match &r.egraph {
+                        Some(e) => eprintln!(
+                            "{}: e-graph {} nodes, {} classes, {} iterations, stopped: {}",
+                            r.wrt, e.nodes, e.classes, e.iterations, e.stop
+                        ),
+                        None => eprintln!("{}: no matrix form, no e-graph run", r.wrt),
+                    }
+                }
+            }
             if args.check {
                 return check(&program, &derivation);
             }

@@ -10,6 +10,7 @@ use std::rc::Rc;
 
 use crate::diagnostic::Diagnostic;
 use crate::diff::differentiate;
+use crate::matrix::Mat;
 use crate::simplify::{self, Env, Log};
 use crate::syntax::ast::{Expr, ExprKind, MulOp, Sign, Span, StatementKind};
 use crate::syntax::Program;
@@ -165,6 +166,8 @@ pub struct Request {
     pub wrt: Vec<String>,
     /// The matrix layout.
     pub layout: Layout,
+    /// Limits on the e-graph run over each matrix form.
+    pub limits: crate::egraph::RunLimits,
 }
 
 impl Default for Request {
@@ -173,6 +176,7 @@ impl Default for Request {
             of: "L".into(),
             wrt: Vec::new(),
             layout: Layout::Gradient,
+            limits: crate::egraph::RunLimits::default(),
         }
     }
 }
@@ -292,11 +296,11 @@ fn lower_expr(e: &Expr, s: usize, scope: &mut HashMap<String, Ix>, dims: &mut Di
             let mut ts = vec![lower_expr(first, s, scope, dims)];
             for (sign, t) in rest {
                 let t = lower_expr(t, s, scope, dims);
-                ts.push(if *sign == Sign::Minus { Term::neg(t) } else { t });
+                ts.push(if *sign == Sign::Minus { Term::negate(t) } else { t });
             }
             Term::Add(ts)
         }
-        ExprKind::Neg(x) => Term::neg(lower_expr(x, s, scope, dims)),
+        ExprKind::Neg(x) => Term::negate(lower_expr(x, s, scope, dims)),
         ExprKind::Product { first, rest } => {
             let mut fs = vec![lower_expr(first, s, scope, dims)];
             for (op, f) in rest {
@@ -538,6 +542,8 @@ pub struct GradientResult {
     pub gradient_matrix: Option<crate::matrix::Mat>,
     /// What the simplifier did.
     pub log: Log,
+    /// The e-graph run over the matrix form, if there was one.
+    pub egraph: Option<crate::egraph::RunStats>,
 }
 
 /// A whole derivation: every requested gradient of one loss.
@@ -565,20 +571,28 @@ pub fn derive(program: &Program, request: &Request) -> Result<Derivation, Diagno
                     dims.range_of(d)
                 })
                 .collect();
-            let gradient_matrix = crate::matrix::recognize(&g.term, &g.indices);
-            let matrix = gradient_matrix.as_ref().map(|m| match (request.layout, order) {
-                (Layout::Numerator, 1 | 2) => crate::matrix::transposed(m),
-                (Layout::Gradient, 1) => {
-                    // A vector may read better as a row: `1ᵀ G` rather than `Gᵀ 1`.
-                    let row = crate::matrix::transposed(m);
-                    if crate::matrix::cost(&row) < crate::matrix::cost(m) {
-                        row
-                    } else {
-                        m.clone()
-                    }
+            let found = crate::matrix::recognize(&g.term, &g.indices);
+            let mut egraph = None;
+            let (gradient_matrix, matrix) = match found {
+                None => (None, None),
+                Some(m) => {
+                    use crate::matrix::{cost, transposed};
+                    // Saturation with rules/matrix.rules; its form replaces the
+                    // recogniser's only when strictly cheaper to read.
+                    let (plain, flipped, stats) = crate::egraph::optimize(&m, request.limits);
+                    egraph = Some(stats);
+                    let cheaper = |a: Mat, b: Mat| if cost(&b) < cost(&a) { b } else { a };
+                    let gradient = cheaper(m.clone(), plain);
+                    let flipped = cheaper(transposed(&gradient), flipped);
+                    let shown = match (request.layout, order) {
+                        (Layout::Numerator, 1 | 2) => flipped,
+                        // A vector may read better as a row: `1ᵀ G` rather than `Gᵀ 1`.
+                        (Layout::Gradient, 1) => cheaper(gradient.clone(), flipped),
+                        _ => gradient.clone(),
+                    };
+                    (Some(gradient), Some(shown))
                 }
-                _ => m.clone(),
-            });
+            };
             GradientResult {
                 wrt: g.wrt,
                 name,
@@ -588,6 +602,7 @@ pub fn derive(program: &Program, request: &Request) -> Result<Derivation, Diagno
                 matrix,
                 gradient_matrix,
                 log: g.log,
+                egraph,
             }
         })
         .collect();

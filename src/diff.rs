@@ -60,25 +60,92 @@ pub fn differentiate(t: &Term, wrt: &Name, at: &[Ix]) -> Term {
     }
 }
 
-/// `f'(x)` for an elementwise function.
-pub fn derivative(f: &Func, x: &Term) -> Term {
-    let x = x.clone();
-    let call = |g: Func| Term::Fn(g, Box::new(x.clone()));
-    let half = Term::Num(BigRational::new(1.into(), 2.into()));
-    match f {
-        Func::Exp => call(Func::Exp),
-        Func::Log => Term::pow(x, -1),
-        Func::Sqrt => Term::Mul(vec![half, Term::pow(call(Func::Sqrt), -1)]),
-        Func::Tanh => Term::Add(vec![Term::one(), Term::neg(Term::pow(call(Func::Tanh), 2))]),
-        Func::Sigmoid => Term::Mul(vec![
-            call(Func::Sigmoid),
-            Term::Add(vec![Term::one(), Term::neg(call(Func::Sigmoid))]),
-        ]),
-        Func::Relu => call(Func::Step),
-        Func::Softplus => call(Func::Sigmoid),
-        Func::Abs => call(Func::Sign),
-        // The step and the sign are flat wherever they are differentiable.
-        Func::Step | Func::Sign => Term::zero(),
-        Func::Opaque(name, primes) => call(Func::Opaque(name.clone(), primes + 1)),
+/// The derivative table of `rules/derivatives.rules`: function name → `f'(?x)`.
+pub type Table = Vec<(String, egg::Pattern<egg::SymbolLang>)>;
+
+/// Reads the derivative table; an unknown function name is an error with its line.
+pub fn table() -> Result<Table, String> {
+    let specs = crate::rules::parse("rules/derivatives.rules", crate::rules::DERIVATIVE_RULES)?;
+    let mut out = Vec::new();
+    for r in specs {
+        let lhs: egg::RecExpr<egg::SymbolLang> =
+            r.lhs.replace("?x", "x").parse().map_err(|e| format!("{}: {e}", r.at))?;
+        let op = lhs.as_ref().last().map(|n| n.op.to_string()).unwrap_or_default();
+        if builtin(&op).is_none() {
+            return Err(format!("{}: `{op}` is not a built-in function", r.at));
+        }
+        let rhs: egg::Pattern<egg::SymbolLang> = r.rhs.parse().map_err(|e| format!("{}: {e}", r.at))?;
+        instantiate(&rhs, &Term::Pi).ok_or_else(|| format!("{}: cannot read `{}`", r.at, r.rhs))?;
+        out.push((op, rhs));
     }
+    Ok(out)
+}
+
+fn builtin(name: &str) -> Option<Func> {
+    [
+        Func::Exp,
+        Func::Log,
+        Func::Sqrt,
+        Func::Tanh,
+        Func::Sigmoid,
+        Func::Relu,
+        Func::Step,
+        Func::Softplus,
+        Func::Abs,
+        Func::Sign,
+    ]
+    .into_iter()
+    .find(|f| f.name(false) == name)
+}
+
+/// Builds the term a derivative pattern stands for, with `?x` as `x`.
+fn instantiate(p: &egg::Pattern<egg::SymbolLang>, x: &Term) -> Option<Term> {
+    use egg::ENodeOrVar;
+    let nodes = p.ast.as_ref();
+    fn go(nodes: &[ENodeOrVar<egg::SymbolLang>], at: usize, x: &Term) -> Option<Term> {
+        match &nodes[at] {
+            ENodeOrVar::Var(_) => Some(x.clone()),
+            ENodeOrVar::ENode(n) => {
+                let op = n.op.as_str();
+                let kids: Vec<usize> = n.children.iter().map(|c| usize::from(*c)).collect();
+                let arg = |k: usize| go(nodes, kids[k], x);
+                Some(match (op, kids.len()) {
+                    ("*", _) => Term::Mul(kids.iter().map(|&c| go(nodes, c, x)).collect::<Option<_>>()?),
+                    ("+", _) => Term::Add(kids.iter().map(|&c| go(nodes, c, x)).collect::<Option<_>>()?),
+                    ("neg", 1) => Term::negate(arg(0)?),
+                    ("pow", 2) => {
+                        let Term::Num(e) = arg(1)? else { return None };
+                        Term::Pow(Box::new(arg(0)?), e)
+                    }
+                    (f, 1) => Term::Fn(builtin(f)?, Box::new(arg(0)?)),
+                    (number, 0) => Term::Num(parse_rational(number)?),
+                    _ => return None,
+                })
+            }
+        }
+    }
+    go(nodes, nodes.len() - 1, x)
+}
+
+fn parse_rational(s: &str) -> Option<BigRational> {
+    let (n, d) = s.split_once('/').unwrap_or((s, "1"));
+    let n: num_bigint::BigInt = n.parse().ok()?;
+    let d: num_bigint::BigInt = d.parse().ok()?;
+    (d != 0.into()).then(|| BigRational::new(n, d))
+}
+
+/// `f'(x)` for an elementwise function: built-ins from the table in
+/// `rules/derivatives.rules`, `h'` for an opaque `h`.
+pub fn derivative(f: &Func, x: &Term) -> Term {
+    static TABLE: std::sync::OnceLock<Table> = std::sync::OnceLock::new();
+    if let Func::Opaque(name, primes) = f {
+        return Term::Fn(Func::Opaque(name.clone(), primes + 1), Box::new(x.clone()));
+    }
+    let table = TABLE.get_or_init(|| table().unwrap_or_else(|e| panic!("{e}")));
+    let name = f.name(false);
+    let (_, rhs) = table
+        .iter()
+        .find(|(n, _)| *n == name)
+        .unwrap_or_else(|| panic!("rules/derivatives.rules has no rule for `{name}`"));
+    instantiate(rhs, x).expect("checked when the table was read")
 }

@@ -365,7 +365,7 @@ pub fn contract(t: &Term, env: &Env) -> Term {
         Term::Add(ts) => add(ts.iter().map(|t| contract(t, env)).collect()),
         Term::Mul(fs) => {
             let fs: Vec<Term> = fs.iter().map(|f| contract(f, env)).collect();
-            distribute_deltas(fs, env).unwrap_or_else(|fs| mul(fs))
+            distribute_deltas(fs, env).unwrap_or_else(mul)
         }
         Term::Sum(ks, body) => {
             let body = contract(body, env);
@@ -742,7 +742,7 @@ fn rational_gcd(a: &BigRational, b: &BigRational) -> BigRational {
 /// `2 a b - 2 a c` → `2 a (b - c)`.
 pub fn factor(t: &Term, env: &Env) -> Term {
     match t {
-        Term::Add(ts) => factor_add(ts.iter().map(|x| factor(x, env)).collect(), env),
+        Term::Add(ts) => factor_add(ts.iter().map(|x| factor(x, env)).collect()),
         Term::Mul(ts) => mul(ts.iter().map(|x| factor(x, env)).collect()),
         Term::Pow(b, e) => pow(factor(b, env), e.clone()),
         Term::Fn(f, x) => func(f.clone(), factor(x, env)),
@@ -751,7 +751,7 @@ pub fn factor(t: &Term, env: &Env) -> Term {
     }
 }
 
-fn factor_add(ts: Vec<Term>, env: &Env) -> Term {
+fn factor_add(ts: Vec<Term>) -> Term {
     let t = add(ts);
     let Term::Add(ts) = &t else { return t };
     let split: Vec<(BigRational, Vec<(Term, BigRational)>)> = ts.iter().map(factors_of).collect();
@@ -799,7 +799,7 @@ fn factor_add(ts: Vec<Term>, env: &Env) -> Term {
         .collect();
     let mut out = vec![Term::Num(g)];
     out.extend(common.into_iter().map(|(b, e)| pow(b, e)));
-    out.push(factor_add(remainders, env));
+    out.push(factor_add(remainders));
     mul(out)
 }
 

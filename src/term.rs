@@ -174,7 +174,7 @@ impl Term {
     }
 
     /// `-t`.
-    pub fn neg(t: Term) -> Term {
+    pub fn negate(t: Term) -> Term {
         Term::Mul(vec![Term::int(-1), t])
     }
 

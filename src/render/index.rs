@@ -108,7 +108,7 @@ impl<'a> Printer<'a> {
             Term::Pi => self.style.pi().into(),
             Term::Var(Name::Tensor(n), ix) => {
                 let ix: Vec<String> = ix.iter().map(|i| self.namer.name(i)).collect();
-                format!("{}{}", names::tensor(n, self.style), self.style.sub(&ix))
+                format!("{}{}", names::tensor(n, self.style), self.style.subscript(&ix))
             }
             Term::Var(Name::Grad { of, wrt }, ix) => {
                 let ix: Vec<String> = ix.iter().map(|i| self.namer.name(i)).collect();
@@ -116,7 +116,7 @@ impl<'a> Printer<'a> {
             }
             Term::Delta(a, b) => {
                 let ix = [self.namer.name(a), self.namer.name(b)];
-                format!("{}{}", self.style.delta(), self.style.sub(&ix))
+                format!("{}{}", self.style.delta(), self.style.subscript(&ix))
             }
             Term::Add(ts) => {
                 // Positive terms first: `Y − T`, not `−T + Y`.
@@ -171,7 +171,7 @@ impl<'a> Printer<'a> {
                 let sub = if self.style == Style::Latex {
                     format!("_{{{}}}", names.join(","))
                 } else {
-                    self.style.sub(&names)
+                    self.style.subscript(&names)
                 };
                 format!("{}{sub} {body}", self.style.sum())
             }
@@ -274,13 +274,13 @@ pub fn gradient_head(of: &str, wrt: &str, indices: &[String], style: Style, in_t
             "\\frac{{\\partial {}}}{{\\partial {}{}}}",
             names::latex_name(of),
             names::latex_name(wrt),
-            style.sub(indices)
+            style.subscript(indices)
         );
     }
     let g = names::gradient(of, wrt, style);
     if in_term && !indices.is_empty() {
-        format!("({g}){}", style.sub(indices))
+        format!("({g}){}", style.subscript(indices))
     } else {
-        format!("{g}{}", style.sub(indices))
+        format!("{g}{}", style.subscript(indices))
     }
 }

@@ -60,7 +60,7 @@ pub fn render(d: &Derivation) -> String {
                 let s = shape(r).map(|s| format!(" {s}")).unwrap_or_default();
                 lines.push(format!("{lhs} &= {rhs}{s}"));
             }
-            None => lines.push(format!("&\\text{{(no matrix form: the index form is the result)}}")),
+            None => lines.push("&\\text{(no matrix form: the index form is the result)}".to_string()),
         }
     }
     format!("\\begin{{align}}\n{}\n\\end{{align}}\n", lines.join(" \\\\\n"))

@@ -83,7 +83,7 @@ impl Style {
     }
 
     /// A subscript of index names: `_ij`, `_{i1,j}`, `_{ij}` in LaTeX.
-    pub fn sub(self, ix: &[String]) -> String {
+    pub fn subscript(self, ix: &[String]) -> String {
         if ix.is_empty() {
             return String::new();
         }

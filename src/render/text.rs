@@ -36,6 +36,12 @@ pub fn render(d: &Derivation, style: Style) -> String {
         out.push('\n');
         out.push_str(&matrix_line(&d.of, r, style));
         out.push('\n');
+        if let Some(e) = r.egraph.as_ref().filter(|e| e.limited) {
+            out.push_str(&format!(
+                "note: the search for a simpler matrix form stopped at its {}; the form above is correct but may not be the simplest\n",
+                e.stop
+            ));
+        }
     }
     out
 }

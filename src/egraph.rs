@@ -1,0 +1,431 @@
+//! Equality saturation over matrix forms with the rules of `rules/matrix.rules`.
+//!
+//! The recogniser (`matrix.rs`) gives one matrix form; this pass puts it in an
+//! e-graph, applies the rules (transpose algebra, associativity, factoring,
+//! scalar factors, the vector `diag` rule) within explicit limits, and
+//! extracts the cheapest equivalent form — also of the transpose, for
+//! numerator layout and for vectors that read better as rows. A shape analysis
+//! guards the rules that only hold for vectors.
+
+use std::time::Duration;
+
+use egg::{Analysis, CostFunction, DidMerge, EGraph, Id, Language, Pattern, RecExpr, Rewrite, Runner, Symbol};
+use num_rational::BigRational;
+
+use crate::matrix::Mat;
+use crate::term::{Func, Term};
+
+mod language {
+    // define_language! does not take docs on variants; the operators are
+    // documented in rules/matrix.rules.
+    #![allow(missing_docs)]
+    use egg::{define_language, Id, Symbol};
+
+    define_language! {
+        /// The matrix language of the e-graph; leaves index a side table.
+        pub enum MatLang {
+            "T" = T(Id),
+            "mm" = MatMul([Id; 2]),
+            "had" = Had([Id; 2]),
+            "hdiv" = HDiv([Id; 2]),
+            "add" = Add([Id; 2]),
+            "sub" = Sub([Id; 2]),
+            "neg" = Neg(Id),
+            "scale" = Scale([Id; 2]),
+            "diag" = Diag(Id),
+            "map" = Map([Id; 2]),
+            "pow" = Pow([Id; 2]),
+            Leaf(Symbol),
+        }
+    }
+}
+
+pub use language::MatLang;
+
+/// Rows and columns as dimension classes (`None` for 1).
+pub type Shape = (Option<u32>, Option<u32>);
+
+/// What the leaves stand for.
+#[derive(Default, Clone, Debug)]
+pub struct Leaves {
+    mats: Vec<Mat>,
+    scalars: Vec<Term>,
+    funcs: Vec<Func>,
+    exponents: Vec<BigRational>,
+}
+
+impl Leaves {
+    fn shape(&self, s: &str) -> Shape {
+        match s.split_at(1) {
+            ("L", n) => n
+                .parse::<usize>()
+                .ok()
+                .and_then(|n| self.mats.get(n))
+                .map(crate::matrix::shape)
+                .unwrap_or((None, None)),
+            _ => (None, None),
+        }
+    }
+}
+
+/// The shape analysis; it owns the leaf table so that leaves know their shapes.
+#[derive(Default, Clone, Debug)]
+pub struct Shapes {
+    leaves: Leaves,
+}
+
+fn wider(a: Shape, b: Shape) -> Shape {
+    let n = |s: &Shape| s.0.is_some() as u8 + s.1.is_some() as u8;
+    if n(&b) > n(&a) {
+        b
+    } else {
+        a
+    }
+}
+
+impl Analysis<MatLang> for Shapes {
+    type Data = Shape;
+
+    fn make(egraph: &mut EGraph<MatLang, Self>, enode: &MatLang) -> Shape {
+        let s = |id: &Id| egraph[*id].data;
+        match enode {
+            MatLang::Leaf(sym) => egraph.analysis.leaves.shape(sym.as_str()),
+            MatLang::T(a) => (s(a).1, s(a).0),
+            MatLang::MatMul([a, b]) => (s(a).0, s(b).1),
+            MatLang::Had([a, b]) | MatLang::HDiv([a, b]) | MatLang::Add([a, b]) | MatLang::Sub([a, b]) => {
+                wider(s(a), s(b))
+            }
+            MatLang::Neg(a) | MatLang::Pow([a, _]) => s(a),
+            MatLang::Scale([_, a]) | MatLang::Map([_, a]) => s(a),
+            MatLang::Diag(v) => (s(v).0, s(v).0),
+        }
+    }
+
+    fn merge(&mut self, a: &mut Shape, b: Shape) -> DidMerge {
+        // Equal classes have equal shapes; keep the first.
+        let _ = b;
+        let _ = a;
+        DidMerge(false, false)
+    }
+}
+
+fn condition(name: &str, var: &str) -> Result<impl Fn(&mut EGraph<MatLang, Shapes>, Id, &egg::Subst) -> bool, String> {
+    let v: egg::Var = var.parse().map_err(|e| format!("{e}"))?;
+    let test: fn(Shape) -> bool = match name {
+        "column" => |s| s.0.is_some() && s.1.is_none(),
+        "row" => |s| s.0.is_none() && s.1.is_some(),
+        "scalar" => |s| s.0.is_none() && s.1.is_none(),
+        other => return Err(format!("unknown condition `{other}`")),
+    };
+    Ok(move |eg: &mut EGraph<MatLang, Shapes>, _: Id, subst: &egg::Subst| test(eg[subst[v]].data))
+}
+
+/// The rules of `rules/matrix.rules` as egg rewrites.
+pub fn rewrites() -> Result<Vec<Rewrite<MatLang, Shapes>>, String> {
+    let specs = crate::rules::parse("rules/matrix.rules", crate::rules::MATRIX_RULES)?;
+    let mut out = Vec::new();
+    for r in specs {
+        let lhs: Pattern<MatLang> = r.lhs.parse().map_err(|e| format!("{}: {e}", r.at))?;
+        let rhs: Pattern<MatLang> = r.rhs.parse().map_err(|e| format!("{}: {e}", r.at))?;
+        let mut conditions = Vec::new();
+        for c in &r.conditions {
+            match c.as_slice() {
+                [name, var] => conditions.push(condition(name, var).map_err(|e| format!("{}: {e}", r.at))?),
+                _ => return Err(format!("{}: a condition is a name and a variable", r.at)),
+            }
+        }
+        if conditions.is_empty() {
+            out.push(Rewrite::new(r.name.clone(), lhs.clone(), rhs.clone()).map_err(|e| format!("{}: {e}", r.at))?);
+        } else {
+            let applier = egg::ConditionalApplier {
+                condition: move |eg: &mut EGraph<MatLang, Shapes>, id: Id, s: &egg::Subst| {
+                    conditions.iter().all(|c| c(eg, id, s))
+                },
+                applier: rhs.clone(),
+            };
+            out.push(Rewrite::new(r.name.clone(), lhs.clone(), applier).map_err(|e| format!("{}: {e}", r.at))?);
+        }
+        if r.both_ways {
+            out.push(Rewrite::new(format!("{}-rev", r.name), rhs, lhs).map_err(|e| format!("{}: {e}", r.at))?);
+        }
+    }
+    Ok(out)
+}
+
+fn rules() -> &'static [Rewrite<MatLang, Shapes>] {
+    static RULES: std::sync::OnceLock<Vec<Rewrite<MatLang, Shapes>>> = std::sync::OnceLock::new();
+    RULES.get_or_init(|| rewrites().unwrap_or_else(|e| panic!("{e}")))
+}
+
+// ---------------------------------------------------------------------------
+// Mat ⇄ RecExpr.
+
+/// The position of `x` in `table`, added if new: equal leaves are one e-class.
+fn intern<T: PartialEq + Clone>(table: &mut Vec<T>, x: &T) -> usize {
+    match table.iter().position(|y| y == x) {
+        Some(n) => n,
+        None => {
+            table.push(x.clone());
+            table.len() - 1
+        }
+    }
+}
+
+fn to_expr(m: &Mat, leaves: &mut Leaves, e: &mut RecExpr<MatLang>) -> Id {
+    let leaf = |e: &mut RecExpr<MatLang>, s: String| e.add(MatLang::Leaf(Symbol::from(s)));
+    match m {
+        Mat::Var(..) | Mat::Scalar(_) | Mat::Ones(_) | Mat::Eye(_) => {
+            let n = intern(&mut leaves.mats, m);
+            leaf(e, format!("L{n}"))
+        }
+        Mat::T(x) => {
+            let a = to_expr(x, leaves, e);
+            e.add(MatLang::T(a))
+        }
+        Mat::MatMul(xs) | Mat::Had(xs) => {
+            let mut acc = to_expr(&xs[0], leaves, e);
+            for x in &xs[1..] {
+                let b = to_expr(x, leaves, e);
+                acc = e.add(if matches!(m, Mat::MatMul(_)) {
+                    MatLang::MatMul([acc, b])
+                } else {
+                    MatLang::Had([acc, b])
+                });
+            }
+            acc
+        }
+        Mat::HDiv(a, b) => {
+            let a = to_expr(a, leaves, e);
+            let b = to_expr(b, leaves, e);
+            e.add(MatLang::HDiv([a, b]))
+        }
+        Mat::Add(ts) => {
+            let (neg0, x0) = &ts[0];
+            let mut acc = to_expr(x0, leaves, e);
+            if *neg0 {
+                acc = e.add(MatLang::Neg(acc));
+            }
+            for (neg, x) in &ts[1..] {
+                let b = to_expr(x, leaves, e);
+                acc = e.add(if *neg {
+                    MatLang::Sub([acc, b])
+                } else {
+                    MatLang::Add([acc, b])
+                });
+            }
+            acc
+        }
+        Mat::Scale(s, x) => {
+            let n = intern(&mut leaves.scalars, s);
+            let s = leaf(e, format!("S{n}"));
+            let x = to_expr(x, leaves, e);
+            e.add(MatLang::Scale([s, x]))
+        }
+        Mat::Map(f, x) => {
+            let n = intern(&mut leaves.funcs, f);
+            let f = leaf(e, format!("F{n}"));
+            let x = to_expr(x, leaves, e);
+            e.add(MatLang::Map([f, x]))
+        }
+        Mat::Pow(x, p) => {
+            let n = intern(&mut leaves.exponents, p);
+            let x = to_expr(x, leaves, e);
+            let p = leaf(e, format!("E{n}"));
+            e.add(MatLang::Pow([x, p]))
+        }
+        Mat::Diag(v) => {
+            let v = to_expr(v, leaves, e);
+            e.add(MatLang::Diag(v))
+        }
+    }
+}
+
+fn from_expr(e: &RecExpr<MatLang>, id: Id, leaves: &Leaves) -> Option<Mat> {
+    let node = &e[id];
+    let go = |i: &Id| from_expr(e, *i, leaves);
+    let index = |i: &Id| -> Option<(char, usize)> {
+        match &e[*i] {
+            MatLang::Leaf(s) => {
+                let (k, n) = s.as_str().split_at(1);
+                Some((k.chars().next()?, n.parse().ok()?))
+            }
+            _ => None,
+        }
+    };
+    Some(match node {
+        MatLang::Leaf(_) => match index(&id)? {
+            ('L', n) => leaves.mats.get(n)?.clone(),
+            _ => return None,
+        },
+        MatLang::T(a) => Mat::T(Box::new(go(a)?)),
+        MatLang::MatMul([a, b]) => Mat::MatMul(vec![go(a)?, go(b)?]),
+        MatLang::Had([a, b]) => Mat::Had(vec![go(a)?, go(b)?]),
+        MatLang::HDiv([a, b]) => Mat::HDiv(Box::new(go(a)?), Box::new(go(b)?)),
+        MatLang::Add([a, b]) => Mat::Add(vec![(false, go(a)?), (false, go(b)?)]),
+        MatLang::Sub([a, b]) => Mat::Add(vec![(false, go(a)?), (true, go(b)?)]),
+        MatLang::Neg(a) => Mat::Add(vec![(true, go(a)?)]),
+        MatLang::Scale([s, a]) => match index(s)? {
+            ('S', n) => Mat::Scale(leaves.scalars.get(n)?.clone(), Box::new(go(a)?)),
+            _ => return None,
+        },
+        MatLang::Map([f, a]) => match index(f)? {
+            ('F', n) => Mat::Map(leaves.funcs.get(n)?.clone(), Box::new(go(a)?)),
+            _ => return None,
+        },
+        MatLang::Pow([a, p]) => match index(p)? {
+            ('E', n) => Mat::Pow(Box::new(go(a)?), leaves.exponents.get(n)?.clone()),
+            _ => return None,
+        },
+        MatLang::Diag(v) => Mat::Diag(Box::new(go(v)?)),
+    })
+}
+
+/// Flattens nested products, ⊙ and sums after extraction.
+fn flat(m: Mat) -> Mat {
+    match m {
+        Mat::MatMul(xs) => Mat::MatMul(
+            xs.into_iter()
+                .map(flat)
+                .flat_map(|x| match x {
+                    Mat::MatMul(ys) => ys,
+                    x => vec![x],
+                })
+                .collect(),
+        ),
+        Mat::Had(xs) => Mat::Had(
+            xs.into_iter()
+                .map(flat)
+                .flat_map(|x| match x {
+                    Mat::Had(ys) => ys,
+                    x => vec![x],
+                })
+                .collect(),
+        ),
+        Mat::Add(ts) => {
+            let mut out = Vec::new();
+            for (neg, x) in ts {
+                match flat(x) {
+                    Mat::Add(inner) => out.extend(inner.into_iter().map(|(n, y)| (n != neg, y))),
+                    y => out.push((neg, y)),
+                }
+            }
+            out.sort_by_key(|(neg, _)| *neg);
+            Mat::Add(out)
+        }
+        Mat::T(x) => Mat::T(Box::new(flat(*x))),
+        Mat::HDiv(a, b) => Mat::HDiv(Box::new(flat(*a)), Box::new(flat(*b))),
+        Mat::Scale(s, x) => Mat::Scale(s, Box::new(flat(*x))),
+        Mat::Map(f, x) => Mat::Map(f, Box::new(flat(*x))),
+        Mat::Pow(x, e) => Mat::Pow(Box::new(flat(*x)), e),
+        Mat::Diag(v) => Mat::Diag(Box::new(flat(*v))),
+        m => m,
+    }
+}
+
+// ---------------------------------------------------------------------------
+
+/// Nodes, with a transpose of anything but a column of ones counted extra.
+struct ReadingCost<'a> {
+    egraph: &'a EGraph<MatLang, Shapes>,
+}
+
+impl CostFunction<MatLang> for ReadingCost<'_> {
+    type Cost = usize;
+    fn cost<C>(&mut self, enode: &MatLang, mut costs: C) -> usize
+    where
+        C: FnMut(Id) -> usize,
+    {
+        let base = match enode {
+            MatLang::T(a) => {
+                let plain = self.egraph[*a].nodes.iter().any(|n| matches!(n, MatLang::Leaf(s) if {
+                    let (k, i) = s.as_str().split_at(1);
+                    k == "L" && i.parse::<usize>().ok().and_then(|i| self.egraph.analysis.leaves.mats.get(i)).is_some_and(|m| matches!(m, Mat::Ones(_)))
+                }));
+                if plain {
+                    0
+                } else {
+                    2
+                }
+            }
+            MatLang::Leaf(_) => 1,
+            _ => 1,
+        };
+        enode.fold(base, |sum, id| sum + costs(id))
+    }
+}
+
+/// Limits on one saturation run.
+#[derive(Clone, Copy, Debug)]
+pub struct RunLimits {
+    /// Most e-nodes.
+    pub nodes: usize,
+    /// Most iterations.
+    pub iterations: usize,
+    /// Longest run.
+    pub time: Duration,
+}
+
+impl Default for RunLimits {
+    fn default() -> Self {
+        RunLimits {
+            nodes: 20_000,
+            iterations: 16,
+            time: Duration::from_millis(500),
+        }
+    }
+}
+
+/// What a run did, for `--stats` and for the note when a limit ended it.
+#[derive(Clone, Debug, Default)]
+pub struct RunStats {
+    /// E-nodes at the end.
+    pub nodes: usize,
+    /// E-classes at the end.
+    pub classes: usize,
+    /// Iterations run.
+    pub iterations: usize,
+    /// Why it stopped: `saturated`, or the limit hit.
+    pub stop: String,
+    /// Whether a limit, not saturation, ended the run.
+    pub limited: bool,
+}
+
+/// The cheapest form of `m` and of `mᵀ` found by saturation.
+pub fn optimize(m: &Mat, limits: RunLimits) -> (Mat, Mat, RunStats) {
+    let mut leaves = Leaves::default();
+    let mut expr = RecExpr::default();
+    let root = to_expr(m, &mut leaves, &mut expr);
+    let _ = root;
+    let mut egraph: EGraph<MatLang, Shapes> = EGraph::new(Shapes { leaves: leaves.clone() });
+    let id = egraph.add_expr(&expr);
+    let t = egraph.add(MatLang::T(id));
+    let runner = Runner::default()
+        .with_egraph(egraph)
+        .with_node_limit(limits.nodes)
+        .with_iter_limit(limits.iterations)
+        .with_time_limit(limits.time)
+        .run(rules());
+    let (stop, limited) = match &runner.stop_reason {
+        Some(egg::StopReason::Saturated) | None => ("saturated".to_string(), false),
+        Some(egg::StopReason::NodeLimit(n)) => (format!("node limit ({n} e-nodes)"), true),
+        Some(egg::StopReason::IterationLimit(n)) => (format!("iteration limit ({n})"), true),
+        Some(egg::StopReason::TimeLimit(s)) => (format!("time limit ({s:.2} s)"), true),
+        Some(egg::StopReason::Other(s)) => (s.clone(), true),
+    };
+    let stats = RunStats {
+        nodes: runner.egraph.total_number_of_nodes(),
+        classes: runner.egraph.number_of_classes(),
+        iterations: runner.iterations.len(),
+        stop,
+        limited,
+    };
+    let extractor = egg::Extractor::new(&runner.egraph, ReadingCost { egraph: &runner.egraph });
+    let best = |id: Id| {
+        let (_, e) = extractor.find_best(runner.egraph.find(id));
+        let root = Id::from(e.as_ref().len() - 1);
+        from_expr(&e, root, &leaves).map(flat)
+    };
+    let plain = best(id).unwrap_or_else(|| m.clone());
+    let transposed = best(t).unwrap_or_else(|| crate::matrix::transposed(m));
+    (plain, transposed, stats)
+}
