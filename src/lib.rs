@@ -1,13 +1,34 @@
 //! ricci derives gradients in index notation and hands them back in matrix form.
 //!
-//! A program is written the way homework sheets write a forward pass:
+//! A program is written the way homework sheets write a forward pass; ricci
+//! differentiates the loss, contracts the Kronecker deltas, and recognises the
+//! matrix form:
 //!
 //! ```
+//! use ricci::derive::{derive, Request};
+//! use ricci::render::{text, Style};
+//!
 //! let program = ricci::load("Y_sn = Σ_m X_sm W_nm + b_n", &ricci::Options::default()).unwrap();
-//! assert_eq!(program.syntax.to_string(), "Y_sn = Σ_m X_sm W_nm + b_n\n");
-//! assert_eq!(program.outputs(), vec!["Y"]);
+//! let request = Request { wrt: vec!["W".into(), "b".into()], ..Request::default() };
+//! let derivation = derive(&program, &request).unwrap();
+//!
+//! let w = &derivation.results[0];
+//! assert_eq!(text::index_line("L", w, Style::Unicode), "∂L/∂W_ij = Σ_s (∂L/∂Y)_si X_sj");
+//! assert_eq!(text::matrix_line("L", w, Style::Unicode), "∂L/∂W = (∂L/∂Y)ᵀ X");
+//! assert_eq!(text::matrix_line("L", &derivation.results[1], Style::Ascii), "dL/db = 1^T dL/dY");
+//!
+//! // Every result can be checked against finite differences on random tensors.
+//! let lowered = ricci::derive::lower(&program);
+//! let mut checker = ricci::check::Checker::new(&program, &lowered, "L", 7);
+//! for report in checker.check(&derivation) {
+//!     assert!(report.index_error < 1e-6 && report.matrix_error.unwrap() < 1e-6);
+//! }
 //! ```
 //!
+//! The pipeline, one module a stage: [`syntax`] (parse, check) → [`derive`]
+//! (reverse mode, [`diff`]) → [`simplify`] (index normal form) → [`matrix`]
+//! (recognition) → [`egraph`] (saturation with `rules/matrix.rules`) →
+//! [`render`] (text, LaTeX, JSON, NumPy) and [`check`] (finite differences).
 //! The library never prints and never exits: errors come back as
 //! [`Diagnostics`], plain data with spans, for the caller to render.
 #![forbid(unsafe_code)]

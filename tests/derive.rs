@@ -96,3 +96,29 @@ fn seed_results() {
         });
     });
 }
+
+/// The numeric check is not a formality: a transposed or mis-scaled form fails it.
+#[test]
+fn the_check_rejects_wrong_forms() {
+    use ricci::matrix::Mat;
+    let program = ricci::load("Y_sn = Σ_m X_sm W_nm + b_n", &ricci::Options::default()).unwrap();
+    let request = Request {
+        wrt: vec!["W".into()],
+        ..Request::default()
+    };
+    let mut d = derive(&program, &request).unwrap();
+    let lowered = ricci::derive::lower(&program);
+    let right = d.results[0].gradient_matrix.clone().unwrap();
+    // (∂L/∂Y)ᵀ X scaled by 2, and with the factors swapped and transposed: Xᵀ ∂L/∂Y has the wrong shape.
+    let twice = Mat::Scale(ricci::term::Term::int(2), Box::new(right.clone()));
+    for wrong in [twice, ricci::matrix::transposed(&right)] {
+        d.results[0].gradient_matrix = Some(wrong);
+        let mut checker = ricci::check::Checker::new(&program, &lowered, "L", 3);
+        let report = &checker.check(&d)[0];
+        assert!(report.matrix_error.unwrap() > 1e-3, "a wrong form passed: {report:?}");
+    }
+    // And a wrong index form: drop the sum.
+    d.results[0].term = ricci::term::Term::zero();
+    let mut checker = ricci::check::Checker::new(&program, &lowered, "L", 3);
+    assert!(checker.check(&d)[0].index_error > 1e-3);
+}

@@ -452,21 +452,30 @@ fn einsum(t: &Term, axes: &[Ix], cx: &mut Ctx, letters: &mut Letters) -> Option<
 /// The Python function for one result.
 pub fn function(program: &Program, lowered: &Lowered, of: &str, r: &GradientResult) -> String {
     let mut dims = lowered.dims.clone();
-    // Every tensor's axes, for sizes taken from argument arrays.
+    // Every tensor's axes, for sizes taken from arrays: inputs first, then the
+    // upstream gradients, then the tensors the function recomputes.
+    let is_defined = |n: &str| lowered.definitions.iter().any(|(d, _, _)| **d == *n);
     let mut arrays = Vec::new();
+    let mut recomputed = Vec::new();
     for (name, info) in &program.tensors {
         if info.order > 0 {
             let axes: Vec<u32> = (0..info.order).map(|k| dims.axis(name, k)).collect();
-            arrays.push((identifier(name), axes.clone()));
-            if !lowered.definitions.iter().any(|(n, _, _)| **n == **name) {
-                for out in program.outputs() {
-                    if out == name {
-                        arrays.push((format!("d{}_d{}", identifier(of), identifier(name)), axes.clone()));
-                    }
-                }
+            if is_defined(name) {
+                recomputed.push((identifier(name), axes));
+            } else {
+                arrays.push((identifier(name), axes));
             }
         }
     }
+    if !is_defined(of) {
+        for out in program.outputs() {
+            let order = lowered.orders.get(out).copied().unwrap_or(0);
+            let axes: Vec<u32> = (0..order).map(|k| dims.axis(out, k)).collect();
+            arrays.push((format!("d{}_d{}", identifier(of), identifier(out)), axes));
+        }
+    }
+    let argument_arrays = arrays.clone();
+    arrays.extend(recomputed);
     let mut ranges = HashMap::new();
     for class in dims.classes() {
         if let Some(r) = dims.range_of(class) {
@@ -605,8 +614,34 @@ pub fn function(program: &Program, lowered: &Lowered, of: &str, r: &GradientResu
             params.push(s.clone());
         }
     }
+    // A range symbol that an argument's shape gives is optional: `K=None`.
+    let mut fill = Vec::new();
+    let mut optional = Vec::new();
+    let names = params.clone();
+    params.retain(|p| {
+        let dim = cx.ranges.iter().find(|(_, r)| identifier(r) == *p).map(|(d, _)| *d);
+        let from = dim.and_then(|d| {
+            argument_arrays.iter().find_map(|(a, axes)| {
+                let k = axes.iter().position(|x| *x == d)?;
+                names.contains(a).then(|| format!("{a}.shape[{k}]"))
+            })
+        });
+        match from {
+            Some(e) => {
+                fill.push(format!("    if {p} is None:\n        {p} = {e}\n"));
+                optional.push(format!("{p}=None"));
+                false
+            }
+            None => true,
+        }
+    });
     let fname = format!("d{}_d{}", identifier(of), identifier(&r.name));
-    let mut out = format!("def {fname}({}):\n", params.join(", "));
+    let mut all = params.clone();
+    all.extend(optional);
+    let mut out = format!("def {fname}({}):\n", all.join(", "));
+    for f in fill {
+        out.push_str(&f);
+    }
     for l in lines {
         out.push_str(&l);
         out.push('\n');
