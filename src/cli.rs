@@ -189,10 +189,13 @@ fn run(cli: Cli) -> ExitCode {
             };
             let elapsed = started.elapsed();
             let lowered = crate::derive::lower(&program);
+            // The steps: for --steps, and always in JSON.
+            let derivations = (args.steps || args.format == Format::Json)
+                .then(|| crate::steps::derive_steps(&program, &lowered, &derivation, &request, style));
             let out = match args.format {
-                Format::Text => crate::render::text::render(&derivation, style),
+                Format::Text => crate::render::text::render(&derivation, style, derivations.as_deref()),
                 Format::Latex => {
-                    let body = crate::render::latex::render(&derivation);
+                    let body = crate::render::latex::render(&derivation, derivations.as_deref());
                     if args.standalone {
                         crate::render::latex::standalone(
                             &format!("Gradients of ${}$", crate::render::names::latex_name(&derivation.of)),
@@ -216,7 +219,8 @@ fn run(cli: Cli) -> ExitCode {
                         .iter()
                         .map(|r| crate::render::numpy::function(&program, &lowered, &derivation.of, r))
                         .collect();
-                    let v = crate::render::json::render(&derivation, style, &numpy, &[]);
+                    let steps = derivations.unwrap_or_default();
+                    let v = crate::render::json::render(&derivation, style, &numpy, &steps);
                     format!("{}\n", serde_json::to_string_pretty(&v).expect("JSON values serialise"))
                 }
             };
@@ -236,7 +240,6 @@ fn run(cli: Cli) -> ExitCode {
             if args.check {
                 return check(&program, &derivation);
             }
-            let _ = args.steps;
             ExitCode::SUCCESS
         }
     }

@@ -418,12 +418,37 @@ pub fn canonical_name(s: &str) -> String {
     s.replace("^{(", "^(").replace(")}", ")").nfc().collect()
 }
 
-/// Differentiates the loss by every requested tensor.
-pub fn gradients(program: &Program, lowered: &Lowered, request: &Request) -> Vec<Gradient> {
+/// One term of the chain rule: `Σ_copy upstream · local`, where `local` is
+/// `∂C_copy/∂T` with its Kronecker deltas.
+#[derive(Clone, Debug)]
+pub struct Contribution {
+    /// The definition `C` that reads `T`.
+    pub consumer: Rc<str>,
+    /// Fresh copies of `C`'s indices, summed over.
+    pub copy: Vec<Ix>,
+    /// `(∂L/∂C)_copy`: the finished gradient, or its name.
+    pub upstream: Term,
+    /// `∂C_copy/∂T_…`, as differentiated.
+    pub local: Term,
+}
+
+/// What one reverse pass computed.
+pub struct Reverse {
+    /// Each tensor's simplified gradient and the simplifier's log.
+    pub finished: HashMap<String, (Term, Log)>,
+    /// Each tensor's chain-rule terms.
+    pub contributions: HashMap<String, Vec<Contribution>>,
+    /// Each tensor's gradient indices.
+    pub params: HashMap<String, Vec<Ix>>,
+}
+
+/// Reverse mode over the definitions. With `named`, a consumer's gradient
+/// enters the chain rule as its name `∂L/∂C` (for the steps); without, as its
+/// simplified value, so that results are expanded in the given gradients.
+pub fn reverse(program: &Program, lowered: &Lowered, of: &str, named: bool) -> Reverse {
     let env = &lowered.env;
     let mut dims = lowered.dims.clone();
-    let of: Rc<str> = request.of.as_str().into();
-    // Parameters of ∂L/∂T for each tensor.
+    let of: Rc<str> = of.into();
     let mut params: HashMap<String, Vec<Ix>> = HashMap::new();
     let mut params_of = |name: &str, dims: &mut Dims| -> Vec<Ix> {
         params
@@ -438,21 +463,24 @@ pub fn gradients(program: &Program, lowered: &Lowered, request: &Request) -> Vec
             })
             .clone()
     };
+    let grad = |name: &str, ix: Vec<Ix>| {
+        Term::Var(
+            Name::Grad {
+                of: of.clone(),
+                wrt: name.into(),
+            },
+            ix,
+        )
+    };
     let mut pending: HashMap<String, Vec<Term>> = HashMap::new();
+    let mut contributions: HashMap<String, Vec<Contribution>> = HashMap::new();
     let loss_defined = lowered.definitions.iter().any(|(n, _, _)| **n == *of);
     if loss_defined {
         pending.insert(of.to_string(), vec![Term::one()]);
     } else {
         for out in program.outputs() {
             let p = params_of(out, &mut dims);
-            let g = Term::Var(
-                Name::Grad {
-                    of: of.clone(),
-                    wrt: out.into(),
-                },
-                p,
-            );
-            pending.insert(out.to_string(), vec![g]);
+            pending.insert(out.to_string(), vec![grad(out, p)]);
         }
     }
     let mut finished: HashMap<String, (Term, Log)> = HashMap::new();
@@ -470,7 +498,11 @@ pub fn gradients(program: &Program, lowered: &Lowered, request: &Request) -> Vec
                 // a fresh copy of the definition and of the upstream gradient
                 let copy: Vec<Ix> = lhs.iter().map(|i| Ix::fresh(&i.name, i.dim)).collect();
                 let mut rhs_c = rhs.refresh_bound();
-                let mut g_c = g.refresh_bound();
+                let mut g_c = if named && **name != *of {
+                    grad(name, mine.clone())
+                } else {
+                    g.refresh_bound()
+                };
                 for ((old, new), p) in lhs.iter().zip(&copy).zip(&mine) {
                     rhs_c = rhs_c.rename(old, new);
                     g_c = g_c.rename(p, new);
@@ -479,8 +511,14 @@ pub fn gradients(program: &Program, lowered: &Lowered, request: &Request) -> Vec
                 if d.is_zero() {
                     continue;
                 }
-                let part = Term::Sum(copy, Box::new(Term::Mul(vec![g_c, d])));
+                let part = Term::Sum(copy.clone(), Box::new(Term::Mul(vec![g_c.clone(), d.clone()])));
                 pending.entry(tname.to_string()).or_default().push(part);
+                contributions.entry(tname.to_string()).or_default().push(Contribution {
+                    consumer: name.clone(),
+                    copy,
+                    upstream: g_c,
+                    local: d,
+                });
             }
         }
         finished.insert(name.to_string(), (g, log));
@@ -490,13 +528,32 @@ pub fn gradients(program: &Program, lowered: &Lowered, request: &Request) -> Vec
             .entry(name)
             .or_insert_with(|| simplify::simplify(&Term::Add(parts), env));
     }
+    Reverse {
+        finished,
+        contributions,
+        params,
+    }
+}
+
+/// Differentiates the loss by every requested tensor.
+pub fn gradients(program: &Program, lowered: &Lowered, request: &Request) -> Vec<Gradient> {
+    let r = reverse(program, lowered, &request.of, false);
+    let mut dims = lowered.dims.clone();
     request
         .wrt
         .iter()
         .map(|w| {
             let name = canonical_name(w);
-            let indices = params_of(&name, &mut dims);
-            let (term, log) = finished
+            let indices = r.params.get(&name).cloned().unwrap_or_else(|| {
+                let order = lowered.orders.get(&name).copied().unwrap_or(0);
+                result_indices(order)
+                    .into_iter()
+                    .enumerate()
+                    .map(|(k, n)| Ix::fresh(n, dims.axis(&name, k)))
+                    .collect()
+            });
+            let (term, log) = r
+                .finished
                 .get(&name)
                 .cloned()
                 .unwrap_or_else(|| (Term::zero(), Log::default()));
@@ -555,6 +612,33 @@ pub struct Derivation {
     pub results: Vec<GradientResult>,
 }
 
+/// The matrix form of a gradient in gradient layout, the form to show (in the
+/// requested layout, a vector as a row when that reads better), and the e-graph
+/// run that chose it.
+pub fn matrix_forms(
+    term: &Term,
+    indices: &[Ix],
+    request: &Request,
+) -> (Option<Mat>, Option<Mat>, Option<crate::egraph::RunStats>) {
+    use crate::matrix::{cost, transposed};
+    let Some(m) = crate::matrix::recognize(term, indices) else {
+        return (None, None, None);
+    };
+    // Saturation with rules/matrix.rules; its form replaces the recogniser's
+    // only when strictly cheaper to read.
+    let (plain, flipped, stats) = crate::egraph::optimize(&m, request.limits);
+    let cheaper = |a: Mat, b: Mat| if cost(&b) < cost(&a) { b } else { a };
+    let gradient = cheaper(m.clone(), plain);
+    let flipped = cheaper(transposed(&gradient), flipped);
+    let shown = match (request.layout, indices.len()) {
+        (Layout::Numerator, 1 | 2) => flipped,
+        // A vector may read better as a row: `1ᵀ G` rather than `Gᵀ 1`.
+        (Layout::Gradient, 1) => cheaper(gradient.clone(), flipped),
+        _ => gradient.clone(),
+    };
+    (Some(gradient), Some(shown), Some(stats))
+}
+
 /// Differentiates `request.of` by every `request.wrt` and finds the matrix forms.
 pub fn derive(program: &Program, request: &Request) -> Result<Derivation, Diagnostic> {
     validate(program, request)?;
@@ -571,28 +655,7 @@ pub fn derive(program: &Program, request: &Request) -> Result<Derivation, Diagno
                     dims.range_of(d)
                 })
                 .collect();
-            let found = crate::matrix::recognize(&g.term, &g.indices);
-            let mut egraph = None;
-            let (gradient_matrix, matrix) = match found {
-                None => (None, None),
-                Some(m) => {
-                    use crate::matrix::{cost, transposed};
-                    // Saturation with rules/matrix.rules; its form replaces the
-                    // recogniser's only when strictly cheaper to read.
-                    let (plain, flipped, stats) = crate::egraph::optimize(&m, request.limits);
-                    egraph = Some(stats);
-                    let cheaper = |a: Mat, b: Mat| if cost(&b) < cost(&a) { b } else { a };
-                    let gradient = cheaper(m.clone(), plain);
-                    let flipped = cheaper(transposed(&gradient), flipped);
-                    let shown = match (request.layout, order) {
-                        (Layout::Numerator, 1 | 2) => flipped,
-                        // A vector may read better as a row: `1ᵀ G` rather than `Gᵀ 1`.
-                        (Layout::Gradient, 1) => cheaper(gradient.clone(), flipped),
-                        _ => gradient.clone(),
-                    };
-                    (Some(gradient), Some(shown))
-                }
-            };
+            let (gradient_matrix, matrix, egraph) = matrix_forms(&g.term, &g.indices, request);
             GradientResult {
                 wrt: g.wrt,
                 name,

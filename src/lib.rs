@@ -25,7 +25,7 @@
 //! }
 //! ```
 //!
-//! The pipeline, one module a stage: [`syntax`] (parse, check) → [`derive`]
+//! The pipeline, one module a stage: [`syntax`] (parse, check) → [`derive`](mod@derive)
 //! (reverse mode, [`diff`]) → [`simplify`] (index normal form) → [`matrix`]
 //! (recognition) → [`egraph`] (saturation with `rules/matrix.rules`) →
 //! [`render`] (text, LaTeX, JSON, NumPy) and [`check`] (finite differences).
@@ -44,6 +44,7 @@ pub mod matrix;
 pub mod render;
 pub mod rules;
 pub mod simplify;
+pub mod steps;
 pub mod syntax;
 pub mod term;
 

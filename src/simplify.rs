@@ -90,6 +90,8 @@ pub fn alpha_key(t: &Term) -> Term {
             }
             Term::Pow(b, e) => Term::Pow(Box::new(go(b, depth)), e.clone()),
             Term::Fn(f, b) => Term::Fn(f.clone(), Box::new(go(b, depth))),
+            // δ is symmetric
+            Term::Delta(a, b) if b < a => Term::Delta(b.clone(), a.clone()),
             _ => t.clone(),
         }
     }
@@ -335,18 +337,60 @@ fn miniscope(ks: Vec<Ix>, factors: Vec<Term>, env: &Env) -> Term {
     Term::Sum(ks, Box::new(mul(factors)))
 }
 
+/// Drops zero terms and unit factors and flattens, changing nothing else: the
+/// form a derivation step shows, in the order it was derived.
+pub fn clean(t: &Term) -> Term {
+    match t {
+        Term::Add(ts) => {
+            let mut out = Vec::new();
+            for x in ts.iter().map(clean) {
+                match x {
+                    Term::Add(inner) => out.extend(inner),
+                    x if x.is_zero() => {}
+                    x => out.push(x),
+                }
+            }
+            match out.len() {
+                0 => Term::zero(),
+                1 => out.pop().unwrap(),
+                _ => Term::Add(out),
+            }
+        }
+        Term::Mul(fs) => {
+            let mut out = Vec::new();
+            for x in fs.iter().map(clean) {
+                match x {
+                    x if x.is_zero() => return Term::zero(),
+                    x if x.is_one() => {}
+                    Term::Mul(inner) => out.extend(inner),
+                    x => out.push(x),
+                }
+            }
+            match out.len() {
+                0 => Term::one(),
+                1 => out.pop().unwrap(),
+                _ => Term::Mul(out),
+            }
+        }
+        Term::Sum(ks, b) => match clean(b) {
+            b if b.is_zero() => Term::zero(),
+            Term::Sum(ms, inner) => Term::Sum(ks.iter().cloned().chain(ms).collect(), inner),
+            b => Term::Sum(ks.clone(), Box::new(b)),
+        },
+        Term::Pow(_, e) if e.is_zero() => Term::one(),
+        Term::Pow(b, e) if e.is_one() => clean(b),
+        Term::Pow(b, e) => Term::Pow(Box::new(clean(b)), e.clone()),
+        Term::Fn(f, x) => Term::Fn(f.clone(), Box::new(clean(x))),
+        other => other.clone(),
+    }
+}
+
 /// Rebuilds a term with the smart constructors, bottom up.
 pub fn normalize(t: &Term, env: &Env) -> Term {
     match t {
         Term::Num(_) | Term::Pi | Term::Var(..) => t.clone(),
         Term::Delta(a, b) if a == b => Term::one(),
-        Term::Delta(a, b) => {
-            if a <= b {
-                t.clone()
-            } else {
-                Term::Delta(b.clone(), a.clone())
-            }
-        }
+        Term::Delta(..) => t.clone(),
         Term::Add(ts) => add(ts.iter().map(|t| normalize(t, env)).collect()),
         Term::Mul(ts) => mul(ts.iter().map(|t| normalize(t, env)).collect()),
         Term::Pow(b, e) => pow(normalize(b, env), e.clone()),

@@ -81,8 +81,8 @@ fn seed_results() {
                     assert!(m < 1e-6, "{}: {} matrix form off by {m}", path.display(), rep.wrt);
                 }
             }
-            let text = ricci::render::text::render(&d, style);
-            let ascii = ricci::render::text::render(&d, ricci::render::Style::Ascii);
+            let text = ricci::render::text::render(&d, style, None);
+            let ascii = ricci::render::text::render(&d, ricci::render::Style::Ascii, None);
             let program_text: String = f
                 .source
                 .lines()

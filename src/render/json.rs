@@ -6,7 +6,7 @@ use super::names::Style;
 use crate::derive::Derivation;
 
 /// The JSON object for a derivation; `numpy` holds each result's function.
-pub fn render(d: &Derivation, style: Style, numpy: &[String], steps: &[Vec<(String, String)>]) -> Value {
+pub fn render(d: &Derivation, style: Style, numpy: &[String], steps: &[Vec<crate::steps::Step>]) -> Value {
     let results: Vec<Value> = d
         .results
         .iter()
@@ -20,7 +20,10 @@ pub fn render(d: &Derivation, style: Style, numpy: &[String], steps: &[Vec<(Stri
                 "matrix": matrix,
                 "latex": super::latex::result_equation(&d.of, r),
                 "numpy": numpy.get(k),
-                "steps": steps.get(k).map(|s| s.iter().map(|(t, l)| json!({"text": t, "latex": l})).collect::<Vec<_>>()).unwrap_or_default(),
+                "steps": steps
+                    .get(k)
+                    .map(|s| s.iter().map(|st| json!({"text": st.text(), "latex": st.latex()})).collect::<Vec<_>>())
+                    .unwrap_or_default(),
             })
         })
         .collect();

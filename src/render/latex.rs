@@ -49,12 +49,15 @@ pub fn result_equation(of: &str, r: &GradientResult) -> String {
     }
 }
 
-/// The `align` environment for every result.
-pub fn render(d: &Derivation) -> String {
+/// The `align` environment for every result, with its derivation when given.
+pub fn render(d: &Derivation, derivations: Option<&[Vec<crate::steps::Step>]>) -> String {
     let mut lines = Vec::new();
-    for r in &d.results {
+    for (k, r) in d.results.iter().enumerate() {
         let (lhs, rhs) = index_equation(&d.of, r);
         lines.push(format!("{lhs} &= {rhs}"));
+        if let Some(steps) = derivations.and_then(|s| s.get(k)) {
+            lines.extend(steps.iter().map(|s| s.latex()));
+        }
         match matrix_equation(&d.of, r) {
             Some((lhs, rhs)) => {
                 let s = shape(r).map(|s| format!(" {s}")).unwrap_or_default();

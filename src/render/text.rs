@@ -25,15 +25,45 @@ pub fn matrix_line(of: &str, r: &GradientResult, style: Style) -> String {
     }
 }
 
-/// The whole text output.
-pub fn render(d: &Derivation, style: Style) -> String {
+/// Numbered derivation lines: `(3)  ∂Y_sn/∂W_ij = …   [why]`, continuations
+/// aligned under the `=` of the line before.
+pub fn steps(lines: &[crate::steps::Step], first: usize) -> String {
+    let mut rows: Vec<(String, String)> = Vec::new();
+    let mut pad = 0;
+    for (k, s) in lines.iter().enumerate() {
+        let number = format!("({})", first + k);
+        let eq = if s.lhs.is_empty() {
+            format!("{}= {}", " ".repeat(pad), s.rhs)
+        } else {
+            pad = s.lhs.chars().count() + 1;
+            format!("{} = {}", s.lhs, s.rhs)
+        };
+        rows.push((format!("{number:>5} {eq}"), s.why.clone()));
+    }
+    let width = rows.iter().map(|(l, _)| l.chars().count()).max().unwrap_or(0).min(78);
     let mut out = String::new();
+    for (line, why) in rows {
+        let gap = width.saturating_sub(line.chars().count()) + 3;
+        out.push_str(&format!("{line}{}[{why}]\n", " ".repeat(gap)));
+    }
+    out
+}
+
+/// The whole text output; with `derivations`, each result's steps between its
+/// index form and its matrix form.
+pub fn render(d: &Derivation, style: Style, derivations: Option<&[Vec<crate::steps::Step>]>) -> String {
+    let mut out = String::new();
+    let mut number = 1;
     for (k, r) in d.results.iter().enumerate() {
         if k > 0 {
             out.push('\n');
         }
         out.push_str(&index_line(&d.of, r, style));
         out.push('\n');
+        if let Some(lines) = derivations.and_then(|s| s.get(k)) {
+            out.push_str(&steps(lines, number));
+            number += lines.len();
+        }
         out.push_str(&matrix_line(&d.of, r, style));
         out.push('\n');
         if let Some(e) = r.egraph.as_ref().filter(|e| e.limited) {

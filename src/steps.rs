@@ -1,0 +1,335 @@
+//! `--steps`: the numbered derivation, as a homework solution writes it.
+//!
+//! For every named gradient on the way from the loss to the requested tensor —
+//! each derived once, in order — the chain rule over the consumers, the
+//! derivative of each definition with its Kronecker deltas, the contraction,
+//! the simplification (labelled with the passes of the simplifier that fired,
+//! read from its log), and the matrix form. Upstream gradients appear by name
+//! (`∂L/∂H`), as the documents name δ⁽ᴸ⁾ or ∂L/∂z; the last step substitutes
+//! them and gives the result.
+
+use std::collections::BTreeSet;
+
+use crate::derive::{matrix_forms, Contribution, Derivation, GradientResult, Lowered, Request, Reverse};
+use crate::render::index::{gradient_head, Namer, Printer};
+use crate::render::names::{self, Style};
+use crate::simplify::{self, Log};
+use crate::syntax::Program;
+use crate::term::{Ix, Term};
+
+/// One line of a derivation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Step {
+    /// The left side (`∂L/∂W_ij`), empty for a continuation `= …`.
+    pub lhs: String,
+    /// The right side.
+    pub rhs: String,
+    /// The left side in LaTeX.
+    pub lhs_latex: String,
+    /// The right side in LaTeX.
+    pub rhs_latex: String,
+    /// What justifies it (`chain rule`, `δ contraction`, `matrix form`).
+    pub why: String,
+}
+
+impl Step {
+    /// `∂L/∂W_ij = …   [why]` as one text line.
+    pub fn text(&self) -> String {
+        let lhs = if self.lhs.is_empty() {
+            String::new()
+        } else {
+            format!("{} ", self.lhs)
+        };
+        format!("{lhs}= {}", self.rhs)
+    }
+
+    /// The LaTeX line for an `align` environment.
+    pub fn latex(&self) -> String {
+        format!("{} &= {} && \\text{{{}}}", self.lhs_latex, self.rhs_latex, self.why)
+    }
+}
+
+/// Names of the simplifier's passes as a reader knows them.
+fn pass_names(log: &Log) -> String {
+    let mut seen: Vec<&str> = Vec::new();
+    for (rule, _) in &log.entries {
+        let name = match *rule {
+            "contract-delta" => "δ contraction",
+            "fold-definition" => "definitions folded back",
+            "assume" => "assumption",
+            "factor" => "simplification",
+            other => other,
+        };
+        if !seen.contains(&name) {
+            seen.push(name);
+        }
+    }
+    if seen.is_empty() {
+        "simplification".into()
+    } else {
+        seen.join(", ")
+    }
+}
+
+struct Writer<'a> {
+    of: &'a str,
+    style: Style,
+}
+
+/// Names for the indices of one contribution: the result's indices free, the
+/// consumer's copy bound (renamed where it would clash).
+fn namer_for(at: &[Ix], copy: &[Ix]) -> Namer {
+    let mut namer = Namer::new(&at.iter().cloned().collect::<BTreeSet<_>>());
+    namer.bind(copy);
+    namer
+}
+
+impl Writer<'_> {
+    fn term(&self, t: &Term, namer: &mut Namer, style: Style) -> String {
+        Printer::new(style, namer).term(t)
+    }
+
+    fn names(ix: &[Ix]) -> Vec<String> {
+        ix.iter().map(|i| i.name.to_string()).collect()
+    }
+
+    /// `∂C_sn/∂T_ij` (or `∂L/∂T_ij` when C is the loss).
+    fn partial(&self, c: &str, copy: &[Ix], t: &str, at: &[Ix], namer: &Namer, style: Style) -> String {
+        let copy: Vec<String> = copy.iter().map(|i| namer.name(i)).collect();
+        let at: Vec<String> = at.iter().map(|i| namer.name(i)).collect();
+        let top = format!("{}{}", names::tensor(c, style), style.subscript(&copy));
+        let bottom = format!("{}{}", names::tensor(t, style), style.subscript(&at));
+        match style {
+            Style::Latex => format!("\\frac{{\\partial {top}}}{{\\partial {bottom}}}"),
+            Style::Ascii => format!("d{top}/d{bottom}"),
+            Style::Unicode => format!("∂{top}/∂{bottom}"),
+        }
+    }
+
+    fn step(&self, lhs: (String, String), rhs: (String, String), why: &str) -> Step {
+        Step {
+            lhs: lhs.0,
+            rhs: rhs.0,
+            lhs_latex: lhs.1,
+            rhs_latex: rhs.1,
+            why: why.to_string(),
+        }
+    }
+
+    fn both(&self, f: impl Fn(Style) -> String) -> (String, String) {
+        (f(self.style), f(Style::Latex))
+    }
+
+    /// The chain rule for `T`: `Σ_c (∂L/∂C)_c ∂C_c/∂T_ij + …`.
+    fn chain(&self, t: &str, at: &[Ix], parts: &[Contribution], style: Style) -> String {
+        let mut terms = Vec::new();
+        for p in parts {
+            let mut namer = namer_for(at, &p.copy);
+            let partial = self.partial(&p.consumer, &p.copy, t, at, &namer, style);
+            if p.upstream.is_one() {
+                terms.push(partial);
+                continue;
+            }
+            let upstream = self.term(&p.upstream, &mut namer, style);
+            let sum = if p.copy.is_empty() {
+                String::new()
+            } else {
+                let ix: Vec<String> = p.copy.iter().map(|i| namer.name(i)).collect();
+                let sub = if style == Style::Latex {
+                    format!("_{{{}}}", ix.join(","))
+                } else {
+                    style.subscript(&ix)
+                };
+                format!("{}{sub} ", style.sum())
+            };
+            terms.push(format!("{sum}{upstream} {partial}"));
+        }
+        terms.join(" + ")
+    }
+}
+
+/// The tensors whose named gradients lead from the loss to `wrt`, loss side first.
+fn path(lowered: &Lowered, named: &Reverse, wrt: &str, of: &str) -> Vec<String> {
+    let mut set: BTreeSet<String> = BTreeSet::new();
+    let mut stack = vec![wrt.to_string()];
+    while let Some(t) = stack.pop() {
+        if !set.insert(t.clone()) {
+            continue;
+        }
+        for c in named.contributions.get(&t).into_iter().flatten() {
+            stack.push(c.consumer.to_string());
+        }
+    }
+    set.remove(of);
+    // Outputs of an undefined loss have given gradients: nothing to derive.
+    set.retain(|t| named.contributions.contains_key(t));
+    let position = |t: &String| {
+        lowered
+            .definitions
+            .iter()
+            .position(|(n, _, _)| **n == **t)
+            .unwrap_or(usize::MAX)
+    };
+    let mut v: Vec<String> = set.into_iter().collect();
+    v.sort_by_key(|t| std::cmp::Reverse(position(t)));
+    // `wrt` last even when it is an input (position MAX would put it first)
+    if let Some(k) = v.iter().position(|t| t == wrt) {
+        let w = v.remove(k);
+        v.push(w);
+    }
+    v
+}
+
+/// The derivation of every result; a named gradient derived for an earlier
+/// result is not derived again.
+pub fn derive_steps(
+    program: &Program,
+    lowered: &Lowered,
+    d: &Derivation,
+    request: &Request,
+    style: Style,
+) -> Vec<Vec<Step>> {
+    let named = crate::derive::reverse(program, lowered, &d.of, true);
+    let w = Writer { of: &d.of, style };
+    let mut done: BTreeSet<String> = BTreeSet::new();
+    d.results
+        .iter()
+        .map(|r| {
+            let mut steps = Vec::new();
+            for t in path(lowered, &named, &r.name, &d.of) {
+                if !done.insert(t.clone()) {
+                    continue;
+                }
+                tensor_steps(&w, lowered, &named, &t, request, &mut steps);
+            }
+            final_steps(&w, &named, r, &mut steps);
+            steps
+        })
+        .collect()
+}
+
+fn tensor_steps(w: &Writer, lowered: &Lowered, named: &Reverse, t: &str, request: &Request, out: &mut Vec<Step>) {
+    let env = &lowered.env;
+    let Some(parts) = named.contributions.get(t) else {
+        return;
+    };
+    let at = named.params.get(t).cloned().unwrap_or_default();
+    let of = w.of;
+    let head = w.both(|s| gradient_head(of, t, &Writer::names(&at), s, false));
+    let loss_only = parts.len() == 1 && parts[0].upstream.is_one();
+    if !loss_only {
+        out.push(w.step(head.clone(), w.both(|s| w.chain(t, &at, parts, s)), "chain rule"));
+    }
+    // Each consumer's derivative, with its deltas, then contracted.
+    let mut substituted = Vec::new();
+    let mut last = Term::zero();
+    for p in parts {
+        let local = simplify::clean(&p.local);
+        let contracted = simplify::normalize(&simplify::contract(&local, env), env);
+        let lhs = if loss_only {
+            head.clone()
+        } else {
+            w.both(|s| w.partial(&p.consumer, &p.copy, t, &at, &namer_for(&at, &p.copy), s))
+        };
+        out.push(w.step(
+            lhs,
+            w.both(|s| w.term(&local, &mut namer_for(&at, &p.copy), s)),
+            &format!(
+                "derivative of the definition of {}",
+                names::tensor(&p.consumer, w.style)
+            ),
+        ));
+        if alpha(&contracted) != alpha(&simplify::normalize(&local, env))
+            || local.has_delta() && !contracted.has_delta()
+        {
+            out.push(w.step(
+                (String::new(), String::new()),
+                w.both(|s| w.term(&contracted, &mut namer_for(&at, &p.copy), s)),
+                "δ contraction",
+            ));
+            last = contracted.clone();
+        }
+        substituted.push(Term::Sum(
+            p.copy.clone(),
+            Box::new(Term::Mul(vec![p.upstream.clone(), contracted])),
+        ));
+    }
+    let (g, log) = named
+        .finished
+        .get(t)
+        .cloned()
+        .unwrap_or_else(|| (Term::zero(), Log::default()));
+    if !loss_only {
+        let sub = simplify::clean(&Term::Add(substituted));
+        out.push(w.step(
+            head.clone(),
+            w.both(|s| w.term(&sub, &mut namer_for(&at, &[]), s)),
+            "substitution",
+        ));
+        if alpha(&sub) != alpha(&g) {
+            out.push(w.step(
+                (String::new(), String::new()),
+                w.both(|s| w.term(&g, &mut namer_for(&at, &[]), s)),
+                &pass_names(&log),
+            ));
+        }
+    } else if alpha(&last) != alpha(&g) {
+        out.push(w.step(
+            (String::new(), String::new()),
+            w.both(|s| w.term(&g, &mut namer_for(&at, &[]), s)),
+            &pass_names(&log),
+        ));
+    }
+    let (_, shown, _) = matrix_forms(&g, &at, request);
+    if let Some(m) = shown {
+        out.push(w.step(
+            w.both(|s| names::gradient(of, t, s)),
+            w.both(|s| crate::render::matrix::render(&m, s)),
+            "matrix form",
+        ));
+    }
+}
+
+fn alpha(t: &Term) -> Term {
+    simplify::alpha_key(t)
+}
+
+/// The result with the named gradients substituted, when they were used.
+fn final_steps(w: &Writer, named: &Reverse, r: &GradientResult, out: &mut Vec<Step>) {
+    let Some((g, _)) = named.finished.get(&r.name) else {
+        return;
+    };
+    let mut used: Vec<String> = Vec::new();
+    collect_grads(g, &mut used);
+    // an output's gradient is given, not substituted
+    used.retain(|u| named.contributions.contains_key(u));
+    if used.is_empty() {
+        return;
+    }
+    let of = w.of;
+    let substituted: Vec<String> = used.iter().map(|u| names::gradient(of, u, w.style)).collect();
+    match &r.matrix {
+        Some(m) => out.push(w.step(
+            w.both(|s| names::gradient(of, &r.name, s)),
+            w.both(|s| crate::render::matrix::render(m, s)),
+            &format!("substituting {}", substituted.join(", ")),
+        )),
+        None => out.push(w.step(
+            w.both(|s| gradient_head(of, &r.name, &Writer::names(&r.indices), s, false)),
+            w.both(|s| w.term(&r.term, &mut namer_for(&r.indices, &[]), s)),
+            &format!("substituting {}", substituted.join(", ")),
+        )),
+    }
+}
+
+/// Names of intermediate gradients a named form reads.
+fn collect_grads(t: &Term, out: &mut Vec<String>) {
+    match t {
+        Term::Var(crate::term::Name::Grad { wrt, .. }, _) if !out.contains(&wrt.to_string()) => {
+            out.push(wrt.to_string());
+        }
+        Term::Add(ts) | Term::Mul(ts) => ts.iter().for_each(|x| collect_grads(x, out)),
+        Term::Pow(b, _) | Term::Fn(_, b) | Term::Sum(_, b) => collect_grads(b, out),
+        _ => {}
+    }
+}
