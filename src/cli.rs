@@ -194,17 +194,8 @@ fn run(cli: Cli) -> ExitCode {
                 .then(|| crate::steps::derive_steps(&program, &lowered, &derivation, &request, style));
             let out = match args.format {
                 Format::Text => crate::render::text::render(&derivation, style, derivations.as_deref()),
-                Format::Latex => {
-                    let body = crate::render::latex::render(&derivation, derivations.as_deref());
-                    if args.standalone {
-                        crate::render::latex::standalone(
-                            &format!("Gradients of ${}$", crate::render::names::latex_name(&derivation.of)),
-                            &body,
-                        )
-                    } else {
-                        body
-                    }
-                }
+                Format::Latex if args.standalone => crate::render::latex::document(&derivation, derivations.as_deref()),
+                Format::Latex => crate::render::latex::render(&derivation, derivations.as_deref()),
                 Format::Numpy => {
                     let fs: Vec<String> = derivation
                         .results

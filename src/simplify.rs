@@ -357,14 +357,26 @@ pub fn clean(t: &Term) -> Term {
             }
         }
         Term::Mul(fs) => {
+            // numbers are multiplied together and stand in front: `−a b`, not `a (−1) b`
+            let mut coefficient = BigRational::one();
             let mut out = Vec::new();
             for x in fs.iter().map(clean) {
                 match x {
-                    x if x.is_zero() => return Term::zero(),
-                    x if x.is_one() => {}
-                    Term::Mul(inner) => out.extend(inner),
+                    Term::Num(n) if n.is_zero() => return Term::zero(),
+                    Term::Num(n) => coefficient *= n,
+                    Term::Mul(inner) => {
+                        for y in inner {
+                            match y {
+                                Term::Num(n) => coefficient *= n,
+                                y => out.push(y),
+                            }
+                        }
+                    }
                     x => out.push(x),
                 }
+            }
+            if !coefficient.is_one() {
+                out.insert(0, Term::Num(coefficient));
             }
             match out.len() {
                 0 => Term::one(),

@@ -30,6 +30,8 @@ pub struct Step {
     pub rhs_latex: String,
     /// What justifies it (`chain rule`, `δ contraction`, `matrix form`).
     pub why: String,
+    /// The same in LaTeX text mode (`$\\delta$ contraction`).
+    pub why_latex: String,
 }
 
 impl Step {
@@ -45,12 +47,16 @@ impl Step {
 
     /// The LaTeX line for an `align` environment.
     pub fn latex(&self) -> String {
-        format!("{} &= {} && \\text{{{}}}", self.lhs_latex, self.rhs_latex, self.why)
+        let rhs = crate::render::latex::break_long(&self.rhs_latex);
+        format!(
+            "{} &= {rhs} \\qquad \\text{{\\footnotesize {}}}",
+            self.lhs_latex, self.why_latex
+        )
     }
 }
 
 /// Names of the simplifier's passes as a reader knows them.
-fn pass_names(log: &Log) -> String {
+fn pass_names(log: &Log) -> (String, String) {
     let mut seen: Vec<&str> = Vec::new();
     for (rule, _) in &log.entries {
         let name = match *rule {
@@ -64,11 +70,13 @@ fn pass_names(log: &Log) -> String {
             seen.push(name);
         }
     }
-    if seen.is_empty() {
-        "simplification".into()
+    let text = if seen.is_empty() {
+        "simplification".to_string()
     } else {
         seen.join(", ")
-    }
+    };
+    let latex = text.replace('δ', "$\\delta$");
+    (text, latex)
 }
 
 struct Writer<'a> {
@@ -106,13 +114,14 @@ impl Writer<'_> {
         }
     }
 
-    fn step(&self, lhs: (String, String), rhs: (String, String), why: &str) -> Step {
+    fn step(&self, lhs: (String, String), rhs: (String, String), why: (String, String)) -> Step {
         Step {
             lhs: lhs.0,
             rhs: rhs.0,
             lhs_latex: lhs.1,
             rhs_latex: rhs.1,
-            why: why.to_string(),
+            why: why.0,
+            why_latex: why.1,
         }
     }
 
@@ -218,7 +227,7 @@ fn tensor_steps(w: &Writer, lowered: &Lowered, named: &Reverse, t: &str, request
     let head = w.both(|s| gradient_head(of, t, &Writer::names(&at), s, false));
     let loss_only = parts.len() == 1 && parts[0].upstream.is_one();
     if !loss_only {
-        out.push(w.step(head.clone(), w.both(|s| w.chain(t, &at, parts, s)), "chain rule"));
+        out.push(w.step(head.clone(), w.both(|s| w.chain(t, &at, parts, s)), plain("chain rule")));
     }
     // Each consumer's derivative, with its deltas, then contracted.
     let mut substituted = Vec::new();
@@ -234,9 +243,12 @@ fn tensor_steps(w: &Writer, lowered: &Lowered, named: &Reverse, t: &str, request
         out.push(w.step(
             lhs,
             w.both(|s| w.term(&local, &mut namer_for(&at, &p.copy), s)),
-            &format!(
-                "derivative of the definition of {}",
-                names::tensor(&p.consumer, w.style)
+            (
+                format!(
+                    "derivative of the definition of {}",
+                    names::tensor(&p.consumer, w.style)
+                ),
+                format!("derivative of the definition of ${}$", names::latex_name(&p.consumer)),
             ),
         ));
         if alpha(&contracted) != alpha(&simplify::normalize(&local, env))
@@ -245,7 +257,7 @@ fn tensor_steps(w: &Writer, lowered: &Lowered, named: &Reverse, t: &str, request
             out.push(w.step(
                 (String::new(), String::new()),
                 w.both(|s| w.term(&contracted, &mut namer_for(&at, &p.copy), s)),
-                "δ contraction",
+                contraction(),
             ));
             last = contracted.clone();
         }
@@ -264,30 +276,68 @@ fn tensor_steps(w: &Writer, lowered: &Lowered, named: &Reverse, t: &str, request
         out.push(w.step(
             head.clone(),
             w.both(|s| w.term(&sub, &mut namer_for(&at, &[]), s)),
-            "substitution",
+            plain("substitution"),
         ));
         if alpha(&sub) != alpha(&g) {
             out.push(w.step(
                 (String::new(), String::new()),
                 w.both(|s| w.term(&g, &mut namer_for(&at, &[]), s)),
-                &pass_names(&log),
+                pass_names(&log),
             ));
         }
     } else if alpha(&last) != alpha(&g) {
         out.push(w.step(
             (String::new(), String::new()),
             w.both(|s| w.term(&g, &mut namer_for(&at, &[]), s)),
-            &pass_names(&log),
+            pass_names(&log),
         ));
     }
     let (_, shown, _) = matrix_forms(&g, &at, request);
     if let Some(m) = shown {
+        let shape = shape_of(lowered, t);
         out.push(w.step(
             w.both(|s| names::gradient(of, t, s)),
-            w.both(|s| crate::render::matrix::render(&m, s)),
-            "matrix form",
+            w.both(|s| format!("{}{}", crate::render::matrix::render(&m, s), membership(&shape, s))),
+            plain("matrix form"),
         ));
     }
+}
+
+/// The declared range of each axis of `t`, when every axis has one.
+fn shape_of(lowered: &Lowered, t: &str) -> Option<Vec<String>> {
+    let mut dims = lowered.dims.clone();
+    let order = lowered.orders.get(t).copied().unwrap_or(0);
+    (0..order)
+        .map(|k| {
+            let d = dims.axis(t, k);
+            dims.range_of(d)
+        })
+        .collect::<Option<Vec<_>>>()
+        .filter(|v| !v.is_empty())
+}
+
+/// ` ∈ ℝ^(N×M)`, as the documents state shapes.
+fn membership(shape: &Option<Vec<String>>, style: Style) -> String {
+    let Some(dims) = shape else { return String::new() };
+    match style {
+        Style::Latex => format!(
+            " \\in \\mathbb{{R}}^{{{}}}",
+            dims.iter()
+                .map(|d| names::latex_name(d))
+                .collect::<Vec<_>>()
+                .join(" \\times ")
+        ),
+        Style::Ascii => format!(" in R^({})", dims.join("x")),
+        Style::Unicode => format!(" ∈ ℝ^({})", dims.join("×")),
+    }
+}
+
+fn plain(s: &str) -> (String, String) {
+    (s.to_string(), s.to_string())
+}
+
+fn contraction() -> (String, String) {
+    ("δ contraction".to_string(), "$\\delta$ contraction".to_string())
 }
 
 fn alpha(t: &Term) -> Term {
@@ -307,17 +357,32 @@ fn final_steps(w: &Writer, named: &Reverse, r: &GradientResult, out: &mut Vec<St
         return;
     }
     let of = w.of;
-    let substituted: Vec<String> = used.iter().map(|u| names::gradient(of, u, w.style)).collect();
+    let substituting = (
+        format!(
+            "substituting {}",
+            used.iter()
+                .map(|u| names::gradient(of, u, w.style))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        format!(
+            "substituting {}",
+            used.iter()
+                .map(|u| format!("${}$", names::gradient(of, u, Style::Latex)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    );
     match &r.matrix {
         Some(m) => out.push(w.step(
             w.both(|s| names::gradient(of, &r.name, s)),
             w.both(|s| crate::render::matrix::render(m, s)),
-            &format!("substituting {}", substituted.join(", ")),
+            substituting.clone(),
         )),
         None => out.push(w.step(
             w.both(|s| gradient_head(of, &r.name, &Writer::names(&r.indices), s, false)),
             w.both(|s| w.term(&r.term, &mut namer_for(&r.indices, &[]), s)),
-            &format!("substituting {}", substituted.join(", ")),
+            substituting.clone(),
         )),
     }
 }

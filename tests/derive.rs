@@ -81,6 +81,14 @@ fn seed_results() {
                     assert!(m < 1e-6, "{}: {} matrix form off by {m}", path.display(), rep.wrt);
                 }
             }
+            // The derivation, in text and LaTeX, as its own snapshot.
+            let derivations = ricci::steps::derive_steps(&program, &lowered, &d, &request, style);
+            let steps_text = ricci::render::text::render(&d, style, Some(&derivations));
+            let steps_latex = ricci::render::latex::render(&d, Some(&derivations));
+            insta::assert_snapshot!(
+                "steps",
+                format!("## --steps\n{steps_text}\n## --format latex --steps\n{steps_latex}")
+            );
             let text = ricci::render::text::render(&d, style, None);
             let ascii = ricci::render::text::render(&d, ricci::render::Style::Ascii, None);
             let program_text: String = f

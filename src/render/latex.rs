@@ -55,10 +55,19 @@ pub fn render(d: &Derivation, derivations: Option<&[Vec<crate::steps::Step>]>) -
     for (k, r) in d.results.iter().enumerate() {
         let (lhs, rhs) = index_equation(&d.of, r);
         lines.push(format!("{lhs} &= {rhs}"));
+        let mut repeated = false;
         if let Some(steps) = derivations.and_then(|s| s.get(k)) {
             lines.extend(steps.iter().map(|s| s.latex()));
+            // the last step is the result already, unless it lacks the shape
+            repeated = match (steps.last(), matrix_equation(&d.of, r)) {
+                (Some(last), Some((_, rhs))) => {
+                    last.rhs_latex.starts_with(&rhs) && (shape(r).is_none() || last.rhs_latex.contains("\\in"))
+                }
+                _ => false,
+            };
         }
         match matrix_equation(&d.of, r) {
+            _ if repeated => {}
             Some((lhs, rhs)) => {
                 let s = shape(r).map(|s| format!(" {s}")).unwrap_or_default();
                 lines.push(format!("{lhs} &= {rhs}{s}"));
@@ -69,9 +78,79 @@ pub fn render(d: &Derivation, derivations: Option<&[Vec<crate::steps::Step>]>) -
     format!("\\begin{{align}}\n{}\n\\end{{align}}\n", lines.join(" \\\\\n"))
 }
 
+/// A complete document: a title, then one section per result with its
+/// derivation (when given) and its matrix form.
+pub fn document(d: &Derivation, derivations: Option<&[Vec<crate::steps::Step>]>) -> String {
+    let mut body = String::new();
+    for (k, r) in d.results.iter().enumerate() {
+        let one = Derivation {
+            of: d.of.clone(),
+            results: vec![r.clone()],
+        };
+        let steps = derivations.and_then(|s| s.get(k)).map(|s| vec![s.clone()]);
+        body.push_str(&format!(
+            "\\section*{{${}$}}\n{}\n",
+            names::gradient(&d.of, &r.name, Style::Latex),
+            render(&one, steps.as_deref())
+        ));
+    }
+    standalone(&format!("Gradients of ${}$", names::latex_name(&d.of)), &body)
+}
+
 /// A complete document around `body`.
 pub fn standalone(title: &str, body: &str) -> String {
     format!(
-        "\\documentclass{{article}}\n\\usepackage{{amsmath,amssymb}}\n\\allowdisplaybreaks\n\\title{{{title}}}\n\\date{{}}\n\\begin{{document}}\n\\maketitle\n{body}\\end{{document}}\n"
+        "\\documentclass{{article}}\n\\usepackage[margin=2cm]{{geometry}}\n\\usepackage{{amsmath,amssymb}}\n\\allowdisplaybreaks\n\\title{{{title}}}\n\\date{{}}\n\\begin{{document}}\n\\maketitle\n{body}\\end{{document}}\n"
     )
+}
+
+/// Breaks a long right-hand side at its top-level `+` and `-` into continuation
+/// lines of an `align` (`\\\\ &\\quad - …`), so that it fits the page.
+pub fn break_long(rhs: &str) -> String {
+    const WIDTH: usize = 150;
+    if rhs.len() <= WIDTH {
+        return rhs.to_string();
+    }
+    // Split points: ` + ` and ` - ` outside braces and \left … \right.
+    let mut parts = Vec::new();
+    let (mut depth, mut start) = (0i32, 0usize);
+    let bytes = rhs.as_bytes();
+    let mut k = 0;
+    while k < bytes.len() {
+        let rest = &rhs[k..];
+        if rest.starts_with("\\left") {
+            depth += 1;
+            k += 5;
+            continue;
+        }
+        if rest.starts_with("\\right") {
+            depth -= 1;
+            k += 6;
+            continue;
+        }
+        match bytes[k] {
+            b'{' => depth += 1,
+            b'}' => depth -= 1,
+            b' ' if depth == 0 && (rest.starts_with(" + ") || rest.starts_with(" - ")) && k > start => {
+                parts.push(&rhs[start..k]);
+                start = k + 1;
+            }
+            _ => {}
+        }
+        k += 1;
+    }
+    parts.push(&rhs[start..]);
+    let mut lines: Vec<String> = vec![String::new()];
+    for p in parts {
+        let last = lines.last_mut().expect("one line at least");
+        if !last.is_empty() && last.len() + p.len() > WIDTH {
+            lines.push(p.to_string());
+        } else {
+            if !last.is_empty() {
+                last.push(' ');
+            }
+            last.push_str(p);
+        }
+    }
+    lines.join(" \\\\\n &\\quad ")
 }

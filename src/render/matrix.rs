@@ -105,11 +105,10 @@ impl Render {
                 out
             }
             Mat::Scale(s, x) => {
-                let (c, _) = crate::simplify::split_coefficient(s);
                 let body = self.wrap(x, Prec::Had);
                 if s.is_one() {
                     body
-                } else if c.is_negative() && crate::simplify::mul(vec![Term::Num(-c.clone()), s.clone()]).is_one() {
+                } else if *s == Term::int(-1) {
                     format!("{minus}{body}")
                 } else {
                     let sc = self.scalar(s);

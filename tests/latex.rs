@@ -1,0 +1,78 @@
+//! Every seed case's standalone LaTeX (with its derivation) compiles with pdflatex.
+//! Outside CI the test is skipped, with a message, when pdflatex is missing; in
+//! CI (CI=true) a missing pdflatex is a failure.
+
+use std::process::Command;
+
+use ricci::derive::{derive, Layout, Request};
+
+fn pdflatex_available() -> bool {
+    Command::new("pdflatex")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn standalone_latex_of_every_seed_case_compiles() {
+    if !pdflatex_available() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "pdflatex is missing in CI: .ci/run must install it"
+        );
+        eprintln!("skipped: pdflatex is not installed (apt-get install texlive-latex-base texlive-latex-recommended)");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("ricci-latex-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cases = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases/derive");
+    let mut compiled = 0;
+    for entry in std::fs::read_dir(cases).unwrap() {
+        let path = entry.unwrap().path();
+        let source = std::fs::read_to_string(&path).unwrap();
+        let wrt: Vec<String> = source
+            .lines()
+            .filter_map(|l| l.strip_prefix("# expect "))
+            .map(|l| l.split(": ").next().unwrap().to_string())
+            .collect();
+        let layout = if source.contains("# layout: numerator") {
+            Layout::Numerator
+        } else {
+            Layout::Gradient
+        };
+        let program = ricci::load(&source, &ricci::Options::default()).unwrap();
+        let request = Request {
+            wrt,
+            layout,
+            ..Request::default()
+        };
+        let d = derive(&program, &request).unwrap();
+        let lowered = ricci::derive::lower(&program);
+        let steps = ricci::steps::derive_steps(&program, &lowered, &d, &request, ricci::render::Style::Unicode);
+        let doc = ricci::render::latex::document(&d, Some(&steps));
+        assert_eq!(
+            doc.matches("\\section*").count(),
+            d.results.len(),
+            "one section per --wrt"
+        );
+        let name = path.file_stem().unwrap().to_string_lossy().to_string();
+        std::fs::write(dir.join(format!("{name}.tex")), doc).unwrap();
+        let out = Command::new("pdflatex")
+            .args(["-interaction=nonstopmode", "-halt-on-error", &format!("{name}.tex")])
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{name}.tex does not compile:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter(|l| l.starts_with('!') || l.starts_with("l."))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        compiled += 1;
+    }
+    assert!(compiled >= 13);
+    let _ = std::fs::remove_dir_all(&dir);
+}
