@@ -28,6 +28,8 @@ pub struct Report {
     pub index_error: f64,
     /// Largest relative error of the matrix form (gradient layout), if there is one.
     pub matrix_error: Option<f64>,
+    /// Entries not compared because they sit at a kink of relu or abs.
+    pub skipped: usize,
 }
 
 /// A deterministic generator (xorshift), so that checks are reproducible.
@@ -64,6 +66,9 @@ pub struct World {
     pub grads: HashMap<String, ArrayD<f64>>,
     /// Values of size symbols (`S`, `n_i`).
     pub scalar_sizes: HashMap<String, f64>,
+    /// While recording: every argument of a function with a kink (relu, abs,
+    /// their derivatives), in evaluation order.
+    kinks: std::cell::RefCell<Option<Vec<f64>>>,
 }
 
 fn opaque(name: &str, primes: u8, x: f64) -> f64 {
@@ -142,7 +147,15 @@ impl World {
                     / e.denom().to_string().parse::<f64>().unwrap_or(f64::NAN);
                 self.eval(b, at).powf(e)
             }
-            Term::Fn(f, x) => apply(f, self.eval(x, at)),
+            Term::Fn(f, x) => {
+                let v = self.eval(x, at);
+                if matches!(f, Func::Relu | Func::Step | Func::Abs | Func::Sign) {
+                    if let Some(trace) = self.kinks.borrow_mut().as_mut() {
+                        trace.push(v);
+                    }
+                }
+                apply(f, v)
+            }
             Term::Sum(ks, body) => self.sum_over(ks, body, at),
         }
     }
@@ -266,7 +279,9 @@ impl<'a> Checker<'a> {
             .sum()
     }
 
-    /// Central finite differences of the loss with respect to every element of `name`.
+    /// Central finite differences of the loss with respect to every element of
+    /// `name`. An entry whose two evaluations fall on different sides of a kink
+    /// (relu, abs) has no derivative to compare; it is NaN.
     pub fn numeric_gradient(&mut self, name: &str) -> ArrayD<f64> {
         let base = self.world.tensors[name].clone();
         let mut grad = ArrayD::zeros(base.raw_dim());
@@ -274,14 +289,19 @@ impl<'a> Checker<'a> {
             let x = base[&pos];
             let h = 1e-6 * x.abs().max(1.0);
             let mut f = [0.0; 2];
+            let mut traces: Vec<Vec<f64>> = Vec::new();
             for (k, sign) in [1.0, -1.0].into_iter().enumerate() {
                 let mut p = base.clone();
                 p[&pos] = x + sign * h;
                 self.world.tensors.insert(name.to_string(), p);
+                *self.world.kinks.borrow_mut() = Some(Vec::new());
                 self.forward(Some(name));
                 f[k] = self.loss();
+                traces.push(self.world.kinks.borrow_mut().take().unwrap_or_default());
             }
-            grad[&pos] = (f[0] - f[1]) / (2.0 * h);
+            let side = |v: f64| (v > 0.0) as i8 - (v < 0.0) as i8;
+            let crosses = traces[0].iter().zip(&traces[1]).any(|(a, b)| side(*a) != side(*b));
+            grad[&pos] = if crosses { f64::NAN } else { (f[0] - f[1]) / (2.0 * h) };
         }
         self.world.tensors.insert(name.to_string(), base);
         self.forward(None);
@@ -299,6 +319,7 @@ impl<'a> Checker<'a> {
             .iter()
             .map(|r| {
                 let numeric = self.numeric_gradient(&r.name);
+                let skipped = numeric.iter().filter(|x| x.is_nan()).count();
                 let index = self.world.tabulate(&r.indices, &r.term);
                 let index_error = relative_error(&index, &numeric);
                 let matrix_error = r.gradient_matrix.as_ref().map(|m| match self.eval_mat(m) {
@@ -319,6 +340,7 @@ impl<'a> Checker<'a> {
                     wrt: r.wrt.clone(),
                     index_error,
                     matrix_error,
+                    skipped,
                 }
             })
             .collect()
@@ -327,13 +349,21 @@ impl<'a> Checker<'a> {
 
 /// Largest elementwise difference, relative to the largest magnitude (or absolute
 /// when the gradient is zero).
+/// Entries where `b` (the finite differences) is NaN sit at a kink and are not
+/// compared; a NaN in `a` (a derived form) is an infinite error.
 pub fn relative_error(a: &ArrayD<f64>, b: &ArrayD<f64>) -> f64 {
     if a.shape() != b.shape() {
         return f64::INFINITY;
     }
-    let scale = b.iter().fold(0.0f64, |m, x| m.max(x.abs())).max(1.0);
+    let scale = b
+        .iter()
+        .filter(|x| !x.is_nan())
+        .fold(0.0f64, |m, x| m.max(x.abs()))
+        .max(1.0);
     let diff = a.iter().zip(b.iter()).fold(0.0f64, |m, (x, y)| {
-        if x.is_nan() || y.is_nan() {
+        if y.is_nan() {
+            m
+        } else if x.is_nan() {
             f64::INFINITY
         } else {
             m.max((x - y).abs())

@@ -312,8 +312,13 @@ fn check(program: &crate::Program, derivation: &crate::derive::Derivation) -> Ex
         };
         let pass = r.index_error <= CHECK_TOLERANCE && r.matrix_error.is_none_or(|e| e <= CHECK_TOLERANCE);
         ok &= pass;
+        let skipped = if r.skipped > 0 {
+            format!(" ({} entries at a kink of relu or abs not compared)", r.skipped)
+        } else {
+            String::new()
+        };
         println!(
-            "check {}: relative error {:.1e} (index form), {matrix} (matrix form): {}",
+            "check {}: relative error {:.1e} (index form), {matrix} (matrix form): {}{skipped}",
             r.wrt,
             r.index_error,
             if pass { "ok" } else { "FAILED" }

@@ -91,7 +91,11 @@ impl Analysis<MatLang> for Shapes {
         match enode {
             MatLang::Leaf(sym) => egraph.analysis.leaves.shape(sym.as_str()),
             MatLang::T(a) => (s(a).1, s(a).0),
-            MatLang::MatMul([a, b]) => (s(a).0, s(b).1),
+            // a 1×1 factor scales: the product has the other factor's shape
+            MatLang::MatMul([a, b]) => match (s(a), s(b)) {
+                ((None, None), other) | (other, (None, None)) => other,
+                (x, y) => (x.0, y.1),
+            },
             MatLang::Had([a, b]) | MatLang::HDiv([a, b]) | MatLang::Add([a, b]) | MatLang::Sub([a, b]) => {
                 wider(s(a), s(b))
             }
@@ -109,15 +113,35 @@ impl Analysis<MatLang> for Shapes {
     }
 }
 
-fn condition(name: &str, var: &str) -> Result<impl Fn(&mut EGraph<MatLang, Shapes>, Id, &egg::Subst) -> bool, String> {
-    let v: egg::Var = var.parse().map_err(|e| format!("{e}"))?;
-    let test: fn(Shape) -> bool = match name {
-        "column" => |s| s.0.is_some() && s.1.is_none(),
-        "row" => |s| s.0.is_none() && s.1.is_some(),
-        "scalar" => |s| s.0.is_none() && s.1.is_none(),
-        other => return Err(format!("unknown condition `{other}`")),
+type Check = Box<dyn Fn(&mut EGraph<MatLang, Shapes>, Id, &egg::Subst) -> bool + Send + Sync>;
+
+/// A named side condition on the shapes of pattern variables.
+fn condition(name: &str, vars: &[String]) -> Result<Check, String> {
+    let vars: Vec<egg::Var> = vars
+        .iter()
+        .map(|v| v.parse().map_err(|e| format!("{e}")))
+        .collect::<Result<_, _>>()?;
+    let one: Option<fn(Shape) -> bool> = match name {
+        "column" => Some(|s| s.0.is_some() && s.1.is_none()),
+        "row" => Some(|s| s.0.is_none() && s.1.is_some()),
+        "scalar" => Some(|s| s.0.is_none() && s.1.is_none()),
+        _ => None,
     };
-    Ok(move |eg: &mut EGraph<MatLang, Shapes>, _: Id, subst: &egg::Subst| test(eg[subst[v]].data))
+    match (one, name, vars.as_slice()) {
+        (Some(test), _, [v]) => {
+            let v = *v;
+            Ok(Box::new(move |eg, _, subst| test(eg[subst[v]].data)))
+        }
+        (None, "same-shape", [a, b]) => {
+            let (a, b) = (*a, *b);
+            Ok(Box::new(move |eg, _, subst| eg[subst[a]].data == eg[subst[b]].data))
+        }
+        (None, "chain", [a, b]) => {
+            let (a, b) = (*a, *b);
+            Ok(Box::new(move |eg, _, subst| eg[subst[a]].data.1 == eg[subst[b]].data.0))
+        }
+        _ => Err(format!("unknown condition `{name}` on {} variable(s)", vars.len())),
+    }
 }
 
 /// The rules of `rules/matrix.rules` as egg rewrites.
@@ -129,9 +153,9 @@ pub fn rewrites() -> Result<Vec<Rewrite<MatLang, Shapes>>, String> {
         let rhs: Pattern<MatLang> = r.rhs.parse().map_err(|e| format!("{}: {e}", r.at))?;
         let mut conditions = Vec::new();
         for c in &r.conditions {
-            match c.as_slice() {
-                [name, var] => conditions.push(condition(name, var).map_err(|e| format!("{}: {e}", r.at))?),
-                _ => return Err(format!("{}: a condition is a name and a variable", r.at)),
+            match c.split_first() {
+                Some((name, vars)) => conditions.push(condition(name, vars).map_err(|e| format!("{}: {e}", r.at))?),
+                None => return Err(format!("{}: an empty condition", r.at)),
             }
         }
         if conditions.is_empty() {

@@ -148,19 +148,21 @@ fn product(t: &Term, out: &[Ix], in_sum: bool) -> Option<Mat> {
             true
         }
     });
-    let mut m = combine(&facs, out)?;
-    if !scalar_mats.is_empty() {
-        let s = had(scalar_mats);
-        m = Some(match m {
-            None => s,
-            Some(x) => Mat::MatMul(vec![s, x]),
-        });
-    }
+    let core = combine(&facs, out)?;
     let coefficient = mul(scalars);
-    Some(match m {
-        None => broadcast_scalar(Mat::Scalar(coefficient), out, in_sum),
-        Some(x) if coefficient.is_one() => x,
-        Some(x) => Mat::Scale(coefficient, Box::new(x)),
+    // Scalars that elimination produced (`aᵀ b`) multiply the rest; alone, they
+    // are broadcast to the result's shape like a coefficient.
+    let scalar = (!scalar_mats.is_empty()).then(|| had(scalar_mats));
+    let m = match (scalar, core) {
+        (Some(s), Some(c)) => Mat::MatMul(vec![s, c]),
+        (None, Some(c)) => c,
+        (Some(s), None) => broadcast_scalar(s, out, in_sum),
+        (None, None) => return Some(broadcast_scalar(Mat::Scalar(coefficient), out, in_sum)),
+    };
+    Some(if coefficient.is_one() {
+        m
+    } else {
+        Mat::Scale(coefficient, Box::new(m))
     })
 }
 
@@ -531,7 +533,11 @@ pub fn shape(m: &Mat) -> (Option<u32>, Option<u32>) {
             let (r, c) = shape(x);
             (c, r)
         }
-        Mat::MatMul(xs) => (xs.first().and_then(|x| shape(x).0), xs.last().and_then(|x| shape(x).1)),
+        // 1×1 factors scale; the others give rows and columns
+        Mat::MatMul(xs) => {
+            let shapes: Vec<(Option<u32>, Option<u32>)> = xs.iter().map(shape).filter(|s| *s != (None, None)).collect();
+            (shapes.first().and_then(|s| s.0), shapes.last().and_then(|s| s.1))
+        }
         Mat::Had(xs) => xs
             .iter()
             .map(shape)
