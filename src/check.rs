@@ -205,11 +205,28 @@ impl World {
 impl<'a> Checker<'a> {
     /// A checker with random inputs (seeded) for `program` and loss `of`.
     pub fn new(program: &'a Program, lowered: &'a Lowered, of: &str, seed: u64) -> Checker<'a> {
+        Self::with_sizes(program, lowered, of, seed, &[])
+    }
+
+    /// A checker with some sizes fixed: `("s", 3)` sets the range of index `s`
+    /// (or of the range symbol `s`) to 3.
+    pub fn with_sizes(
+        program: &'a Program,
+        lowered: &'a Lowered,
+        of: &str,
+        seed: u64,
+        fixed: &[(String, usize)],
+    ) -> Checker<'a> {
         let mut rng = Rng::new(seed);
         let mut dims = lowered.dims.clone();
         let mut world = World::default();
         for (n, class) in dims.classes().into_iter().enumerate() {
             world.sizes.insert(class, 2 + n % 5);
+        }
+        for (name, size) in fixed {
+            for class in dims.classes_named(name) {
+                world.sizes.insert(class, *size);
+            }
         }
         // Size symbols: declared ranges and `n_<index>` for the rest.
         for (sym, size) in size_symbols(&mut dims, &world) {

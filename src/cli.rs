@@ -92,9 +92,21 @@ struct DeriveArgs {
     /// With --format latex: a complete document.
     #[arg(long)]
     standalone: bool,
+    /// With --check: the size of an index range (`--size s=3`, or a range symbol `--size S=3`).
+    #[arg(long = "size", value_name = "INDEX=N", value_parser = parse_size)]
+    sizes: Vec<(String, usize)>,
     /// Print e-graph sizes, stop reasons and phase times to standard error.
     #[arg(long)]
     stats: bool,
+}
+
+fn parse_size(s: &str) -> Result<(String, usize), String> {
+    let (name, n) = s.split_once('=').ok_or("expected INDEX=N, e.g. s=3")?;
+    let n: usize = n.trim().parse().map_err(|_| format!("`{n}` is not a size"))?;
+    if !(1..=64).contains(&n) {
+        return Err("a size for --check is between 1 and 64".into());
+    }
+    Ok((name.trim().to_string(), n))
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,6 +115,7 @@ enum Format {
     Latex,
     Json,
     Numpy,
+    Torch,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -196,19 +209,33 @@ fn run(cli: Cli) -> ExitCode {
                 Format::Text => crate::render::text::render(&derivation, style, derivations.as_deref()),
                 Format::Latex if args.standalone => crate::render::latex::document(&derivation, derivations.as_deref()),
                 Format::Latex => crate::render::latex::render(&derivation, derivations.as_deref()),
-                Format::Numpy => {
+                Format::Numpy | Format::Torch => {
+                    use crate::render::numpy::{function, Backend};
+                    let backend = if args.format == Format::Torch {
+                        Backend::Torch
+                    } else {
+                        Backend::Numpy
+                    };
                     let fs: Vec<String> = derivation
                         .results
                         .iter()
-                        .map(|r| crate::render::numpy::function(&program, &lowered, &derivation.of, r))
+                        .map(|r| function(&program, &lowered, &derivation.of, r, backend))
                         .collect();
-                    format!("import numpy as np\n\n\n{}", fs.join("\n\n"))
+                    format!("{}\n\n\n{}", backend.import(), fs.join("\n\n"))
                 }
                 Format::Json => {
                     let numpy: Vec<String> = derivation
                         .results
                         .iter()
-                        .map(|r| crate::render::numpy::function(&program, &lowered, &derivation.of, r))
+                        .map(|r| {
+                            crate::render::numpy::function(
+                                &program,
+                                &lowered,
+                                &derivation.of,
+                                r,
+                                crate::render::numpy::Backend::Numpy,
+                            )
+                        })
                         .collect();
                     let steps = derivations.unwrap_or_default();
                     let v = crate::render::json::render(&derivation, style, &numpy, &steps);
@@ -229,7 +256,7 @@ fn run(cli: Cli) -> ExitCode {
                 }
             }
             if args.check {
-                return check(&program, &derivation);
+                return check(&program, &derivation, &args.sizes);
             }
             ExitCode::SUCCESS
         }
@@ -300,9 +327,9 @@ fn read_input(input: &InputArgs) -> Result<(String, String), ExitCode> {
 pub const CHECK_TOLERANCE: f64 = 1e-6;
 
 /// `--check`: compares every result with finite differences; exit 1 on a mismatch.
-fn check(program: &crate::Program, derivation: &crate::derive::Derivation) -> ExitCode {
+fn check(program: &crate::Program, derivation: &crate::derive::Derivation, sizes: &[(String, usize)]) -> ExitCode {
     let lowered = crate::derive::lower(program);
-    let mut checker = crate::check::Checker::new(program, &lowered, &derivation.of, 1);
+    let mut checker = crate::check::Checker::with_sizes(program, &lowered, &derivation.of, 1, sizes);
     let mut ok = true;
     println!();
     for r in checker.check(derivation) {

@@ -73,6 +73,22 @@ impl Dims {
         self.range.get(&root).cloned()
     }
 
+    /// The classes of an index name (in any statement) or of a range symbol.
+    pub fn classes_named(&mut self, name: &str) -> Vec<u32> {
+        let nodes: Vec<u32> = self
+            .keys
+            .iter()
+            .filter(|(k, _)| k.starts_with("index\u{0}") && k.rsplit('\u{0}').next() == Some(name))
+            .map(|(_, v)| *v)
+            .collect();
+        let mut out: Vec<u32> = nodes.into_iter().map(|n| self.find(n)).collect();
+        let ranged: Vec<u32> = self.range.iter().filter(|(_, r)| *r == name).map(|(c, _)| *c).collect();
+        out.extend(ranged);
+        out.sort();
+        out.dedup();
+        out
+    }
+
     /// Every class root, in a fixed order.
     pub fn classes(&mut self) -> Vec<u32> {
         let mut roots: Vec<u32> = (0..self.parent.len() as u32).map(|n| self.find(n)).collect();

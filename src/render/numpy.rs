@@ -19,7 +19,7 @@ use crate::term::{Func, Ix, Name, Term};
 const KEYWORDS: &[&str] = &[
     "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del",
     "elif", "else", "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "nonlocal",
-    "not", "or", "pass", "raise", "return", "try", "while", "with", "yield", "np",
+    "not", "or", "pass", "raise", "return", "try", "while", "with", "yield", "np", "torch", "math",
 ];
 
 /// A Python identifier for a program name: `W^(1)` → `W1`, `ŷ` → `yhat`, `λ` → `lambda_`.
@@ -52,7 +52,38 @@ enum Kind {
     Diag,
 }
 
+/// Placeholder for the dtype of an array parameter, in PyTorch constants.
+const DTYPE: &str = "__DTYPE__";
+
+/// The array library the code is written for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// NumPy (`--format numpy`).
+    Numpy,
+    /// PyTorch (`--format torch`).
+    Torch,
+}
+
+impl Backend {
+    /// The module prefix: `np` or `torch`.
+    fn m(self) -> &'static str {
+        match self {
+            Backend::Numpy => "np",
+            Backend::Torch => "torch",
+        }
+    }
+
+    /// The import line the code assumes.
+    pub fn import(self) -> &'static str {
+        match self {
+            Backend::Numpy => "import numpy as np",
+            Backend::Torch => "import math\n\nimport torch",
+        }
+    }
+}
+
 struct Ctx<'a> {
+    backend: Backend,
     orders: &'a HashMap<String, usize>,
     /// Names of array parameters with the dimension of each axis.
     arrays: Vec<(String, Vec<u32>)>,
@@ -69,6 +100,32 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// `axis=1` or `dim=1`.
+    fn axis(&self, k: usize) -> String {
+        match self.backend {
+            Backend::Numpy => format!("axis={k}"),
+            Backend::Torch => format!("dim={k}"),
+        }
+    }
+
+    /// `np.ones(n)`, or in PyTorch `torch.ones(n, dtype=X.dtype)` with the
+    /// dtype of an argument (PyTorch does not mix float32 and float64).
+    fn constant(&self, what: &str, n: &str) -> String {
+        match self.backend {
+            // the dtype's source is filled in once the parameters are known
+            Backend::Torch => format!("torch.{what}({n}, dtype={DTYPE})"),
+            b => format!("{}.{what}({n})", b.m()),
+        }
+    }
+
+    /// An expression broadcast to a full shape, as a new array.
+    fn broadcast(&self, e: &str, shape: &[String]) -> String {
+        match self.backend {
+            Backend::Numpy => format!("np.broadcast_to({e}, ({},)).copy()", shape.join(", ")),
+            Backend::Torch => format!("torch.broadcast_to({e}, ({},)).clone()", shape.join(", ")),
+        }
+    }
+
     fn size(&mut self, dim: u32) -> String {
         for (name, axes) in &self.arrays {
             if let Some(k) = axes.iter().position(|d| *d == dim) {
@@ -87,17 +144,23 @@ impl Ctx<'_> {
     }
 
     fn func(&mut self, f: &Func, x: &str) -> String {
+        let m = self.backend.m();
+        let torch = self.backend == Backend::Torch;
         match f {
-            Func::Exp => format!("np.exp({x})"),
-            Func::Log => format!("np.log({x})"),
-            Func::Sqrt => format!("np.sqrt({x})"),
-            Func::Tanh => format!("np.tanh({x})"),
+            Func::Exp => format!("{m}.exp({x})"),
+            Func::Log => format!("{m}.log({x})"),
+            Func::Sqrt => format!("{m}.sqrt({x})"),
+            Func::Tanh => format!("{m}.tanh({x})"),
+            Func::Sigmoid if torch => format!("torch.sigmoid({x})"),
             Func::Sigmoid => format!("1 / (1 + np.exp(-({x})))"),
+            Func::Relu if torch => format!("torch.relu({x})"),
             Func::Relu => format!("np.maximum({x}, 0)"),
+            Func::Step if torch => format!("({} > 0).to({}.dtype)", paren(x.to_string()), paren(x.to_string())),
             Func::Step => format!("np.heaviside({x}, 0.0)"),
+            Func::Softplus if torch => format!("torch.nn.functional.softplus({x})"),
             Func::Softplus => format!("np.logaddexp(0, {x})"),
-            Func::Abs => format!("np.abs({x})"),
-            Func::Sign => format!("np.sign({x})"),
+            Func::Abs => format!("{m}.abs({x})"),
+            Func::Sign => format!("{m}.sign({x})"),
             Func::Opaque(name, primes) => {
                 self.opaque.insert((name.to_string(), *primes));
                 format!("{}({x})", opaque_name(name, *primes))
@@ -246,8 +309,14 @@ fn np_mat(m: &Mat, cx: &mut Ctx) -> Option<(String, Kind)> {
                 (format!("{} * {}", paren(c), paren(e)), k)
             }
         }
-        Mat::Ones(d) => (format!("np.ones({})", cx.size(*d)), Kind::Col),
-        Mat::Eye(d) => (format!("np.eye({})", cx.size(*d)), Kind::Matrix),
+        Mat::Ones(d) => {
+            let n = cx.size(*d);
+            (cx.constant("ones", &n), Kind::Col)
+        }
+        Mat::Eye(d) => {
+            let n = cx.size(*d);
+            (cx.constant("eye", &n), Kind::Matrix)
+        }
         Mat::Map(f, x) => {
             let (e, k) = np_mat(x, cx)?;
             (cx.func(f, &e), k)
@@ -269,7 +338,7 @@ fn matmul(a: String, ka: Kind, am: &Mat, bm: &Mat, cx: &mut Ctx) -> Option<(Stri
     // Sums with a row or column of ones read as `.sum`.
     if let (Mat::T(inner), true) = (am, is_ones(bm)) {
         if let Some((x, Matrix)) = np_mat(inner, cx) {
-            return Some((format!("{}.sum(axis=0)", paren(x)), Col));
+            return Some((format!("{}.sum({})", paren(x), cx.axis(0)), Col));
         }
     }
     // diag(1 ⊘ v) M reads as M / v[:, None]
@@ -286,14 +355,14 @@ fn matmul(a: String, ka: Kind, am: &Mat, bm: &Mat, cx: &mut Ctx) -> Option<(Stri
     }
     if is_ones(bm) && matches!(ka, Matrix | Row) {
         return Some(match ka {
-            Matrix => (format!("{}.sum(axis=1)", paren(a)), Col),
+            Matrix => (format!("{}.sum({})", paren(a), cx.axis(1)), Col),
             _ => (format!("{}.sum()", paren(a)), Scalar),
         });
     }
     let (b, kb) = np_mat(bm, cx)?;
     if is_row_ones(am) && matches!(kb, Matrix | Col) {
         return Some(match kb {
-            Matrix => (format!("{}.sum(axis=0)", paren(b)), Row),
+            Matrix => (format!("{}.sum({})", paren(b), cx.axis(0)), Row),
             _ => (format!("{}.sum()", paren(b)), Scalar),
         });
     }
@@ -309,7 +378,7 @@ fn matmul(a: String, ka: Kind, am: &Mat, bm: &Mat, cx: &mut Ctx) -> Option<(Stri
         (Matrix, Col) => (format!("{} @ {}", paren(a), paren(b)), Col),
         (Row, Matrix) => (format!("{} @ {}", paren(a), paren(b)), Row),
         (Row, Col) => (format!("{} @ {}", paren(a), paren(b)), Scalar),
-        (Col, Row) => (format!("np.outer({a}, {b})"), Matrix),
+        (Col, Row) => (format!("{}.outer({a}, {b})", cx.backend.m()), Matrix),
         _ => return None,
     })
 }
@@ -346,7 +415,12 @@ impl Letters {
 fn np_term(t: &Term, axes: &[Ix], cx: &mut Ctx, letters: &mut Letters) -> Option<String> {
     Some(match t {
         Term::Num(n) => number(n),
-        Term::Pi => "np.pi".into(),
+        Term::Pi => if cx.backend == Backend::Torch {
+            "math.pi"
+        } else {
+            "np.pi"
+        }
+        .into(),
         Term::Add(ts) => {
             let mut out = String::new();
             for (n, x) in ts.iter().enumerate() {
@@ -406,7 +480,7 @@ fn einsum(t: &Term, axes: &[Ix], cx: &mut Ctx, letters: &mut Letters) -> Option<
             }
             Term::Delta(a, b) => {
                 let n = cx.size(a.dim);
-                operands.push((format!("np.eye({n})"), format!("{}{}", letters.of(a), letters.of(b))));
+                operands.push((cx.constant("eye", &n), format!("{}{}", letters.of(a), letters.of(b))));
             }
             other => {
                 let free: Vec<Ix> = other.free().into_iter().collect();
@@ -429,7 +503,12 @@ fn einsum(t: &Term, axes: &[Ix], cx: &mut Ctx, letters: &mut Letters) -> Option<
     } else {
         let subs: Vec<&str> = operands.iter().map(|(_, s)| s.as_str()).collect();
         let args: Vec<&str> = operands.iter().map(|(e, _)| e.as_str()).collect();
-        format!("np.einsum('{}->{out}', {})", subs.join(","), args.join(", "))
+        format!(
+            "{}.einsum('{}->{out}', {})",
+            cx.backend.m(),
+            subs.join(","),
+            args.join(", ")
+        )
     };
     // Length-1 axes for the result's indices this product does not carry.
     if !expr.is_empty() && present.len() < axes.len() {
@@ -450,7 +529,7 @@ fn einsum(t: &Term, axes: &[Ix], cx: &mut Ctx, letters: &mut Letters) -> Option<
 // ---------------------------------------------------------------------------
 
 /// The Python function for one result.
-pub fn function(program: &Program, lowered: &Lowered, of: &str, r: &GradientResult) -> String {
+pub fn function(program: &Program, lowered: &Lowered, of: &str, r: &GradientResult, backend: Backend) -> String {
     let mut dims = lowered.dims.clone();
     // Every tensor's axes, for sizes taken from arrays: inputs first, then the
     // upstream gradients, then the tensors the function recomputes.
@@ -485,6 +564,7 @@ pub fn function(program: &Program, lowered: &Lowered, of: &str, r: &GradientResu
     let index_names = r.indices.iter().map(|i| (i.dim, i.name.to_string())).collect();
     let orders = lowered.orders.clone();
     let mut cx = Ctx {
+        backend,
         orders: &orders,
         arrays,
         sizes: BTreeSet::new(),
@@ -511,15 +591,15 @@ pub fn function(program: &Program, lowered: &Lowered, of: &str, r: &GradientResu
         Some(e) => e,
         None if r.term.is_zero() => match shape.len() {
             0 => "0.0".into(),
-            1 => format!("np.zeros({})", shape[0]),
-            _ => format!("np.zeros(({}))", shape.join(", ")),
+            1 => cx.constant("zeros", &shape[0]),
+            _ => cx.constant("zeros", &format!("({})", shape.join(", "))),
         },
         None => {
             let e = np_term(&r.term, &r.indices, &mut cx, &mut Letters::default()).unwrap_or_else(|| "None".into());
             if r.indices.iter().all(|i| r.term.mentions(i)) {
                 e
             } else {
-                format!("np.broadcast_to({e}, ({},)).copy()", shape.join(", "))
+                cx.broadcast(&e, &shape)
             }
         }
     };
@@ -562,7 +642,7 @@ pub fn function(program: &Program, lowered: &Lowered, of: &str, r: &GradientResu
                     Some(e)
                 } else {
                     let shape: Vec<String> = params.iter().map(|i| cx.size(i.dim)).collect();
-                    Some(format!("np.broadcast_to({e}, ({},)).copy()", shape.join(", ")))
+                    Some(cx.broadcast(&e, &shape))
                 }
             })
             .unwrap_or_else(|| "None".into());
@@ -647,7 +727,13 @@ pub fn function(program: &Program, lowered: &Lowered, of: &str, r: &GradientResu
         out.push('\n');
     }
     out.push_str(&format!("    return {body}\n"));
-    out
+    let source = argument_arrays
+        .iter()
+        .map(|(a, _)| a)
+        .find(|a| params.contains(a))
+        .map(|a| format!("{a}.dtype"))
+        .unwrap_or_else(|| "torch.float64".into());
+    out.replace(DTYPE, &source)
 }
 
 fn collect(t: &Term, out: &mut Vec<Name>) {

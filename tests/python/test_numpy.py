@@ -1,6 +1,7 @@
 """Runs the NumPy code ricci generates for every seed case on random inputs and
 compares it with a finite-difference gradient of a forward pass written here,
-independently of ricci.
+independently of ricci. The PyTorch code (`--format torch`) is compiled, and
+also run the same way when torch is installed.
 
     python3 tests/python/test_numpy.py [path/to/ricci]
 
@@ -230,6 +231,18 @@ def intermediate(forward, values, name):
     return seen[name]
 
 
+try:
+    import torch
+except ImportError:
+    torch = None
+
+
+def generated(path, wrt, fmt):
+    return subprocess.run(
+        [RICCI, "derive", path, "--wrt", wrt, "--format", fmt], capture_output=True, text=True, check=True
+    ).stdout
+
+
 def run_case(name, make, rng):
     path = os.path.join(CASES_DIR, name + ".ricci")
     inputs, forward = make(rng)
@@ -239,9 +252,9 @@ def run_case(name, make, rng):
         grads = {k: rng.uniform(-1, 1, np.shape(val)) for k, val in out.items()}
     results = []
     for wrt in wrts(path):
-        code = subprocess.run(
-            [RICCI, "derive", path, "--wrt", wrt, "--format", "numpy"], capture_output=True, text=True, check=True
-        ).stdout
+        code = generated(path, wrt, "numpy")
+        torch_code = generated(path, wrt, "torch")
+        compile(torch_code, f"{name}-{wrt}-torch.py", "exec")  # valid Python at least
         scope = {"np": np}
         exec(code, scope)
         fname = "dL_d" + ascii_name(wrt)
@@ -264,6 +277,15 @@ def run_case(name, make, rng):
         scale = max(1.0, float(np.abs(want).max()))
         error = float(np.abs(got - want).max()) / scale if got.shape == want.shape else float("inf")
         results.append((wrt, error, got.shape, want.shape))
+        if torch is not None:
+            tscope = {}
+            exec(torch_code, tscope)
+            targs = {k: (torch.tensor(v) if isinstance(v, np.ndarray) else v) for k, v in kwargs.items()}
+            if "h" in targs:
+                targs.update(h=lambda x: torch.sin(x) + 0.5 * x, h_prime=lambda x: torch.cos(x) + 0.5)
+            tgot = tscope[fname](**targs).detach().numpy()
+            terror = float(np.abs(tgot - want).max()) / scale if tgot.shape == want.shape else float("inf")
+            results.append((wrt + " (torch)", terror, tgot.shape, want.shape))
     return results
 
 
