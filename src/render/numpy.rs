@@ -37,7 +37,7 @@ pub fn identifier(name: &str) -> String {
 fn var_name(n: &Name) -> String {
     match n {
         Name::Tensor(t) => identifier(t),
-        Name::Grad { of, wrt } => format!("d{}_d{}", identifier(of), identifier(wrt)),
+        Name::Grad { of, wrt } => format!("d{}_d{}", ascii_name(of), ascii_name(wrt)),
     }
 }
 
@@ -85,10 +85,8 @@ impl Backend {
 struct Ctx<'a> {
     backend: Backend,
     orders: &'a HashMap<String, usize>,
-    /// Names of array parameters with the dimension of each axis.
-    arrays: Vec<(String, Vec<u32>)>,
-    /// Sizes needed as `int` parameters.
-    sizes: BTreeSet<String>,
+    /// Dimensions whose sizes the code needs.
+    sizes: BTreeSet<u32>,
     /// Range symbols by dimension class.
     ranges: HashMap<u32, String>,
     /// Index names by dimension class, for `n_i` parameters.
@@ -126,21 +124,11 @@ impl Ctx<'_> {
         }
     }
 
+    /// The size of a dimension, resolved when the parameters are known: from
+    /// an argument array's shape, or else an `int` parameter (`N`, `n_i`).
     fn size(&mut self, dim: u32) -> String {
-        for (name, axes) in &self.arrays {
-            if let Some(k) = axes.iter().position(|d| *d == dim) {
-                return format!("{name}.shape[{k}]");
-            }
-        }
-        let name = match self.ranges.get(&dim) {
-            Some(r) => identifier(r),
-            None => format!(
-                "n_{}",
-                self.index_names.get(&dim).cloned().unwrap_or_else(|| "dim".into())
-            ),
-        };
-        self.sizes.insert(name.clone());
-        name
+        self.sizes.insert(dim);
+        format!("__SIZE{dim}__")
     }
 
     fn func(&mut self, f: &Func, x: &str) -> String {
@@ -550,7 +538,7 @@ pub fn function(program: &Program, lowered: &Lowered, of: &str, r: &GradientResu
         for out in program.outputs() {
             let order = lowered.orders.get(out).copied().unwrap_or(0);
             let axes: Vec<u32> = (0..order).map(|k| dims.axis(out, k)).collect();
-            arrays.push((format!("d{}_d{}", identifier(of), identifier(out)), axes));
+            arrays.push((format!("d{}_d{}", ascii_name(of), ascii_name(out)), axes));
         }
     }
     let argument_arrays = arrays.clone();
@@ -566,7 +554,6 @@ pub fn function(program: &Program, lowered: &Lowered, of: &str, r: &GradientResu
     let mut cx = Ctx {
         backend,
         orders: &orders,
-        arrays,
         sizes: BTreeSet::new(),
         ranges,
         index_names,
@@ -689,10 +676,27 @@ pub fn function(program: &Program, lowered: &Lowered, of: &str, r: &GradientResu
             params.push(p);
         }
     }
-    for s in &cx.sizes {
-        if !params.contains(s) {
-            params.push(s.clone());
-        }
+    // Sizes: from an argument's shape, else an `int` parameter.
+    let mut resolved: Vec<(String, String)> = Vec::new();
+    for &dim in &cx.sizes {
+        let from = argument_arrays.iter().find_map(|(a, axes)| {
+            let k = axes.iter().position(|x| *x == dim)?;
+            params.contains(a).then(|| format!("{a}.shape[{k}]"))
+        });
+        let value = from.unwrap_or_else(|| {
+            let name = match cx.ranges.get(&dim) {
+                Some(r) => identifier(r),
+                None => format!(
+                    "n_{}",
+                    cx.index_names.get(&dim).cloned().unwrap_or_else(|| format!("d{dim}"))
+                ),
+            };
+            if !params.contains(&name) {
+                params.push(name.clone());
+            }
+            name
+        });
+        resolved.push((format!("__SIZE{dim}__"), value));
     }
     // A range symbol that an argument's shape gives is optional: `K=None`.
     let mut fill = Vec::new();
@@ -715,7 +719,7 @@ pub fn function(program: &Program, lowered: &Lowered, of: &str, r: &GradientResu
             None => true,
         }
     });
-    let fname = format!("d{}_d{}", identifier(of), identifier(&r.name));
+    let fname = format!("d{}_d{}", ascii_name(of), ascii_name(&r.name));
     let mut all = params.clone();
     all.extend(optional);
     let mut out = format!("def {fname}({}):\n", all.join(", "));
@@ -733,7 +737,11 @@ pub fn function(program: &Program, lowered: &Lowered, of: &str, r: &GradientResu
         .find(|a| params.contains(a))
         .map(|a| format!("{a}.dtype"))
         .unwrap_or_else(|| "torch.float64".into());
-    out.replace(DTYPE, &source)
+    let mut out = out.replace(DTYPE, &source);
+    for (placeholder, value) in resolved {
+        out = out.replace(&placeholder, &value);
+    }
+    out
 }
 
 fn collect(t: &Term, out: &mut Vec<Name>) {

@@ -157,6 +157,40 @@ def case_004_hw(rng):
     return inputs, lambda v: {"Y": v["H"] @ v["W"]}
 
 
+def simple(shapes, forward, positive=(), sizes=None):
+    def make(rng):
+        inputs = {k: rng.uniform(0.1, 0.9, shp) if k in positive else rng.uniform(-1, 1, shp) for k, shp in shapes.items()}
+        return inputs, forward
+
+    make.sizes = sizes or {}
+    return make
+
+
+# Derivations beyond the seed documents, each with its own forward pass.
+EXTRA = {
+    # the identity needs its size as an int parameter (SPEC §4)
+    "trace": simple(dict(X=(3, 3)), lambda v: {"L": np.trace(v["X"])}, sizes={"n_i": 3, "n_j": 3}),
+    "quadratic": simple(dict(x=3, A=(3, 3)), lambda v: {"L": v["x"] @ v["A"] @ v["x"]}),
+    "order3": simple(
+        dict(A=(2, 3), B=(3, 4), T=(2, 3, 4)),
+        lambda v: {"Y": np.einsum("ij,jk->ijk", v["A"], v["B"]) + v["T"]},
+    ),
+    "outer": simple(dict(c=(), x=3, y=4), lambda v: {"Y": v["c"] * np.outer(v["x"], v["y"])}),
+    "chain": simple(dict(A=(2, 3), B=(3, 4), C=(4, 5)), lambda v: {"Y": v["A"] @ v["B"] @ v["C"]}),
+    "ridge": simple(
+        dict(Y=(3, 4), X=(3, 2), W=(2, 4), lambda_=()),
+        lambda v: {"L": ((v["Y"] - v["X"] @ v["W"]) ** 2).sum() + v["lambda_"] * (v["W"] ** 2).sum()},
+    ),
+    "logsumexp": simple(
+        dict(X=(3, 4), w=5),
+        lambda v: {"L": np.log(np.exp(v["X"]).sum(axis=1)).sum() + (v["w"] / (1 + v["w"] ** 2)).sum()},
+    ),
+    "functions": simple(
+        dict(X=(3, 4)),
+        lambda v: {"Y": np.tanh(v["X"]) + np.logaddexp(0, v["X"]) + np.abs(v["X"]) + np.sqrt(v["X"] ** 2 + 1)},
+    ),
+}
+
 CASES = {
     "000_linear": case_000_linear,
     "000_activation": case_000_activation,
@@ -180,11 +214,13 @@ def wrts(path):
         for line in f:
             if line.startswith("# expect "):
                 out.append(line[len("# expect "):].split(":")[0])
+            elif line.startswith("# wrt: "):
+                out.extend(line[len("# wrt: "):].split())
     return out
 
 
 def ascii_name(name):
-    return name.replace("^(", "").replace(")", "").replace("ŷ", "yhat")
+    return name.replace("^(", "").replace(")", "").replace("ŷ", "yhat").replace("λ", "lambda_")
 
 
 def loss_of(forward, values, grads):
@@ -243,8 +279,8 @@ def generated(path, wrt, fmt):
     ).stdout
 
 
-def run_case(name, make, rng):
-    path = os.path.join(CASES_DIR, name + ".ricci")
+def run_case(name, make, rng, folder=CASES_DIR):
+    path = os.path.join(folder, name + ".ricci")
     inputs, forward = make(rng)
     out = forward(dict(inputs))
     grads = {}
@@ -257,11 +293,12 @@ def run_case(name, make, rng):
         compile(torch_code, f"{name}-{wrt}-torch.py", "exec")  # valid Python at least
         scope = {"np": np}
         exec(code, scope)
-        fname = "dL_d" + ascii_name(wrt)
+        fname = "dL_d" + ascii_name(wrt).replace("lambda_", "lambda")
         fn = scope[fname]
         available = dict(inputs)
         available.update({"dL_d" + k: v for k, v in grads.items()})
         available.update(h=h, h_prime=h_prime)
+        available.update(getattr(make, "sizes", {}))
         kwargs = {}
         for p in inspect.signature(fn).parameters.values():
             if p.name in available:
@@ -292,8 +329,10 @@ def run_case(name, make, rng):
 def main():
     rng = np.random.default_rng(20261121)
     passed = failed = 0
-    for name, make in CASES.items():
-        for wrt, error, got, want in run_case(name, make, rng):
+    extra_dir = os.path.join(ROOT, "tests", "cases", "numpy")
+    runs = [(n, m, CASES_DIR) for n, m in CASES.items()] + [(n, m, extra_dir) for n, m in EXTRA.items()]
+    for name, make, folder in runs:
+        for wrt, error, got, want in run_case(name, make, rng, folder):
             ok = error <= TOLERANCE
             passed += ok
             failed += not ok
