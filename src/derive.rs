@@ -641,7 +641,19 @@ pub fn matrix_forms(
         return (None, None, None);
     };
     // Saturation with rules/matrix.rules; its form replaces the recogniser's
-    // only when strictly cheaper to read.
+    // only when strictly cheaper to read. Transposes and layouts are handled
+    // without it; what it adds is factoring across a sum, so it runs only
+    // when a sum has two products to factor.
+    if !crate::egraph::worth_saturating(&m) {
+        let gradient = m;
+        let flipped = transposed(&gradient);
+        let shown = match (request.layout, indices.len()) {
+            (Layout::Numerator, 1 | 2) => flipped,
+            (Layout::Gradient, 1) if cost(&flipped) < cost(&gradient) => flipped,
+            _ => gradient.clone(),
+        };
+        return (Some(gradient), Some(shown), None);
+    }
     let (plain, flipped, stats) = crate::egraph::optimize(&m, request.limits);
     let cheaper = |a: Mat, b: Mat| if cost(&b) < cost(&a) { b } else { a };
     let gradient = cheaper(m.clone(), plain);

@@ -414,6 +414,21 @@ pub struct RunStats {
     pub limited: bool,
 }
 
+/// Whether saturation can improve `m`: some sum has two terms that are
+/// products, ⊙ or scaled, which the factoring rules could combine.
+pub fn worth_saturating(m: &Mat) -> bool {
+    let compound = |x: &Mat| matches!(x, Mat::MatMul(_) | Mat::Had(_) | Mat::Scale(..) | Mat::HDiv(..));
+    match m {
+        Mat::Add(ts) => {
+            ts.iter().filter(|(_, x)| compound(x)).count() >= 2 || ts.iter().any(|(_, x)| worth_saturating(x))
+        }
+        Mat::T(x) | Mat::Scale(_, x) | Mat::Map(_, x) | Mat::Pow(x, _) | Mat::Diag(x) => worth_saturating(x),
+        Mat::MatMul(xs) | Mat::Had(xs) => xs.iter().any(worth_saturating),
+        Mat::HDiv(a, b) => worth_saturating(a) || worth_saturating(b),
+        Mat::Var(..) | Mat::Scalar(_) | Mat::Ones(_) | Mat::Eye(_) => false,
+    }
+}
+
 /// The cheapest form of `m` and of `mᵀ` found by saturation.
 pub fn optimize(m: &Mat, limits: RunLimits) -> (Mat, Mat, RunStats) {
     let mut leaves = Leaves::default();

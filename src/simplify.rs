@@ -60,12 +60,32 @@ const MAX_EXACT_EXPONENT: u32 = 1024;
 // ---------------------------------------------------------------------------
 // Alpha-equivalence: a key in which bound indices are numbered by position.
 
-/// A key equal for two terms that differ only in the names of bound indices.
+/// A key equal for two terms that differ only in the names of bound indices:
+/// bound indices become placeholders numbered by depth and position, and the
+/// operands of sums and products are sorted. One pass, no renaming.
 pub fn alpha_key(t: &Term) -> Term {
-    fn go(t: &Term, depth: u32) -> Term {
+    fn ix(i: &Ix, bound: &[(Ix, Ix)]) -> Ix {
+        bound
+            .iter()
+            .rev()
+            .find(|(b, _)| b == i)
+            .map(|(_, p)| p.clone())
+            .unwrap_or_else(|| i.clone())
+    }
+    fn go(t: &Term, depth: u32, bound: &mut Vec<(Ix, Ix)>) -> Term {
         match t {
+            Term::Var(n, idx) => Term::Var(n.clone(), idx.iter().map(|i| ix(i, bound)).collect()),
+            Term::Delta(a, b) => {
+                let (a, b) = (ix(a, bound), ix(b, bound));
+                // δ is symmetric
+                if b < a {
+                    Term::Delta(b, a)
+                } else {
+                    Term::Delta(a, b)
+                }
+            }
             Term::Sum(ks, body) => {
-                let mut body = (**body).clone();
+                let mark = bound.len();
                 let mut placeholders = Vec::new();
                 for (n, k) in ks.iter().enumerate() {
                     let p = Ix {
@@ -73,29 +93,29 @@ pub fn alpha_key(t: &Term) -> Term {
                         id: u32::MAX - depth * 16 - n as u32,
                         dim: k.dim,
                     };
-                    body = body.rename(k, &p);
+                    bound.push((k.clone(), p.clone()));
                     placeholders.push(p);
                 }
-                Term::Sum(placeholders, Box::new(go(&body, depth + 1)))
+                let body = go(body, depth + 1, bound);
+                bound.truncate(mark);
+                Term::Sum(placeholders, Box::new(body))
             }
             Term::Add(ts) => {
-                let mut v: Vec<Term> = ts.iter().map(|t| go(t, depth)).collect();
+                let mut v: Vec<Term> = ts.iter().map(|t| go(t, depth, bound)).collect();
                 v.sort();
                 Term::Add(v)
             }
             Term::Mul(ts) => {
-                let mut v: Vec<Term> = ts.iter().map(|t| go(t, depth)).collect();
+                let mut v: Vec<Term> = ts.iter().map(|t| go(t, depth, bound)).collect();
                 v.sort();
                 Term::Mul(v)
             }
-            Term::Pow(b, e) => Term::Pow(Box::new(go(b, depth)), e.clone()),
-            Term::Fn(f, b) => Term::Fn(f.clone(), Box::new(go(b, depth))),
-            // δ is symmetric
-            Term::Delta(a, b) if b < a => Term::Delta(b.clone(), a.clone()),
-            _ => t.clone(),
+            Term::Pow(b, e) => Term::Pow(Box::new(go(b, depth, bound)), e.clone()),
+            Term::Fn(f, b) => Term::Fn(f.clone(), Box::new(go(b, depth, bound))),
+            Term::Num(_) | Term::Pi => t.clone(),
         }
     }
-    go(t, 0)
+    go(t, 0, &mut Vec::new())
 }
 
 // ---------------------------------------------------------------------------
@@ -696,6 +716,38 @@ fn rewrite_all(
     t
 }
 
+/// The tensor names and functions a term mentions.
+fn names(t: &Term) -> std::collections::BTreeSet<String> {
+    fn go(t: &Term, out: &mut std::collections::BTreeSet<String>) {
+        match t {
+            Term::Var(n, _) => {
+                out.insert(format!("{n:?}"));
+            }
+            Term::Fn(f, x) => {
+                out.insert(format!("{f:?}"));
+                go(x, out);
+            }
+            Term::Add(ts) | Term::Mul(ts) => ts.iter().for_each(|x| go(x, out)),
+            Term::Pow(b, _) | Term::Sum(_, b) => go(b, out),
+            Term::Num(_) | Term::Pi | Term::Delta(..) => {}
+        }
+    }
+    let mut out = std::collections::BTreeSet::new();
+    go(t, &mut out);
+    out
+}
+
+/// Whether a term divides by something: only then can expanding it, or
+/// bringing it over a common denominator, cancel anything.
+fn has_denominator(t: &Term) -> bool {
+    match t {
+        Term::Pow(b, e) => e.is_negative() || has_denominator(b),
+        Term::Add(ts) | Term::Mul(ts) => ts.iter().any(has_denominator),
+        Term::Fn(_, x) | Term::Sum(_, x) => has_denominator(x),
+        Term::Num(_) | Term::Pi | Term::Var(..) | Term::Delta(..) => false,
+    }
+}
+
 /// Pulls every Σ that is a factor of a product out to the front of the product:
 /// `a Σ_k b` → `Σ_k a b` (bound indices are unique, so nothing is captured).
 /// Folding works on this form so that a pattern split by hoisting is whole again.
@@ -737,7 +789,12 @@ fn prenex(t: &Term) -> Term {
 pub fn fold(t: &Term, env: &Env) -> Term {
     let mut t = t.clone();
     let mut changed = false;
+    let mut present = names(&t);
     for (name, params, rhs) in env.definitions.iter().rev() {
+        // A pattern can only match where all of its names occur.
+        if !names(rhs).is_subset(&present) {
+            continue;
+        }
         let make = |m: &HashMap<Ix, Ix>| -> Option<Term> {
             let ix: Option<Vec<Ix>> = params.iter().map(|p| m.get(p).cloned()).collect();
             ix.map(|ix| Term::Var(name.clone(), ix))
@@ -748,6 +805,7 @@ pub fn fold(t: &Term, env: &Env) -> Term {
         if alpha_key(&next) != alpha_key(&normalize(&t, env)) {
             changed = true;
             t = next;
+            present = names(&t);
         }
     }
     if changed {
@@ -761,6 +819,9 @@ pub fn fold(t: &Term, env: &Env) -> Term {
 pub fn assume(t: &Term, env: &Env) -> Term {
     let mut t = t.clone();
     for (params, lhs, rhs) in &env.assumptions {
+        if !names(lhs).is_subset(&names(&t)) {
+            continue;
+        }
         let make = |m: &HashMap<Ix, Ix>| -> Option<Term> {
             let mut r = rhs.refresh_bound();
             for p in params {
@@ -968,7 +1029,15 @@ pub fn simplify(t: &Term, env: &Env) -> (Term, Log) {
         current = a;
     }
     let mut candidates = vec![factor(&current, env)];
-    if let Some(e) = expand(&current, env) {
+    // Expanding pays off where something can cancel (a denominator) and costs
+    // little on a small term (`−(T − P)` → `P − T`); a large term without a
+    // denominator is left as derived.
+    let expanded = if has_denominator(&current) || current.size() <= 40 {
+        expand(&current, env)
+    } else {
+        None
+    };
+    if let Some(e) = expanded {
         let e = normalize(&fold(&e, env), env);
         let e = normalize(&assume(&e, env), env);
         candidates.push(factor(&e, env));

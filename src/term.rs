@@ -246,25 +246,35 @@ impl Term {
     }
 
     /// A copy in which every bound index is replaced by a fresh one (so that the
-    /// copy can stand beside the original).
+    /// copy can stand beside the original). One pass.
     pub fn refresh_bound(&self) -> Term {
-        match self {
-            Term::Num(_) | Term::Pi | Term::Var(..) | Term::Delta(..) => self.clone(),
-            Term::Add(ts) => Term::Add(ts.iter().map(Term::refresh_bound).collect()),
-            Term::Mul(ts) => Term::Mul(ts.iter().map(Term::refresh_bound).collect()),
-            Term::Pow(b, e) => Term::Pow(Box::new(b.refresh_bound()), e.clone()),
-            Term::Fn(f, b) => Term::Fn(f.clone(), Box::new(b.refresh_bound())),
-            Term::Sum(ks, body) => {
-                let mut body = body.refresh_bound();
-                let mut fresh = Vec::new();
-                for k in ks {
-                    let n = Ix::fresh(&k.name, k.dim);
-                    body = body.rename(k, &n);
-                    fresh.push(n);
+        fn go(t: &Term, map: &mut Vec<(Ix, Ix)>) -> Term {
+            let r = |i: &Ix, map: &[(Ix, Ix)]| {
+                map.iter()
+                    .rev()
+                    .find(|(a, _)| a == i)
+                    .map(|(_, b)| b.clone())
+                    .unwrap_or_else(|| i.clone())
+            };
+            match t {
+                Term::Num(_) | Term::Pi => t.clone(),
+                Term::Var(n, ix) => Term::Var(n.clone(), ix.iter().map(|i| r(i, map)).collect()),
+                Term::Delta(a, b) => Term::Delta(r(a, map), r(b, map)),
+                Term::Add(ts) => Term::Add(ts.iter().map(|x| go(x, map)).collect()),
+                Term::Mul(ts) => Term::Mul(ts.iter().map(|x| go(x, map)).collect()),
+                Term::Pow(b, e) => Term::Pow(Box::new(go(b, map)), e.clone()),
+                Term::Fn(f, b) => Term::Fn(f.clone(), Box::new(go(b, map))),
+                Term::Sum(ks, body) => {
+                    let mark = map.len();
+                    let fresh: Vec<Ix> = ks.iter().map(|k| Ix::fresh(&k.name, k.dim)).collect();
+                    map.extend(ks.iter().cloned().zip(fresh.iter().cloned()));
+                    let body = go(body, map);
+                    map.truncate(mark);
+                    Term::Sum(fresh, Box::new(body))
                 }
-                Term::Sum(fresh, Box::new(body))
             }
         }
+        go(self, &mut Vec::new())
     }
 
     /// Number of nodes, a rough measure of size.

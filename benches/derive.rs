@@ -1,0 +1,114 @@
+//! `cargo bench`: in-process timings (text → matrix form) of every seed case,
+//! of L-layer MLPs (scaling in depth), of a wide 8-index sum, and of a product
+//! chain A₁…A_k differentiated by a middle factor. divan reports medians.
+
+use ricci::derive::{derive, Layout, Request};
+
+fn main() {
+    divan::main();
+}
+
+/// Parse, check, differentiate, simplify, recognise and saturate: everything
+/// but printing.
+fn run(source: &str, wrt: &[String], layout: Layout) {
+    let program = ricci::load(source, &ricci::Options::default()).expect("bench programs are valid");
+    let request = Request {
+        wrt: wrt.to_vec(),
+        layout,
+        ..Request::default()
+    };
+    let d = derive(&program, &request).expect("bench derivations succeed");
+    divan::black_box(d);
+}
+
+fn seed(name: &str) -> (String, Vec<String>, Layout) {
+    let path = format!("{}/tests/cases/derive/{name}.ricci", env!("CARGO_MANIFEST_DIR"));
+    let source = std::fs::read_to_string(path).expect("seed fixture");
+    let wrt = source
+        .lines()
+        .filter_map(|l| l.strip_prefix("# expect "))
+        .map(|l| l.split(": ").next().unwrap_or_default().to_string())
+        .collect();
+    let layout = if source.contains("# layout: numerator") {
+        Layout::Numerator
+    } else {
+        Layout::Gradient
+    };
+    (source, wrt, layout)
+}
+
+const SEEDS: &[&str] = &[
+    "000_linear",
+    "000_activation",
+    "001_matmul",
+    "001_softmax_ce",
+    "001_two_layer",
+    "002_softmax",
+    "002_softmax_ce",
+    "003_mlp",
+    "003_mlp_numerator",
+    "003_mlp_sigmoid",
+    "003_bce",
+    "003_bce_sigmoid",
+    "004_hw",
+];
+
+/// Every SEED-RESULTS case, all of its `--wrt` at once.
+#[divan::bench(args = SEEDS)]
+fn seed_case(bencher: divan::Bencher, name: &str) {
+    let (source, wrt, layout) = seed(name);
+    bencher.bench(|| run(&source, &wrt, layout));
+}
+
+/// An L-layer MLP with relu and biases and a squared-error loss.
+pub fn mlp(layers: usize) -> String {
+    let mut lines = vec!["s1_i = Σ_j W1_ij x_j + b1_i".to_string()];
+    for l in 1..layers {
+        lines.push(format!("z{l}_i = relu(s{l}_i)"));
+        lines.push(format!("s{}_i = Σ_j W{}_ij z{l}_j + b{}_i", l + 1, l + 1, l + 1));
+    }
+    lines.push(format!("L = Σ_i (s{layers}_i - y_i)^2"));
+    lines.join("\n")
+}
+
+const DEPTHS: &[usize] = &[1, 2, 4, 8, 16, 32, 64, 128];
+
+/// ∂L/∂W1 through L layers: the cost should grow linearly in L.
+#[divan::bench(args = DEPTHS, sample_count = 20)]
+fn mlp_first_weight(bencher: divan::Bencher, layers: usize) {
+    let source = mlp(layers);
+    let wrt = vec!["W1".to_string()];
+    bencher.bench(|| run(&source, &wrt, Layout::Gradient));
+}
+
+/// Every weight of an L-layer MLP at once.
+#[divan::bench(args = DEPTHS, sample_count = 10)]
+fn mlp_all_weights(bencher: divan::Bencher, layers: usize) {
+    let source = mlp(layers);
+    let wrt: Vec<String> = (1..=layers).map(|l| format!("W{l}")).collect();
+    bencher.bench(|| run(&source, &wrt, Layout::Gradient));
+}
+
+/// One definition summing over 8 indices: the trace of a product of 8 matrices.
+#[divan::bench]
+fn wide_sum(bencher: divan::Bencher) {
+    let source = "L = Σ_abcdefgh A_ab B_bc C_cd D_de E_ef F_fg G_gh H_ha";
+    let wrt = vec!["D".to_string()];
+    bencher.bench(|| run(source, &wrt, Layout::Gradient));
+}
+
+/// Y = A₁ A₂ … A_k, differentiated by the middle factor.
+pub fn chain(k: usize) -> String {
+    let sums: Vec<String> = (2..=k).map(|n| format!("i{n}")).collect();
+    let factors: Vec<String> = (1..=k).map(|n| format!("A{n}_{{i{n},i{}}}", n + 1)).collect();
+    format!("Y_{{i1,i{}}} = Σ_{{{}}} {}", k + 1, sums.join(","), factors.join(" "))
+}
+
+const CHAIN: &[usize] = &[2, 4, 8, 16, 32];
+
+#[divan::bench(args = CHAIN, sample_count = 10)]
+fn product_chain(bencher: divan::Bencher, k: usize) {
+    let source = chain(k);
+    let wrt = vec![format!("A{}", k.div_ceil(2))];
+    bencher.bench(|| run(&source, &wrt, Layout::Gradient));
+}

@@ -1,0 +1,90 @@
+//! The whole pipeline on structure-aware programs: definitions built from
+//! arbitrary choices of operators, functions, indices and tensors. Never a
+//! panic; every result that has a matrix form must render in every format.
+#![no_main]
+
+use arbitrary::Arbitrary;
+use libfuzzer_sys::fuzz_target;
+
+#[derive(Arbitrary, Debug)]
+enum Node {
+    Tensor(u8, u8),
+    Number(u8),
+    Add(Box<Node>, Box<Node>),
+    Sub(Box<Node>, Box<Node>),
+    Mul(Box<Node>, Box<Node>),
+    Div(Box<Node>, Box<Node>),
+    Pow(Box<Node>, i8),
+    Call(u8, Box<Node>),
+    Sum(u8, Box<Node>),
+    Delta(u8, u8),
+}
+
+#[derive(Arbitrary, Debug)]
+struct Program {
+    definitions: Vec<(u8, u8, Node)>,
+    loss: bool,
+    wrt: u8,
+}
+
+const NAMES: &[&str] = &["A", "B", "x", "y", "c", "W^(1)", "ŷ"];
+const INDICES: &[&str] = &["i", "j", "k"];
+const FUNCTIONS: &[&str] = &["exp", "log", "tanh", "σ", "relu", "softplus", "abs", "sqrt", "h"];
+
+fn render(n: &Node, depth: u32) -> String {
+    if depth > 6 {
+        return "1".into();
+    }
+    let ix = |k: u8| INDICES[k as usize % INDICES.len()];
+    match n {
+        Node::Tensor(t, k) => {
+            let name = NAMES[*t as usize % NAMES.len()];
+            match k % 3 {
+                0 => name.to_string(),
+                1 => format!("{name}_{}", ix(*k / 3)),
+                _ => format!("{name}_{}{}", ix(*k / 3), ix(*k / 9)),
+            }
+        }
+        Node::Number(v) => format!("{}", v % 7),
+        Node::Add(a, b) => format!("({} + {})", render(a, depth + 1), render(b, depth + 1)),
+        Node::Sub(a, b) => format!("({} - {})", render(a, depth + 1), render(b, depth + 1)),
+        Node::Mul(a, b) => format!("({}) ({})", render(a, depth + 1), render(b, depth + 1)),
+        Node::Div(a, b) => format!("({}) / ({})", render(a, depth + 1), render(b, depth + 1)),
+        Node::Pow(a, e) => format!("({})^{}", render(a, depth + 1), e % 4),
+        Node::Call(f, a) => format!("{}({})", FUNCTIONS[*f as usize % FUNCTIONS.len()], render(a, depth + 1)),
+        Node::Sum(k, a) => format!("Σ_{} ({})", ix(*k), render(a, depth + 1)),
+        Node::Delta(a, b) => format!("δ_{}{}", ix(*a), ix(*b)),
+    }
+}
+
+fuzz_target!(|p: Program| {
+    let mut lines = Vec::new();
+    for (n, (order, _, rhs)) in p.definitions.iter().take(4).enumerate() {
+        let lhs = match order % 3 {
+            0 => format!("D{n}"),
+            1 => format!("D{n}_i"),
+            _ => format!("D{n}_ij"),
+        };
+        lines.push(format!("{lhs} = {}", render(rhs, 0)));
+    }
+    if p.loss && !lines.is_empty() {
+        lines.push(format!("L = D{}", lines.len() - 1));
+    }
+    let source = lines.join("\n");
+    let Ok(program) = ricci::load(&source, &ricci::Options::default()) else { return };
+    let names: Vec<String> = program.tensors.keys().cloned().collect();
+    if names.is_empty() {
+        return;
+    }
+    let wrt = names[p.wrt as usize % names.len()].clone();
+    let request = ricci::derive::Request { wrt: vec![wrt], ..Default::default() };
+    let Ok(d) = ricci::derive::derive(&program, &request) else { return };
+    let lowered = ricci::derive::lower(&program);
+    let _ = ricci::render::text::render(&d, ricci::render::Style::Unicode, None);
+    let _ = ricci::render::latex::render(&d, None);
+    for r in &d.results {
+        let _ = ricci::render::numpy::function(&program, &lowered, &d.of, r, ricci::render::numpy::Backend::Numpy);
+    }
+    let steps = ricci::steps::derive_steps(&program, &lowered, &d, &request, ricci::render::Style::Unicode);
+    let _ = ricci::render::json::render(&d, ricci::render::Style::Unicode, &[], &steps);
+});
