@@ -98,6 +98,10 @@ struct DeriveArgs {
     /// Print e-graph sizes, stop reasons and phase times to standard error.
     #[arg(long)]
     stats: bool,
+    /// With --stats: derive N times in-process and report the median time
+    /// (for benchmarks; the first run also compiles the rule tables).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    repeat: u32,
 }
 
 fn parse_size(s: &str) -> Result<(String, usize), String> {
@@ -184,6 +188,12 @@ fn run(cli: Cli) -> ExitCode {
                 },
                 limits: crate::egraph::RunLimits::default(),
             };
+            let mut times = Vec::new();
+            for _ in 1..args.repeat {
+                let started = std::time::Instant::now();
+                let _ = crate::derive::derive(&program, &request);
+                times.push(started.elapsed());
+            }
             let started = std::time::Instant::now();
             let derivation = match crate::derive::derive(&program, &request) {
                 Ok(d) => d,
@@ -200,7 +210,13 @@ fn run(cli: Cli) -> ExitCode {
             } else {
                 crate::render::Style::Unicode
             };
-            let elapsed = started.elapsed();
+            times.push(started.elapsed());
+            // with --repeat, the first run (which compiles the rule tables) is left out
+            if times.len() > 1 {
+                times.remove(0);
+            }
+            times.sort();
+            let elapsed = times[times.len() / 2];
             let lowered = crate::derive::lower(&program);
             // The steps: for --steps, and always in JSON.
             let derivations = (args.steps || args.format == Format::Json)
@@ -244,7 +260,11 @@ fn run(cli: Cli) -> ExitCode {
             };
             print!("{out}");
             if args.stats {
-                eprintln!("derivation: {:.3} ms", elapsed.as_secs_f64() * 1e3);
+                eprintln!(
+                    "derivation: {:.3} ms (median of {})",
+                    elapsed.as_secs_f64() * 1e3,
+                    times.len()
+                );
                 for r in &derivation.results {
                     match &r.egraph {
                         Some(e) => eprintln!(

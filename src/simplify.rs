@@ -121,6 +121,23 @@ pub fn alpha_key(t: &Term) -> Term {
 // ---------------------------------------------------------------------------
 // Smart constructors: each takes normalised parts and returns a normalised term.
 
+/// The grouping key of a term: the term itself when it has no bound indices
+/// and no operands to order, else its alpha key.
+fn key(t: &Term) -> Term {
+    fn plain(t: &Term) -> bool {
+        match t {
+            Term::Num(_) | Term::Pi | Term::Var(..) => true,
+            Term::Fn(_, x) | Term::Pow(x, _) => plain(x),
+            Term::Delta(..) | Term::Add(_) | Term::Mul(_) | Term::Sum(..) => false,
+        }
+    }
+    if plain(t) {
+        t.clone()
+    } else {
+        alpha_key(t)
+    }
+}
+
 /// Splits a normalised term into its coefficient and the rest.
 pub fn split_coefficient(t: &Term) -> (BigRational, Term) {
     match t {
@@ -141,13 +158,22 @@ pub fn split_coefficient(t: &Term) -> (BigRational, Term) {
     }
 }
 
+/// `c · rest` for a normalised, coefficient-free `rest`: no re-normalising.
 fn scale(c: BigRational, rest: Term) -> Term {
     if c.is_zero() {
         Term::zero()
     } else if rest.is_one() {
         Term::Num(c)
+    } else if c.is_one() {
+        rest
     } else {
-        mul(vec![Term::Num(c), rest])
+        match rest {
+            Term::Mul(mut fs) => {
+                fs.insert(0, Term::Num(c));
+                Term::Mul(fs)
+            }
+            other => Term::Mul(vec![Term::Num(c), other]),
+        }
     }
 }
 
@@ -165,7 +191,7 @@ pub fn add(terms: Vec<Term>) -> Term {
     let mut groups: Vec<(Term, Term, BigRational)> = Vec::new(); // (key, representative, coefficient)
     for t in flat {
         let (c, rest) = split_coefficient(&t);
-        let key = alpha_key(&rest);
+        let key = key(&rest);
         match groups.iter_mut().find(|(k, _, _)| *k == key) {
             Some(g) => g.2 += c,
             None => groups.push((key, rest, c)),
@@ -206,7 +232,7 @@ pub fn mul(factors: Vec<Term>) -> Term {
             }
             f => {
                 let (b, e) = base_exp(f);
-                let key = alpha_key(&b);
+                let key = key(&b);
                 match bases.iter_mut().find(|(k, _, _)| *k == key) {
                     Some(g) => g.2 += e,
                     None => bases.push((key, b, e)),
@@ -716,15 +742,22 @@ fn rewrite_all(
     t
 }
 
+/// What a pattern needs to find in a term: the tensors and functions it mentions.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Mention {
+    Tensor(Name),
+    Function(Func),
+}
+
 /// The tensor names and functions a term mentions.
-fn names(t: &Term) -> std::collections::BTreeSet<String> {
-    fn go(t: &Term, out: &mut std::collections::BTreeSet<String>) {
+fn names(t: &Term) -> std::collections::BTreeSet<Mention> {
+    fn go(t: &Term, out: &mut std::collections::BTreeSet<Mention>) {
         match t {
             Term::Var(n, _) => {
-                out.insert(format!("{n:?}"));
+                out.insert(Mention::Tensor(n.clone()));
             }
             Term::Fn(f, x) => {
-                out.insert(format!("{f:?}"));
+                out.insert(Mention::Function(f.clone()));
                 go(x, out);
             }
             Term::Add(ts) | Term::Mul(ts) => ts.iter().for_each(|x| go(x, out)),
