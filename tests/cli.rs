@@ -118,3 +118,29 @@ fn limits_can_be_raised() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "y = x\n");
 }
+
+/// Findings of the fuzzers, kept: each must be rejected cleanly and quickly.
+/// (A failed call used to be re-read as juxtaposition: exponential backtracking.)
+#[test]
+fn fuzz_findings_are_rejected_quickly() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/cases/fuzz");
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        let started = std::time::Instant::now();
+        let out = ricci(&["check", "-"], &bytes);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "{} took {:?}",
+            path.display(),
+            started.elapsed()
+        );
+        assert!(
+            matches!(out.status.code(), Some(0) | Some(2)),
+            "{}: {:?}",
+            path.display(),
+            out.status
+        );
+        assert!(!text(&out.stderr).contains("panicked"), "{}", path.display());
+    }
+}
