@@ -551,10 +551,15 @@ pub fn reverse(program: &Program, lowered: &Lowered, of: &str, named: bool) -> R
     }
 }
 
-/// Differentiates the loss by every requested tensor.
+/// Differentiates the loss by every requested tensor: every gradient is first
+/// derived with its upstream gradients named (each of constant size, so the
+/// pass is linear in the number of definitions), then the named gradients on
+/// the way to a requested tensor are substituted and the result simplified
+/// once (DESIGN §2).
 pub fn gradients(program: &Program, lowered: &Lowered, request: &Request) -> Vec<Gradient> {
-    let r = reverse(program, lowered, &request.of, false);
+    let r = reverse(program, lowered, &request.of, true);
     let mut dims = lowered.dims.clone();
+    let mut inlined: HashMap<String, Term> = HashMap::new();
     request
         .wrt
         .iter()
@@ -568,11 +573,17 @@ pub fn gradients(program: &Program, lowered: &Lowered, request: &Request) -> Vec
                     .map(|(k, n)| Ix::fresh(n, dims.axis(&name, k)))
                     .collect()
             });
-            let (term, log) = r
-                .finished
-                .get(&name)
-                .cloned()
-                .unwrap_or_else(|| (Term::zero(), Log::default()));
+            let (term, log) = match r.finished.get(&name) {
+                None => (Term::zero(), Log::default()),
+                Some((g, log)) => {
+                    let expanded = inline(&r, &request.of, &name, &mut inlined);
+                    if &expanded == g {
+                        (g.clone(), log.clone())
+                    } else {
+                        simplify::simplify(&expanded, &lowered.env)
+                    }
+                }
+            };
             Gradient {
                 wrt: w.clone(),
                 indices,
@@ -581,6 +592,45 @@ pub fn gradients(program: &Program, lowered: &Lowered, request: &Request) -> Vec
             }
         })
         .collect()
+}
+
+/// The gradient of `name` with every named upstream gradient replaced by its
+/// own (inlined) form; given gradients of outputs stay names. Memoised.
+fn inline(r: &Reverse, of: &str, name: &str, memo: &mut HashMap<String, Term>) -> Term {
+    if let Some(t) = memo.get(name) {
+        return t.clone();
+    }
+    let Some((g, _)) = r.finished.get(name) else {
+        return Term::zero();
+    };
+    let t = substitute(g, r, of, memo);
+    memo.insert(name.to_string(), t.clone());
+    t
+}
+
+fn substitute(t: &Term, r: &Reverse, of: &str, memo: &mut HashMap<String, Term>) -> Term {
+    match t {
+        Term::Var(Name::Grad { of: o, wrt }, ix) if **o == *of && r.contributions.contains_key(&**wrt) => {
+            let mut body = inline(r, of, wrt, memo).refresh_bound();
+            if let Some(params) = r.params.get(&**wrt) {
+                // rename through fresh names, so that overlapping renames cannot clash
+                let fresh: Vec<Ix> = params.iter().map(|p| Ix::fresh(&p.name, p.dim)).collect();
+                for (p, f) in params.iter().zip(&fresh) {
+                    body = body.rename(p, f);
+                }
+                for (f, to) in fresh.iter().zip(ix) {
+                    body = body.rename(f, to);
+                }
+            }
+            body
+        }
+        Term::Num(_) | Term::Pi | Term::Var(..) | Term::Delta(..) => t.clone(),
+        Term::Add(ts) => Term::Add(ts.iter().map(|x| substitute(x, r, of, memo)).collect()),
+        Term::Mul(ts) => Term::Mul(ts.iter().map(|x| substitute(x, r, of, memo)).collect()),
+        Term::Pow(b, e) => Term::Pow(Box::new(substitute(b, r, of, memo)), e.clone()),
+        Term::Fn(f, x) => Term::Fn(f.clone(), Box::new(substitute(x, r, of, memo))),
+        Term::Sum(ks, b) => Term::Sum(ks.clone(), Box::new(substitute(b, r, of, memo))),
+    }
 }
 
 fn collect_names(t: &Term, out: &mut Vec<Name>) {
