@@ -30,6 +30,8 @@ pub struct Report {
     pub matrix_error: Option<f64>,
     /// Entries not compared because they sit at a kink of relu or abs.
     pub skipped: usize,
+    /// The loss or a finite difference was not a finite number (f64 overflow).
+    pub overflow: bool,
 }
 
 /// A deterministic generator (xorshift), so that checks are reproducible.
@@ -297,11 +299,12 @@ impl<'a> Checker<'a> {
     }
 
     /// Central finite differences of the loss with respect to every element of
-    /// `name`. An entry whose two evaluations fall on different sides of a kink
-    /// (relu, abs) has no derivative to compare; it is NaN.
-    pub fn numeric_gradient(&mut self, name: &str) -> ArrayD<f64> {
+    /// `name`, and which entries sit at a kink: their two evaluations fall on
+    /// different sides of a relu or abs, so there is no derivative to compare.
+    pub fn numeric_gradient(&mut self, name: &str) -> (ArrayD<f64>, ArrayD<bool>) {
         let base = self.world.tensors[name].clone();
         let mut grad = ArrayD::zeros(base.raw_dim());
+        let mut kinks = ArrayD::from_elem(base.raw_dim(), false);
         for (pos, _) in base.indexed_iter() {
             let x = base[&pos];
             let h = 1e-6 * x.abs().max(1.0);
@@ -318,11 +321,12 @@ impl<'a> Checker<'a> {
             }
             let side = |v: f64| (v > 0.0) as i8 - (v < 0.0) as i8;
             let crosses = traces[0].iter().zip(&traces[1]).any(|(a, b)| side(*a) != side(*b));
-            grad[&pos] = if crosses { f64::NAN } else { (f[0] - f[1]) / (2.0 * h) };
+            grad[&pos] = (f[0] - f[1]) / (2.0 * h);
+            kinks[&pos] = crosses;
         }
         self.world.tensors.insert(name.to_string(), base);
         self.forward(None);
-        grad
+        (grad, kinks)
     }
 
     /// Evaluates a matrix expression.
@@ -335,8 +339,16 @@ impl<'a> Checker<'a> {
         d.results
             .iter()
             .map(|r| {
-                let numeric = self.numeric_gradient(&r.name);
-                let skipped = numeric.iter().filter(|x| x.is_nan()).count();
+                let (numeric, kinks) = self.numeric_gradient(&r.name);
+                let skipped = kinks.iter().filter(|k| **k).count();
+                // entries at a kink are not compared: NaN marks them for relative_error
+                let numeric = ndarray::Zip::from(&numeric)
+                    .and(&kinks)
+                    .map_collect(|&v, &k| if k { f64::NAN } else { v });
+                // a non-finite finite difference elsewhere (an overflow) is a failure, not a skip
+                let overflow = ndarray::Zip::from(&numeric)
+                    .and(&kinks)
+                    .fold(false, |acc, &v, &k| acc || (!k && !v.is_finite()));
                 let index = self.world.tabulate(&r.indices, &r.term);
                 let index_error = relative_error(&index, &numeric);
                 let matrix_error = r.gradient_matrix.as_ref().map(|m| match self.eval_mat(m) {
@@ -353,11 +365,17 @@ impl<'a> Checker<'a> {
                     }
                     None => f64::INFINITY,
                 });
+                let (index_error, matrix_error) = if overflow {
+                    (f64::INFINITY, matrix_error.map(|_| f64::INFINITY))
+                } else {
+                    (index_error, matrix_error)
+                };
                 Report {
                     wrt: r.wrt.clone(),
                     index_error,
                     matrix_error,
                     skipped,
+                    overflow,
                 }
             })
             .collect()

@@ -359,7 +359,9 @@ fn check(program: &crate::Program, derivation: &crate::derive::Derivation, sizes
         };
         let pass = r.index_error <= CHECK_TOLERANCE && r.matrix_error.is_none_or(|e| e <= CHECK_TOLERANCE);
         ok &= pass;
-        let skipped = if r.skipped > 0 {
+        let skipped = if r.overflow {
+            " (the loss is not a finite f64 at the random inputs: nothing could be compared)".to_string()
+        } else if r.skipped > 0 {
             format!(" ({} entries at a kink of relu or abs not compared)", r.skipped)
         } else {
             String::new()
