@@ -92,6 +92,15 @@ struct DeriveArgs {
     /// With --format latex: a complete document.
     #[arg(long)]
     standalone: bool,
+    /// Most e-nodes in the e-graph of one matrix form.
+    #[arg(long, value_name = "N", default_value_t = crate::egraph::RunLimits::default().nodes)]
+    max_egraph_nodes: usize,
+    /// Most saturation iterations for one matrix form.
+    #[arg(long, value_name = "N", default_value_t = crate::egraph::RunLimits::default().iterations)]
+    max_egraph_iterations: usize,
+    /// Longest saturation run for one matrix form, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = crate::egraph::RunLimits::default().time.as_millis() as u64)]
+    max_egraph_ms: u64,
     /// With --check: the size of an index range (`--size s=3`, or a range symbol `--size S=3`).
     #[arg(long = "size", value_name = "INDEX=N", value_parser = parse_size)]
     sizes: Vec<(String, usize)>,
@@ -186,7 +195,11 @@ fn run(cli: Cli) -> ExitCode {
                     Layout::Gradient => crate::derive::Layout::Gradient,
                     Layout::Numerator => crate::derive::Layout::Numerator,
                 },
-                limits: crate::egraph::RunLimits::default(),
+                limits: crate::egraph::RunLimits {
+                    nodes: args.max_egraph_nodes,
+                    iterations: args.max_egraph_iterations,
+                    time: std::time::Duration::from_millis(args.max_egraph_ms),
+                },
             };
             let mut times = Vec::new();
             for _ in 1..args.repeat {

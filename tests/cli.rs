@@ -144,3 +144,46 @@ fn fuzz_findings_are_rejected_quickly() {
         assert!(!text(&out.stderr).contains("panicked"), "{}", path.display());
     }
 }
+
+#[test]
+fn the_statement_limit_is_named() {
+    let program: String = (0..20).map(|n| format!("Y{n}_i = X_i\n")).collect();
+    assert_rejected(
+        &ricci(&["check", "--max-statements", "10", "-"], program.as_bytes()),
+        "--max-statements",
+    );
+    let out = ricci(&["check", "--max-statements", "20", "-"], program.as_bytes());
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn an_egraph_limit_is_reported_and_the_result_still_printed() {
+    let args = [
+        "derive",
+        "-e",
+        "L = Σ_ij x_i A_ij x_j",
+        "--wrt",
+        "x",
+        "--max-egraph-nodes",
+        "1",
+        "--check",
+    ];
+    let out = ricci(&args, b"");
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("stopped at its node limit"), "{stdout}");
+    assert!(stdout.contains("--max-egraph-nodes"), "{stdout}");
+    // the unlimited run finds the factored form
+    let out = ricci(&["derive", "-e", "L = Σ_ij x_i A_ij x_j", "--wrt", "x"], b"");
+    assert!(text(&out.stdout).contains("(Aᵀ + A) x"), "{}", text(&out.stdout));
+}
+
+#[test]
+fn huge_exponents_do_not_hang() {
+    let out = ricci(
+        &["derive", "-e", "L = Σ_i x_i^1000000 + 2^100000 Σ_i x_i", "--wrt", "x"],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).contains("1000000 x^∘999999"));
+}

@@ -68,7 +68,7 @@ pub fn render(d: &Derivation, style: Style, derivations: Option<&[Vec<crate::ste
         out.push('\n');
         if let Some(e) = r.egraph.as_ref().filter(|e| e.limited) {
             out.push_str(&format!(
-                "note: the search for a simpler matrix form stopped at its {}; the form above is correct but may not be the simplest\n",
+                "note: the search for a simpler matrix form stopped at its {}; the form above is correct but may not be the simplest (raise it with --max-egraph-nodes, --max-egraph-iterations or --max-egraph-ms)\n",
                 e.stop
             ));
         }
