@@ -2,9 +2,9 @@
 //! mutations of valid programs. Each run ends in time, with exit 0 or 2, no
 //! panic, and nothing on stdout when it exits 2.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+mod common;
 
 struct Rng(u64);
 
@@ -22,20 +22,7 @@ impl Rng {
 
 fn run(args: &[&str], input: &[u8]) -> (Option<i32>, Vec<u8>, Vec<u8>, Duration) {
     let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ricci"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let data = input.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&data);
-    });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
+    let out = common::ricci(args, input);
     (out.status.code(), out.stdout, out.stderr, started.elapsed())
 }
 
