@@ -71,6 +71,12 @@ pub struct World {
     /// While recording: every argument of a function with a kink (relu, abs,
     /// their derivatives), in evaluation order.
     kinks: std::cell::RefCell<Option<Vec<f64>>>,
+    /// Values of Σ nodes by node and by the values of their free indices:
+    /// nested sums are evaluated once per assignment, not once per outer
+    /// iteration (which is exponential in the nesting). Cleared by `tabulate`.
+    sums: std::cell::RefCell<HashMap<(usize, Vec<usize>), f64>>,
+    /// The free indices of each Σ node, by node.
+    sum_free: std::cell::RefCell<HashMap<usize, Vec<Ix>>>,
 }
 
 fn opaque(name: &str, primes: u8, x: f64) -> f64 {
@@ -158,7 +164,25 @@ impl World {
                 }
                 apply(f, v)
             }
-            Term::Sum(ks, body) => self.sum_over(ks, body, at),
+            Term::Sum(ks, body) => {
+                let node = t as *const Term as usize;
+                let free = self
+                    .sum_free
+                    .borrow_mut()
+                    .entry(node)
+                    .or_insert_with(|| t.free().into_iter().collect())
+                    .clone();
+                let key = (
+                    node,
+                    free.iter().map(|i| at.get(i).copied().unwrap_or(0)).collect::<Vec<_>>(),
+                );
+                if let Some(v) = self.sums.borrow().get(&key) {
+                    return *v;
+                }
+                let v = self.sum_over(ks, body, at);
+                self.sums.borrow_mut().insert(key, v);
+                v
+            }
         }
     }
 
@@ -191,6 +215,10 @@ pub struct Checker<'a> {
 impl World {
     /// Every tensor indexed by `indices`, as a dense array.
     fn tabulate(&self, indices: &[Ix], t: &Term) -> ArrayD<f64> {
+        // tensor values may have changed since the last table: forget Σ values
+        // (node addresses are only valid while `t` is borrowed, so forget those too)
+        self.sums.borrow_mut().clear();
+        self.sum_free.borrow_mut().clear();
         let shape: Vec<usize> = indices.iter().map(|i| self.size(i)).collect();
         let mut out = ArrayD::zeros(IxDyn(&shape));
         let mut at = HashMap::new();

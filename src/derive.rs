@@ -579,6 +579,11 @@ pub fn gradients(program: &Program, lowered: &Lowered, request: &Request) -> Vec
                     let expanded = inline(&r, &request.of, &name, &mut inlined);
                     if &expanded == g {
                         (g.clone(), log.clone())
+                    } else if expanded.size() > LARGE {
+                        // Composed of simplified named gradients, it is correct as it
+                        // stands; what a second simplification could still cancel
+                        // across layers is not worth its quadratic cost on a deep chain.
+                        (simplify::clean(&expanded), log.clone())
                     } else {
                         simplify::simplify(&expanded, &lowered.env)
                     }
@@ -593,6 +598,9 @@ pub fn gradients(program: &Program, lowered: &Lowered, request: &Request) -> Vec
         })
         .collect()
 }
+
+/// Above this many nodes an inlined gradient is not simplified again.
+const LARGE: usize = 400;
 
 /// The gradient of `name` with every named upstream gradient replaced by its
 /// own (inlined) form; given gradients of outputs stay names. Memoised.

@@ -171,3 +171,19 @@ fn huge_exponents_do_not_hang() {
     assert_eq!(out.status.code(), Some(0));
     assert!(text(&out.stdout).contains("1000000 x^∘999999"));
 }
+
+/// A deep chain's index form nests one Σ per layer; `--check` evaluates each
+/// Σ once per assignment of its free indices, not once per outer iteration.
+#[test]
+fn check_on_a_deep_chain_ends_quickly() {
+    let mut lines = vec!["s1_i = Σ_j W1_ij x_j + b1_i".to_string()];
+    for l in 1..16 {
+        lines.push(format!("s{}_i = Σ_j W{}_ij tanh(s{l}_j) + b{}_i", l + 1, l + 1, l + 1));
+    }
+    lines.push("L = Σ_i (s16_i - y_i)^2".into());
+    let program = lines.join("\n");
+    let started = std::time::Instant::now();
+    let out = ricci(&["derive", "-", "--wrt", "W1", "--check"], program.as_bytes());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "took {:?}", started.elapsed());
+}
