@@ -185,5 +185,9 @@ fn check_on_a_deep_chain_ends_quickly() {
     let started = std::time::Instant::now();
     let out = ricci(&["derive", "-", "--wrt", "W1", "--check"], program.as_bytes());
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
-    assert!(started.elapsed() < std::time::Duration::from_secs(20), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
 }

@@ -5,7 +5,7 @@
 use std::fmt::{self, Display, Formatter, Write as _};
 
 use num_rational::BigRational;
-use num_traits::{Signed, Zero};
+use num_traits::{One, Signed, Zero};
 
 use super::ast::*;
 
@@ -119,9 +119,19 @@ pub fn write_number(f: &mut impl fmt::Write, n: &BigRational) -> fmt::Result {
     write!(f, "{sign}{}.{digits}", int.numer())
 }
 
+/// An exponent as the grammar reads it: an integer, a terminating decimal
+/// (`^0.5`, which keeps the input's digit runs: a fraction's numerator could be
+/// longer than the digit limit allows), or else a fraction `^(1/3)`.
 fn write_exponent(f: &mut Formatter<'_>, n: &BigRational) -> fmt::Result {
-    if n.is_integer() {
-        write!(f, "^{}", n.numer())
+    let mut d = n.denom().clone();
+    for p in [2u32, 5] {
+        while (&d % p).is_zero() {
+            d /= p;
+        }
+    }
+    if n.is_integer() || d.is_one() {
+        f.write_char('^')?;
+        write_number(f, n)
     } else {
         write!(f, "^({}/{})", n.numer(), n.denom())
     }
