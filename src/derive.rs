@@ -600,7 +600,7 @@ pub fn gradients(program: &Program, lowered: &Lowered, request: &Request) -> Vec
 }
 
 /// Above this many nodes an inlined gradient is not simplified again.
-const LARGE: usize = 400;
+const LARGE: usize = 150;
 
 /// The gradient of `name` with every named upstream gradient replaced by its
 /// own (inlined) form; given gradients of outputs stay names. Memoised.
