@@ -696,7 +696,7 @@ fn match_in_product(pattern: &Term, target: &[Term], params: &[Ix]) -> Option<(B
 }
 
 /// Replaces, bottom up, every occurrence of `pattern` (with free index variables
-/// `params`) by `replacement(bindings)`. Returns whether anything changed.
+/// `params`) by what `make` builds from the bindings (when it builds anything).
 fn rewrite_all(
     t: &Term,
     pattern: &Term,
@@ -821,7 +821,6 @@ fn prenex(t: &Term) -> Term {
 /// Folds every definition back into its name: `exp(Z_sk) / Σ_j exp(Z_sj)` → `Y_sk`.
 pub fn fold(t: &Term, env: &Env) -> Term {
     let mut t = t.clone();
-    let mut changed = false;
     let mut present = names(&t);
     for (name, params, rhs) in env.definitions.iter().rev() {
         // A pattern can only match where all of its names occur.
@@ -835,17 +834,13 @@ pub fn fold(t: &Term, env: &Env) -> Term {
         // Rewriting rebuilds with the smart constructors, which hoist again: go
         // back to the prenex form before every pattern.
         let next = rewrite_all(&prenex(&t), rhs, params, &make, env);
+        // keep the rewrite only if it changed something (else stay out of prenex form)
         if alpha_key(&next) != alpha_key(&normalize(&t, env)) {
-            changed = true;
             t = next;
             present = names(&t);
         }
     }
-    if changed {
-        t
-    } else {
-        t.clone()
-    }
+    t
 }
 
 /// Applies the program's assumptions left to right: `Σ_k T_sk` → `1`.

@@ -55,14 +55,6 @@ impl Program {
         })
     }
 
-    /// The assumptions, `(lhs, rhs)`.
-    pub fn assumptions(&self) -> impl Iterator<Item = (&Expr, &Expr)> {
-        self.syntax.statements.iter().filter_map(|s| match &s.kind {
-            StatementKind::Assume { lhs, rhs: Some(rhs) } => Some((lhs, rhs)),
-            _ => None,
-        })
-    }
-
     /// Defined tensors that no right-hand side reads: the program's outputs.
     pub fn outputs(&self) -> Vec<&str> {
         self.definitions()
