@@ -21,20 +21,14 @@ fn run(source: &str, wrt: &[String], layout: Layout) {
     divan::black_box(d);
 }
 
+#[path = "../tests/fixture/mod.rs"]
+mod fixture;
+
 fn seed(name: &str) -> (String, Vec<String>, Layout) {
     let path = format!("{}/tests/cases/derive/{name}.ricci", env!("CARGO_MANIFEST_DIR"));
-    let source = std::fs::read_to_string(path).expect("seed fixture");
-    let wrt = source
-        .lines()
-        .filter_map(|l| l.strip_prefix("# expect "))
-        .map(|l| l.split(": ").next().unwrap_or_default().to_string())
-        .collect();
-    let layout = if source.contains("# layout: numerator") {
-        Layout::Numerator
-    } else {
-        Layout::Gradient
-    };
-    (source, wrt, layout)
+    let f = fixture::read(std::path::Path::new(&path));
+    let wrt = f.wrt();
+    (f.source, wrt, f.layout)
 }
 
 const SEEDS: &[&str] = &[

@@ -2,30 +2,10 @@
 //! result (asserted from the fixture's `# expect` lines), the whole output is
 //! snapshotted, and both forms agree with finite differences.
 
-use std::path::Path;
+use ricci::derive::{derive, Request};
 
-use ricci::derive::{derive, Layout, Request};
-
-struct Fixture {
-    source: String,
-    layout: Layout,
-    expect: Vec<(String, String)>,
-}
-
-fn read(path: &Path) -> Fixture {
-    let source = std::fs::read_to_string(path).unwrap();
-    let mut layout = Layout::Gradient;
-    let mut expect = Vec::new();
-    for line in source.lines() {
-        if let Some(rest) = line.strip_prefix("# expect ") {
-            let (wrt, form) = rest.split_once(": ").expect("`# expect W: form`");
-            expect.push((wrt.to_string(), form.to_string()));
-        } else if line.trim() == "# layout: numerator" {
-            layout = Layout::Numerator;
-        }
-    }
-    Fixture { source, layout, expect }
-}
+mod fixture;
+use fixture::read;
 
 fn settings() -> insta::Settings {
     let mut s = insta::Settings::clone_current();
@@ -41,7 +21,7 @@ fn seed_results() {
             let f = read(path);
             let program = ricci::load(&f.source, &ricci::Options::default()).unwrap();
             let request = Request {
-                wrt: f.expect.iter().map(|(w, _)| w.clone()).collect(),
+                wrt: f.wrt(),
                 layout: f.layout,
                 ..Request::default()
             };

@@ -4,7 +4,9 @@
 
 use std::process::Command;
 
-use ricci::derive::{derive, Layout, Request};
+use ricci::derive::{derive, Request};
+
+mod fixture;
 
 fn pdflatex_available() -> bool {
     Command::new("pdflatex")
@@ -29,21 +31,11 @@ fn standalone_latex_of_every_seed_case_compiles() {
     let mut compiled = 0;
     for entry in std::fs::read_dir(cases).unwrap() {
         let path = entry.unwrap().path();
-        let source = std::fs::read_to_string(&path).unwrap();
-        let wrt: Vec<String> = source
-            .lines()
-            .filter_map(|l| l.strip_prefix("# expect "))
-            .map(|l| l.split(": ").next().unwrap().to_string())
-            .collect();
-        let layout = if source.contains("# layout: numerator") {
-            Layout::Numerator
-        } else {
-            Layout::Gradient
-        };
-        let program = ricci::load(&source, &ricci::Options::default()).unwrap();
+        let f = fixture::read(&path);
+        let program = ricci::load(&f.source, &ricci::Options::default()).unwrap();
         let request = Request {
-            wrt,
-            layout,
+            wrt: f.wrt(),
+            layout: f.layout,
             ..Request::default()
         };
         let d = derive(&program, &request).unwrap();
