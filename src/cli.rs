@@ -62,6 +62,9 @@ struct LimitArgs {
     /// Longest number literal, in digits.
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_number_digits)]
     max_number_digits: usize,
+    /// Most distinct index names in one program.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_indices)]
+    max_indices: usize,
 }
 
 #[derive(Args, Debug)]
@@ -307,6 +310,7 @@ fn options(input: &InputArgs) -> Options {
             max_depth: l.max_depth,
             max_statements: l.max_statements,
             max_number_digits: l.max_number_digits,
+            max_indices: l.max_indices,
         },
     }
 }

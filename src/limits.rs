@@ -9,6 +9,8 @@ pub struct Limits {
     pub max_depth: usize,
     /// Most statements in one program (`--max-statements`).
     pub max_statements: usize,
+    /// Most distinct index names in one program (`--max-indices`).
+    pub max_indices: usize,
     /// Longest number literal, in digits (`--max-number-digits`).
     pub max_number_digits: usize,
 }
@@ -19,6 +21,7 @@ impl Default for Limits {
             max_input_bytes: 1 << 20,
             max_depth: 64,
             max_statements: 10_000,
+            max_indices: 1_000,
             max_number_digits: 100,
         }
     }

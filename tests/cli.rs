@@ -141,6 +141,30 @@ fn the_statement_limit_is_named() {
 }
 
 #[test]
+fn the_index_limit_is_named() {
+    // 12 distinct indices: a sum over 11 of them.
+    let program = "Y_a = Σ_{b,c,d,e,f,g,h,i,j,k,l} X_{a,b,c,d,e,f,g,h,i,j,k,l}\n";
+    let out = ricci(&["check", "--max-indices", "11", "-"], program.as_bytes());
+    assert_rejected(&out, "--max-indices");
+    assert!(text(&out.stderr).contains("<stdin>:1:30"), "{}", text(&out.stderr));
+    let out = ricci(&["check", "--max-indices", "12", "-"], program.as_bytes());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+/// After a syntax error the other statements are still read: every slip is listed.
+#[test]
+fn every_syntax_error_is_listed() {
+    let program = "Y_i = (X_i\nZ_i = Y_i +\nW_i = Z_i\nV_i = ) W_i\n";
+    let out = ricci(&["check", "-"], program.as_bytes());
+    assert_rejected(&out, "");
+    let stderr = text(&out.stderr);
+    for at in ["<stdin>:1:11", "<stdin>:2:12", "<stdin>:4:7"] {
+        assert!(stderr.contains(at), "no error at {at} in\n{stderr}");
+    }
+    assert!(!stderr.contains("<stdin>:3:"), "{stderr}");
+}
+
+#[test]
 fn an_egraph_limit_is_reported_and_the_result_still_printed() {
     let args = [
         "derive",

@@ -12,6 +12,7 @@ pub fn describe(rule: Rule) -> &'static str {
         Rule::WHITESPACE => "a space",
         Rule::COMMENT => "a comment",
         Rule::program => "a program",
+        Rule::single => "a statement",
         Rule::statement => "a statement (`Y_ij = …`, `index i : N` or `assume … = …`)",
         Rule::separator => "a new line or `;`",
         Rule::index_decl => "an index declaration such as `index s : S`",

@@ -9,7 +9,7 @@ use unicode_normalization::UnicodeNormalization;
 
 use super::ast::*;
 use super::expected::describe;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::limits::Limits;
 
 mod generated {
@@ -24,28 +24,35 @@ mod generated {
 
 pub use generated::{RicciParser, Rule};
 
-/// Parses a program into its syntax tree, or returns the syntax error.
-pub fn parse(source: &str, limits: &Limits) -> Result<Program, Diagnostic> {
+/// Parses a program into its syntax tree, or returns every syntax error: after
+/// the whole program fails, each statement is parsed on its own, so one slip does
+/// not hide the next.
+pub fn parse(source: &str, limits: &Limits) -> Result<Program, Diagnostics> {
     check_bounds(source, limits)?;
     // Collecting the expected tokens costs time on every input; do it only to
-    // explain a failure, by parsing again.
+    // explain a failure, by parsing again. pest keeps that switch in a global, so
+    // parses in other threads must not flip it under this one.
+    let _guard = PEST_DETAIL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     pest::set_error_detail(false);
-    let mut pairs = match RicciParser::parse(Rule::program, source) {
+    let parsed = RicciParser::parse(Rule::program, source);
+    let mut pairs = match parsed {
         Ok(pairs) => pairs,
-        Err(_) => {
-            pest::set_error_detail(true);
-            let error = RicciParser::parse(Rule::program, source).expect_err("the same input fails again");
-            pest::set_error_detail(false);
-            return Err(syntax_error(source, error));
-        }
+        Err(_) => return Err(Diagnostics(every_syntax_error(source))),
     };
     let program = pairs.next().expect("the program rule always yields one pair");
     let mut statements = Vec::new();
+    let mut errors = Vec::new();
     for pair in program.into_inner() {
         if pair.as_rule() == Rule::EOI {
             break;
         }
-        statements.push(build_statement(pair)?);
+        match build_statement(pair) {
+            Ok(s) => statements.push(s),
+            Err(e) => errors.push(e),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Diagnostics(errors));
     }
     if statements.len() > limits.max_statements {
         let s = &statements[limits.max_statements];
@@ -58,9 +65,105 @@ pub fn parse(source: &str, limits: &Limits) -> Result<Program, Diagnostic> {
             ),
             "this statement is over the limit",
         )
-        .with_help("raise the limit with --max-statements"));
+        .with_help("raise the limit with --max-statements")
+        .into());
     }
-    Ok(Program { statements })
+    let program = Program { statements };
+    check_index_count(&program, limits)?;
+    Ok(program)
+}
+
+/// Held while parsing: pest's error-detail switch is process-wide.
+static PEST_DETAIL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// The syntax errors of a program that failed to parse, one per failing statement.
+///
+/// A newline always ends a statement (the grammar allows none inside one), and so
+/// does a `;` outside a comment; each piece is parsed with the `single` rule. If
+/// every piece parses (a failure that needs the whole program to show), the whole
+/// program's error is reported.
+fn every_syntax_error(source: &str) -> Vec<Diagnostic> {
+    pest::set_error_detail(true);
+    let mut errors = Vec::new();
+    for (offset, piece) in statement_pieces(source) {
+        if let Err(error) = RicciParser::parse(Rule::single, piece) {
+            let mut d = syntax_error(piece, error);
+            d.span = Span::new(d.span.start + offset, d.span.end + offset);
+            errors.push(d);
+        }
+    }
+    if errors.is_empty() {
+        let error = RicciParser::parse(Rule::program, source).expect_err("the same input fails again");
+        errors.push(syntax_error(source, error));
+    }
+    pest::set_error_detail(false);
+    errors
+}
+
+/// Splits a source into statement pieces with their byte offsets; each piece keeps
+/// its separator.
+fn statement_pieces(source: &str) -> Vec<(usize, &str)> {
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    let mut in_comment = false;
+    for (at, c) in source.char_indices() {
+        match c {
+            '#' => in_comment = true,
+            '\n' => in_comment = false,
+            ';' if !in_comment => {}
+            _ => continue,
+        }
+        if c == '\n' || c == ';' {
+            pieces.push((start, &source[start..at + 1]));
+            start = at + 1;
+        }
+    }
+    pieces.push((start, &source[start..]));
+    pieces
+}
+
+/// Rejects a program that names more distinct indices than the limit allows,
+/// pointing at the first index over it.
+fn check_index_count(program: &Program, limits: &Limits) -> Result<(), Diagnostic> {
+    let mut seen = std::collections::HashSet::new();
+    let mut over = None;
+    let mut note = |id: &Ident| {
+        if seen.insert(id.name.clone()) && seen.len() > limits.max_indices && over.is_none() {
+            over = Some(id.span);
+        }
+    };
+    for statement in &program.statements {
+        match &statement.kind {
+            StatementKind::Index { indices, .. } => indices.iter().for_each(&mut note),
+            StatementKind::Assume { lhs, rhs } => {
+                for e in std::iter::once(lhs).chain(rhs) {
+                    e.walk(&mut |e| expr_indices(e).iter().for_each(&mut note));
+                }
+            }
+            StatementKind::Definition { lhs, rhs } => {
+                lhs.indices.iter().for_each(&mut note);
+                rhs.walk(&mut |e| expr_indices(e).iter().for_each(&mut note));
+            }
+        }
+    }
+    match over {
+        None => Ok(()),
+        Some(span) => Err(Diagnostic::new(
+            span,
+            format!("the program names more than {} distinct indices", limits.max_indices),
+            "this index is over the limit",
+        )
+        .with_help("raise the limit with --max-indices")),
+    }
+}
+
+/// The indices written directly on an expression node (not in its children).
+fn expr_indices(e: &Expr) -> &[Ident] {
+    match &e.kind {
+        ExprKind::Tensor(t) => &t.indices,
+        ExprKind::Delta(indices) | ExprKind::Sum { indices, .. } => indices,
+        _ => &[],
+    }
 }
 
 /// Rejects input that is too large or nested too deeply before the parser recurses into it.
@@ -134,10 +237,31 @@ fn floor_char_boundary(s: &str, mut at: usize) -> usize {
 /// Turns pest's error into a sentence: what was found, and what could have stood there.
 fn syntax_error(source: &str, error: pest::error::Error<Rule>) -> Diagnostic {
     use pest::error::{ErrorVariant, InputLocation};
-    let mut at = match error.location {
+    let location = match error.location {
         InputLocation::Pos(p) => p,
         InputLocation::Span((s, _)) => s,
     };
+    // Closing and separating punctuation that could stand where the parse got
+    // furthest; rules already name what may start a term. (`ParsingToken` is not
+    // exported; its Display is the literal of an exact token.)
+    let (furthest, punctuation) = match error.parse_attempts() {
+        Some(attempts) => (
+            attempts.max_position,
+            attempts
+                .expected_tokens()
+                .iter()
+                .map(|t| t.to_string())
+                .filter(|t| matches!(t.as_str(), ")" | "}" | ")}" | "=" | ":" | ","))
+                .map(|t| format!("`{t}`"))
+                .collect(),
+        ),
+        None => (location, Vec::new()),
+    };
+    // pest's location is where its last alternative failed (`index s S` read as a
+    // tensor `index` wanting a subscript); the attempts may have got further (to
+    // `S`, where `,` or `:` was wanted). Report the furthest.
+    let further = furthest > location && !punctuation.is_empty();
+    let mut at = if further { furthest } else { location };
     // Point at the next token, not at the space before it.
     at += source[at..].len() - source[at..].trim_start_matches([' ', '\t']).len();
     // Rules that would merely continue the expression before this point; named only
@@ -160,7 +284,7 @@ fn syntax_error(source: &str, error: pest::error::Error<Rule>) -> Diagnostic {
             expected.push(s);
         }
     };
-    if let ErrorVariant::ParsingError { positives, .. } = &error.variant {
+    if let (false, ErrorVariant::ParsingError { positives, .. }) = (further, &error.variant) {
         for rule in positives {
             if CONTINUATIONS.contains(rule) {
                 continues = true;
@@ -169,16 +293,8 @@ fn syntax_error(source: &str, error: pest::error::Error<Rule>) -> Diagnostic {
             }
         }
     }
-    if let Some(attempts) = error.parse_attempts() {
-        for token in attempts.expected_tokens() {
-            // Rules already name what may start a term; add only the closing and
-            // separating punctuation that no rule names. (`ParsingToken` is not
-            // exported; its Display is the literal of an exact token.)
-            let token = token.to_string();
-            if matches!(token.as_str(), ")" | "}" | ")}" | "=" | ":" | ",") {
-                push(format!("`{token}`"));
-            }
-        }
+    if furthest >= location {
+        punctuation.into_iter().for_each(&mut push);
     }
     let before = source[..at].trim_end_matches([' ', '\t']);
     if ["Σ", "∑", "sum", "δ", "delta"].iter().any(|k| before.ends_with(k)) {
