@@ -177,6 +177,24 @@ fn scale(c: BigRational, rest: Term) -> Term {
     }
 }
 
+/// `a += b`, without a gcd when both are integers (most coefficients and exponents).
+fn add_to(a: &mut BigRational, b: BigRational) {
+    if a.is_integer() && b.is_integer() {
+        *a = BigRational::from_integer(a.numer() + b.numer());
+    } else {
+        *a += b;
+    }
+}
+
+/// `a *= b`, without arithmetic when either is one (most coefficients).
+fn multiply_by(a: &mut BigRational, b: BigRational) {
+    if a.is_one() {
+        *a = b;
+    } else if !b.is_one() {
+        *a *= b;
+    }
+}
+
 /// A normalised sum.
 pub fn add(terms: Vec<Term>) -> Term {
     let mut flat = Vec::new();
@@ -193,7 +211,7 @@ pub fn add(terms: Vec<Term>) -> Term {
         let (c, rest) = split_coefficient(&t);
         let key = key(&rest);
         match groups.iter_mut().find(|(k, _, _)| *k == key) {
-            Some(g) => g.2 += c,
+            Some(g) => add_to(&mut g.2, c),
             None => groups.push((key, rest, c)),
         }
     }
@@ -228,13 +246,13 @@ pub fn mul(factors: Vec<Term>) -> Term {
                 if n.is_zero() {
                     return Term::zero();
                 }
-                coefficient *= n;
+                multiply_by(&mut coefficient, n);
             }
             f => {
                 let (b, e) = base_exp(f);
                 let key = key(&b);
                 match bases.iter_mut().find(|(k, _, _)| *k == key) {
-                    Some(g) => g.2 += e,
+                    Some(g) => add_to(&mut g.2, e),
                     None => bases.push((key, b, e)),
                 }
             }
@@ -409,11 +427,11 @@ pub fn clean(t: &Term) -> Term {
             for x in fs.iter().map(clean) {
                 match x {
                     Term::Num(n) if n.is_zero() => return Term::zero(),
-                    Term::Num(n) => coefficient *= n,
+                    Term::Num(n) => multiply_by(&mut coefficient, n),
                     Term::Mul(inner) => {
                         for y in inner {
                             match y {
-                                Term::Num(n) => coefficient *= n,
+                                Term::Num(n) => multiply_by(&mut coefficient, n),
                                 y => out.push(y),
                             }
                         }
@@ -819,9 +837,12 @@ fn prenex(t: &Term) -> Term {
 }
 
 /// Folds every definition back into its name: `exp(Z_sk) / Σ_j exp(Z_sj)` → `Y_sk`.
-pub fn fold(t: &Term, env: &Env) -> Term {
+/// Returns the normalised result, or `None` when nothing folded.
+pub fn fold(t: &Term, env: &Env) -> Option<Term> {
     let mut t = t.clone();
     let mut present = names(&t);
+    let mut changed = false;
+    let mut current_key = None;
     for (name, params, rhs) in env.definitions.iter().rev() {
         // A pattern can only match where all of its names occur.
         if !names(rhs).is_subset(&present) {
@@ -835,19 +856,25 @@ pub fn fold(t: &Term, env: &Env) -> Term {
         // back to the prenex form before every pattern.
         let next = rewrite_all(&prenex(&t), rhs, params, &make, env);
         // keep the rewrite only if it changed something (else stay out of prenex form)
-        if alpha_key(&next) != alpha_key(&normalize(&t, env)) {
+        let key = alpha_key(&next);
+        let before = current_key.get_or_insert_with(|| alpha_key(&normalize(&t, env)));
+        if key != *before {
             t = next;
             present = names(&t);
+            current_key = Some(key);
+            changed = true;
         }
     }
-    t
+    changed.then(|| normalize(&t, env))
 }
 
 /// Applies the program's assumptions left to right: `Σ_k T_sk` → `1`.
-pub fn assume(t: &Term, env: &Env) -> Term {
-    let mut t = t.clone();
+/// Returns the normalised result, or `None` when no assumption applied.
+pub fn assume(t: &Term, env: &Env) -> Option<Term> {
+    let mut current: Option<Term> = None;
     for (params, lhs, rhs) in &env.assumptions {
-        if !names(lhs).is_subset(&names(&t)) {
+        let t = current.as_ref().unwrap_or(t);
+        if !names(lhs).is_subset(&names(t)) {
             continue;
         }
         let make = |m: &HashMap<Ix, Ix>| -> Option<Term> {
@@ -861,9 +888,9 @@ pub fn assume(t: &Term, env: &Env) -> Term {
             }
             Some(normalize(&r, env))
         };
-        t = rewrite_all(&t, lhs, params, &make, env);
+        current = Some(rewrite_all(t, lhs, params, &make, env));
     }
-    t
+    current.map(|a| normalize(&a, env)).filter(|a| a != t)
 }
 
 // ---------------------------------------------------------------------------
@@ -1047,14 +1074,20 @@ pub fn simplify(t: &Term, env: &Env) -> (Term, Log) {
     log.record("contract-delta", &n, &c);
     let mut current = c;
     for _ in 0..8 {
-        let f = normalize(&fold(&current, env), env);
-        log.record("fold-definition", &current, &f);
-        let a = normalize(&assume(&f, env), env);
-        log.record("assume", &f, &a);
-        if a == current {
+        let mut changed = false;
+        if let Some(f) = fold(&current, env) {
+            log.record("fold-definition", &current, &f);
+            changed |= f != current;
+            current = f;
+        }
+        if let Some(a) = assume(&current, env) {
+            log.record("assume", &current, &a);
+            changed = true;
+            current = a;
+        }
+        if !changed {
             break;
         }
-        current = a;
     }
     let mut candidates = vec![factor(&current, env)];
     // Expanding pays off where something can cancel (a denominator) and costs
@@ -1066,8 +1099,9 @@ pub fn simplify(t: &Term, env: &Env) -> (Term, Log) {
         None
     };
     if let Some(e) = expanded {
-        let e = normalize(&fold(&e, env), env);
-        let e = normalize(&assume(&e, env), env);
+        let e = normalize(&e, env);
+        let e = fold(&e, env).unwrap_or(e);
+        let e = assume(&e, env).unwrap_or(e);
         candidates.push(factor(&e, env));
         if let Some(tg) = together(&e, env) {
             candidates.push(normalize(&tg, env));
