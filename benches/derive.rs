@@ -4,6 +4,10 @@
 
 use ricci::derive::{derive, Layout, Request};
 
+/// The allocator the `ricci` binary uses, so that in-process figures match it.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     divan::main();
 }

@@ -281,12 +281,25 @@ fn run(cli: Cli) -> ExitCode {
                     elapsed.as_secs_f64() * 1e3,
                     times.len()
                 );
+                let p = &derivation.phases;
+                let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+                eprintln!(
+                    "phases (last run): lower {:.3} ms, reverse pass {:.3} ms, compose and simplify {:.3} ms, recognise {:.3} ms, saturate {:.3} ms",
+                    ms(p.lower),
+                    ms(p.reverse),
+                    ms(p.compose),
+                    ms(p.recognise),
+                    ms(p.saturate)
+                );
                 for r in &derivation.results {
                     match &r.egraph {
                         Some(e) => eprintln!(
                             "{}: e-graph {} nodes, {} classes, {} iterations, stopped: {}",
                             r.wrt, e.nodes, e.classes, e.iterations, e.stop
                         ),
+                        None if r.matrix.is_some() => {
+                            eprintln!("{}: matrix form recognised, nothing to factor: no e-graph run", r.wrt)
+                        }
                         None => eprintln!("{}: no matrix form, no e-graph run", r.wrt),
                     }
                 }

@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
+use std::time::{Duration, Instant};
 
 use crate::diagnostic::Diagnostic;
 use crate::diff::differentiate;
@@ -557,10 +558,16 @@ pub fn reverse(program: &Program, lowered: &Lowered, of: &str, named: bool) -> R
 /// the way to a requested tensor are substituted and the result simplified
 /// once (DESIGN §2).
 pub fn gradients(program: &Program, lowered: &Lowered, request: &Request) -> Vec<Gradient> {
+    gradients_timed(program, lowered, request, &mut Phases::default())
+}
+
+fn gradients_timed(program: &Program, lowered: &Lowered, request: &Request, phases: &mut Phases) -> Vec<Gradient> {
+    let started = Instant::now();
     let r = reverse(program, lowered, &request.of, true);
+    phases.reverse = started.elapsed();
+    let started = Instant::now();
     let mut dims = lowered.dims.clone();
-    let mut inlined: HashMap<String, Term> = HashMap::new();
-    request
+    let out = request
         .wrt
         .iter()
         .map(|w| {
@@ -576,7 +583,7 @@ pub fn gradients(program: &Program, lowered: &Lowered, request: &Request) -> Vec
             let (term, log) = match r.finished.get(&name) {
                 None => (Term::zero(), Log::default()),
                 Some((g, log)) => {
-                    let expanded = inline(&r, &request.of, &name, &mut inlined);
+                    let expanded = inline(&r, &request.of, &name);
                     if &expanded == g {
                         (g.clone(), log.clone())
                     } else if expanded.size() > LARGE {
@@ -596,48 +603,70 @@ pub fn gradients(program: &Program, lowered: &Lowered, request: &Request) -> Vec
                 log,
             }
         })
-        .collect()
+        .collect();
+    phases.compose = started.elapsed();
+    out
 }
 
 /// Above this many nodes an inlined gradient is not simplified again.
 const LARGE: usize = 150;
 
 /// The gradient of `name` with every named upstream gradient replaced by its
-/// own (inlined) form; given gradients of outputs stay names. Memoised.
-fn inline(r: &Reverse, of: &str, name: &str, memo: &mut HashMap<String, Term>) -> Term {
-    if let Some(t) = memo.get(name) {
-        return t.clone();
+/// own (inlined) form; given gradients of outputs stay names.
+///
+/// One traversal that carries the renaming down (each inlined gradient's
+/// parameters to the indices it is used at, its bound indices to fresh ones),
+/// so the cost is the size of the result: renaming each inlined body after the
+/// fact cost the size of everything below it, at every level of a deep chain.
+fn inline(r: &Reverse, of: &str, name: &str) -> Term {
+    match r.finished.get(name) {
+        Some((g, _)) => substitute(g, r, of, &mut Vec::new(), false),
+        None => Term::zero(),
     }
-    let Some((g, _)) = r.finished.get(name) else {
-        return Term::zero();
-    };
-    let t = substitute(g, r, of, memo);
-    memo.insert(name.to_string(), t.clone());
-    t
 }
 
-fn substitute(t: &Term, r: &Reverse, of: &str, memo: &mut HashMap<String, Term>) -> Term {
+/// `t` with the renaming `map` applied (innermost binding wins) and named
+/// gradients inlined; `fresh` gives bound indices new names (inside an inlined
+/// body, which may stand beside another copy of itself).
+fn substitute(t: &Term, r: &Reverse, of: &str, map: &mut Vec<(Ix, Ix)>, fresh: bool) -> Term {
+    fn at(i: &Ix, map: &[(Ix, Ix)]) -> Ix {
+        map.iter()
+            .rev()
+            .find(|(from, _)| from == i)
+            .map_or_else(|| i.clone(), |(_, to)| to.clone())
+    }
     match t {
         Term::Var(Name::Grad { of: o, wrt }, ix) if **o == *of && r.contributions.contains_key(&**wrt) => {
-            let mut body = inline(r, of, wrt, memo).refresh_bound();
-            if let Some(params) = r.params.get(&**wrt) {
-                // rename through fresh names, so that overlapping renames cannot clash
-                let fresh: Vec<Ix> = params.iter().map(|p| Ix::fresh(&p.name, p.dim)).collect();
-                for (p, f) in params.iter().zip(&fresh) {
-                    body = body.rename(p, f);
-                }
-                for (f, to) in fresh.iter().zip(ix) {
-                    body = body.rename(f, to);
-                }
-            }
-            body
+            let Some((g, _)) = r.finished.get(&**wrt) else {
+                return Term::zero();
+            };
+            let actual = ix.iter().map(|i| at(i, map));
+            // A new scope: only the inlined gradient's parameters are renamed.
+            let mut inner: Vec<(Ix, Ix)> = match r.params.get(&**wrt) {
+                Some(params) => params.iter().cloned().zip(actual).collect(),
+                None => Vec::new(),
+            };
+            substitute(g, r, of, &mut inner, true)
         }
-        Term::Num(_) | Term::Pi | Term::Var(..) | Term::Delta(..) => t.clone(),
-        Term::Add(ts) => Term::Add(ts.iter().map(|x| substitute(x, r, of, memo)).collect()),
-        Term::Mul(ts) => Term::Mul(ts.iter().map(|x| substitute(x, r, of, memo)).collect()),
-        Term::Pow(b, e) => Term::Pow(Box::new(substitute(b, r, of, memo)), e.clone()),
-        Term::Fn(f, x) => Term::Fn(f.clone(), Box::new(substitute(x, r, of, memo))),
-        Term::Sum(ks, b) => Term::Sum(ks.clone(), Box::new(substitute(b, r, of, memo))),
+        Term::Num(_) | Term::Pi => t.clone(),
+        Term::Var(n, ix) => Term::Var(n.clone(), ix.iter().map(|i| at(i, map)).collect()),
+        Term::Delta(a, b) => Term::Delta(at(a, map), at(b, map)),
+        Term::Add(ts) => Term::Add(ts.iter().map(|x| substitute(x, r, of, map, fresh)).collect()),
+        Term::Mul(ts) => Term::Mul(ts.iter().map(|x| substitute(x, r, of, map, fresh)).collect()),
+        Term::Pow(b, e) => Term::Pow(Box::new(substitute(b, r, of, map, fresh)), e.clone()),
+        Term::Fn(f, x) => Term::Fn(f.clone(), Box::new(substitute(x, r, of, map, fresh))),
+        Term::Sum(ks, b) => {
+            let mark = map.len();
+            let bound: Vec<Ix> = if fresh {
+                ks.iter().map(|k| Ix::fresh(&k.name, k.dim)).collect()
+            } else {
+                ks.clone()
+            };
+            map.extend(ks.iter().cloned().zip(bound.iter().cloned()));
+            let body = substitute(b, r, of, map, fresh);
+            map.truncate(mark);
+            Term::Sum(bound, Box::new(body))
+        }
     }
 }
 
@@ -684,6 +713,23 @@ pub struct Derivation {
     pub of: String,
     /// One result per `--wrt`, in order.
     pub results: Vec<GradientResult>,
+    /// How long each phase took.
+    pub phases: Phases,
+}
+
+/// Wall-clock time per phase of [`derive`] (for `--stats`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Phases {
+    /// Lowering the program to index terms.
+    pub lower: Duration,
+    /// The reverse pass with named upstream gradients, each simplified.
+    pub reverse: Duration,
+    /// Substituting the named gradients on each requested path and simplifying once.
+    pub compose: Duration,
+    /// Recognising matrix forms (transposes and layouts included).
+    pub recognise: Duration,
+    /// Equality saturation over the matrix forms.
+    pub saturate: Duration,
 }
 
 /// The matrix form of a gradient in gradient layout, the form to show (in the
@@ -728,9 +774,12 @@ pub fn matrix_forms(
 /// Differentiates `request.of` by every `request.wrt` and finds the matrix forms.
 pub fn derive(program: &Program, request: &Request) -> Result<Derivation, Diagnostic> {
     validate(program, request)?;
+    let mut phases = Phases::default();
+    let started = Instant::now();
     let lowered = lower(program);
+    phases.lower = started.elapsed();
     let mut dims = lowered.dims.clone();
-    let results = gradients(program, &lowered, request)
+    let results = gradients_timed(program, &lowered, request, &mut phases)
         .into_iter()
         .map(|g| {
             let name = canonical_name(&g.wrt);
@@ -741,7 +790,12 @@ pub fn derive(program: &Program, request: &Request) -> Result<Derivation, Diagno
                     dims.range_of(d)
                 })
                 .collect();
+            let started = Instant::now();
             let (gradient_matrix, matrix, egraph) = matrix_forms(&g.term, &g.indices, request);
+            let total = started.elapsed();
+            let saturate = egraph.as_ref().map_or(Duration::ZERO, |e| e.time);
+            phases.saturate += saturate;
+            phases.recognise += total.saturating_sub(saturate);
             GradientResult {
                 wrt: g.wrt,
                 name,
@@ -758,5 +812,6 @@ pub fn derive(program: &Program, request: &Request) -> Result<Derivation, Diagno
     Ok(Derivation {
         of: request.of.clone(),
         results,
+        phases,
     })
 }

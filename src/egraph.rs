@@ -412,6 +412,8 @@ pub struct RunStats {
     pub stop: String,
     /// Whether a limit, not saturation, ended the run.
     pub limited: bool,
+    /// How long the run took.
+    pub time: std::time::Duration,
 }
 
 /// Whether saturation can improve `m`: some sum has two terms that are
@@ -431,10 +433,10 @@ pub fn worth_saturating(m: &Mat) -> bool {
 
 /// The cheapest form of `m` and of `mᵀ` found by saturation.
 pub fn optimize(m: &Mat, limits: RunLimits) -> (Mat, Mat, RunStats) {
+    let started = std::time::Instant::now();
     let mut leaves = Leaves::default();
     let mut expr = RecExpr::default();
-    let root = to_expr(m, &mut leaves, &mut expr);
-    let _ = root;
+    to_expr(m, &mut leaves, &mut expr);
     let mut egraph: EGraph<MatLang, Shapes> = EGraph::new(Shapes { leaves: leaves.clone() });
     let id = egraph.add_expr(&expr);
     let t = egraph.add(MatLang::T(id));
@@ -457,6 +459,7 @@ pub fn optimize(m: &Mat, limits: RunLimits) -> (Mat, Mat, RunStats) {
         iterations: runner.iterations.len(),
         stop,
         limited,
+        time: std::time::Duration::ZERO,
     };
     let extractor = egg::Extractor::new(&runner.egraph, ReadingCost { egraph: &runner.egraph });
     let best = |id: Id| {
@@ -466,5 +469,9 @@ pub fn optimize(m: &Mat, limits: RunLimits) -> (Mat, Mat, RunStats) {
     };
     let plain = best(id).unwrap_or_else(|| m.clone());
     let transposed = best(t).unwrap_or_else(|| crate::matrix::transposed(m));
+    let stats = RunStats {
+        time: started.elapsed(),
+        ..stats
+    };
     (plain, transposed, stats)
 }

@@ -11,7 +11,7 @@
 //! The last step compares a few equivalent candidates (as derived, fully
 //! expanded, over a common denominator) and keeps the smallest.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use num_integer::Integer;
 use num_rational::BigRational;
@@ -28,9 +28,22 @@ pub struct Env {
     pub assumptions: Vec<(Vec<Ix>, Term, Term)>,
     /// The size symbol of each dimension class (`S`, or `n_i` when undeclared).
     pub sizes: HashMap<u32, Term>,
+    /// The names each definition's right-hand side mentions, computed once
+    /// (folding asks for them on every call; definitions are only ever appended).
+    definition_names: std::cell::RefCell<Vec<std::rc::Rc<BTreeSet<Mention>>>>,
 }
 
 impl Env {
+    /// The names mentioned by definition `i`'s right-hand side.
+    fn definition_names(&self, i: usize) -> std::rc::Rc<BTreeSet<Mention>> {
+        let mut cache = self.definition_names.borrow_mut();
+        while cache.len() < self.definitions.len() {
+            let rhs = &self.definitions[cache.len()].2;
+            cache.push(std::rc::Rc::new(names(rhs)));
+        }
+        cache[i].clone()
+    }
+
     fn size(&self, k: &Ix) -> Term {
         self.sizes
             .get(&k.dim)
@@ -768,8 +781,8 @@ enum Mention {
 }
 
 /// The tensor names and functions a term mentions.
-fn names(t: &Term) -> std::collections::BTreeSet<Mention> {
-    fn go(t: &Term, out: &mut std::collections::BTreeSet<Mention>) {
+fn names(t: &Term) -> BTreeSet<Mention> {
+    fn go(t: &Term, out: &mut BTreeSet<Mention>) {
         match t {
             Term::Var(n, _) => {
                 out.insert(Mention::Tensor(n.clone()));
@@ -783,7 +796,7 @@ fn names(t: &Term) -> std::collections::BTreeSet<Mention> {
             Term::Num(_) | Term::Pi | Term::Delta(..) => {}
         }
     }
-    let mut out = std::collections::BTreeSet::new();
+    let mut out = BTreeSet::new();
     go(t, &mut out);
     out
 }
@@ -843,9 +856,9 @@ pub fn fold(t: &Term, env: &Env) -> Option<Term> {
     let mut present = names(&t);
     let mut changed = false;
     let mut current_key = None;
-    for (name, params, rhs) in env.definitions.iter().rev() {
+    for (i, (name, params, rhs)) in env.definitions.iter().enumerate().rev() {
         // A pattern can only match where all of its names occur.
-        if !names(rhs).is_subset(&present) {
+        if !env.definition_names(i).is_subset(&present) {
             continue;
         }
         let make = |m: &HashMap<Ix, Ix>| -> Option<Term> {

@@ -86,6 +86,7 @@ pub fn document(d: &Derivation, derivations: Option<&[Vec<crate::steps::Step>]>)
         let one = Derivation {
             of: d.of.clone(),
             results: vec![r.clone()],
+            phases: d.phases,
         };
         let steps = derivations.and_then(|s| s.get(k)).map(|s| vec![s.clone()]);
         body.push_str(&format!(
