@@ -749,11 +749,18 @@ pub fn matrix_forms(
     // without it; what it adds is factoring across a sum, so it runs only
     // when a sum has two products to factor.
     if !crate::egraph::worth_saturating(&m) {
+        // The transpose is built only where it may be shown.
         let gradient = m;
-        let flipped = transposed(&gradient);
         let shown = match (request.layout, indices.len()) {
-            (Layout::Numerator, 1 | 2) => flipped,
-            (Layout::Gradient, 1) if cost(&flipped) < cost(&gradient) => flipped,
+            (Layout::Numerator, 1 | 2) => transposed(&gradient),
+            (Layout::Gradient, 1) => {
+                let flipped = transposed(&gradient);
+                if cost(&flipped) < cost(&gradient) {
+                    flipped
+                } else {
+                    gradient.clone()
+                }
+            }
             _ => gradient.clone(),
         };
         return (Some(gradient), Some(shown), None);

@@ -28,20 +28,52 @@ pub struct Env {
     pub assumptions: Vec<(Vec<Ix>, Term, Term)>,
     /// The size symbol of each dimension class (`S`, or `n_i` when undeclared).
     pub sizes: HashMap<u32, Term>,
-    /// The names each definition's right-hand side mentions, computed once
-    /// (folding asks for them on every call; definitions are only ever appended).
-    definition_names: std::cell::RefCell<Vec<std::rc::Rc<BTreeSet<Mention>>>>,
+    /// Which definitions mention which names, built once (folding asks on
+    /// every call; definitions are only ever appended).
+    index: std::cell::RefCell<DefinitionIndex>,
+}
+
+/// The names each definition's right-hand side mentions, and the reverse map.
+#[derive(Clone, Debug, Default)]
+struct DefinitionIndex {
+    /// How many names definition `i` mentions.
+    counts: Vec<usize>,
+    /// The definitions that mention a name.
+    by_name: HashMap<Mention, Vec<usize>>,
+    /// Definitions that mention no name at all (they can match anywhere).
+    anywhere: Vec<usize>,
 }
 
 impl Env {
-    /// The names mentioned by definition `i`'s right-hand side.
-    fn definition_names(&self, i: usize) -> std::rc::Rc<BTreeSet<Mention>> {
-        let mut cache = self.definition_names.borrow_mut();
-        while cache.len() < self.definitions.len() {
-            let rhs = &self.definitions[cache.len()].2;
-            cache.push(std::rc::Rc::new(names(rhs)));
+    /// The definitions below `below` whose names all occur in `present`, last first.
+    fn foldable(&self, present: &BTreeSet<Mention>, below: usize) -> Vec<usize> {
+        let mut index = self.index.borrow_mut();
+        while index.counts.len() < self.definitions.len() {
+            let i = index.counts.len();
+            let mentions = names(&self.definitions[i].2);
+            index.counts.push(mentions.len());
+            if mentions.is_empty() {
+                index.anywhere.push(i);
+            }
+            for m in mentions {
+                index.by_name.entry(m).or_default().push(i);
+            }
         }
-        cache[i].clone()
+        let mut hits: HashMap<usize, usize> = HashMap::new();
+        for m in present {
+            for &i in index.by_name.get(m).into_iter().flatten() {
+                *hits.entry(i).or_default() += 1;
+            }
+        }
+        let mut out: Vec<usize> = hits
+            .into_iter()
+            .filter(|&(i, n)| n == index.counts[i])
+            .map(|(i, _)| i)
+            .chain(index.anywhere.iter().copied())
+            .filter(|&i| i < below)
+            .collect();
+        out.sort_unstable_by(|a, b| b.cmp(a));
+        out
     }
 
     fn size(&self, k: &Ix) -> Term {
@@ -774,7 +806,7 @@ fn rewrite_all(
 }
 
 /// What a pattern needs to find in a term: the tensors and functions it mentions.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum Mention {
     Tensor(Name),
     Function(Func),
@@ -856,11 +888,13 @@ pub fn fold(t: &Term, env: &Env) -> Option<Term> {
     let mut present = names(&t);
     let mut changed = false;
     let mut current_key = None;
-    for (i, (name, params, rhs)) in env.definitions.iter().enumerate().rev() {
-        // A pattern can only match where all of its names occur.
-        if !env.definition_names(i).is_subset(&present) {
-            continue;
-        }
+    // A pattern can only match where all of its names occur; definitions are
+    // tried last first, and the candidates change when a fold changes the names.
+    let mut candidates = env.foldable(&present, env.definitions.len());
+    let mut next_candidate = 0;
+    while let Some(&i) = candidates.get(next_candidate) {
+        next_candidate += 1;
+        let (name, params, rhs) = &env.definitions[i];
         let make = |m: &HashMap<Ix, Ix>| -> Option<Term> {
             let ix: Option<Vec<Ix>> = params.iter().map(|p| m.get(p).cloned()).collect();
             ix.map(|ix| Term::Var(name.clone(), ix))
@@ -876,6 +910,8 @@ pub fn fold(t: &Term, env: &Env) -> Option<Term> {
             present = names(&t);
             current_key = Some(key);
             changed = true;
+            candidates = env.foldable(&present, i);
+            next_candidate = 0;
         }
     }
     changed.then(|| normalize(&t, env))
