@@ -57,11 +57,11 @@ struct Fac {
 
 impl Fac {
     /// The matrix oriented with rows `r` and columns `c`.
-    fn oriented(&self, r: &Ix, c: &Ix) -> Mat {
+    fn oriented(self, r: &Ix, c: &Ix) -> Mat {
         if self.ix[0] == *r && self.ix[1] == *c {
-            self.m.clone()
+            self.m
         } else {
-            transpose(self.m.clone())
+            transpose(self.m)
         }
     }
 }
@@ -101,15 +101,34 @@ fn rec(t: &Term, out: &[Ix], in_sum: bool) -> Option<Mat> {
 }
 
 /// A product `c Σ_K Π f`, flattened; each bound index with its nesting depth.
-fn flatten(t: &Term, depth: usize, ks: &mut Vec<(usize, Ix)>, fs: &mut Vec<Term>) {
+fn flatten<'t>(t: &'t Term, depth: usize, ks: &mut Vec<(usize, Ix)>, fs: &mut Vec<&'t Term>) {
     match t {
         Term::Mul(xs) => xs.iter().for_each(|x| flatten(x, depth, ks, fs)),
         Term::Sum(k, body) => {
             ks.extend(k.iter().map(|k| (depth, k.clone())));
             flatten(body, depth + 1, ks, fs);
         }
-        x => fs.push(x.clone()),
+        x => fs.push(x),
     }
+}
+
+/// The scalar factors (no free index) and the matrix factors of a product.
+fn factors(fs: &[&Term]) -> Option<(Vec<Term>, Vec<Fac>)> {
+    let mut scalars: Vec<Term> = Vec::new();
+    let mut facs: Vec<Fac> = Vec::new();
+    for f in fs {
+        let free = free_in_order(f);
+        if free.is_empty() {
+            scalars.push((*f).clone());
+            continue;
+        }
+        if free.len() > 2 {
+            return None;
+        }
+        let m = atom(f, &free)?;
+        facs.push(Fac { ix: free, m });
+    }
+    Some((scalars, facs))
 }
 
 fn product(t: &Term, out: &[Ix], in_sum: bool) -> Option<Mat> {
@@ -119,36 +138,18 @@ fn product(t: &Term, out: &[Ix], in_sum: bool) -> Option<Mat> {
     // Innermost sums first: the nesting the simplifier chose is the natural order.
     nested.sort_by_key(|(depth, _)| std::cmp::Reverse(*depth));
     let ks: Vec<Ix> = nested.into_iter().map(|(_, k)| k).collect();
-    let mut scalars: Vec<Term> = Vec::new();
-    let mut facs: Vec<Fac> = Vec::new();
-    for f in fs {
-        let free = free_in_order(&f);
-        if free.is_empty() {
-            scalars.push(f);
-            continue;
-        }
-        if free.len() > 2 {
-            return None;
-        }
-        let m = atom(&f, &free)?;
-        facs.push(Fac { ix: free, m });
-    }
-    // Eliminate the bound indices: innermost first, or else the order that reads best.
-    let mut facs = ks
-        .iter()
-        .try_fold(facs.clone(), |f, k| eliminate(&f, k, out))
-        .or_else(|| best_elimination(facs, ks, out))?;
+    let (scalars, facs) = factors(&fs)?;
+    // Eliminate the bound indices: innermost first, or else the order that reads
+    // best. (The factors are recognised again for the search rather than cloned
+    // beforehand: cloning at every level of a deep chain cost quadratic time.)
+    let facs = match ks.iter().try_fold(facs, |f, k| eliminate(f, k, out)) {
+        Some(facs) => facs,
+        None => best_elimination(factors(&fs)?.1, ks, out)?,
+    };
     // Scalars produced by elimination join the coefficient.
-    let mut scalar_mats = Vec::new();
-    facs.retain(|f| {
-        if f.ix.is_empty() {
-            scalar_mats.push(f.m.clone());
-            false
-        } else {
-            true
-        }
-    });
-    let core = combine(&facs, out)?;
+    let (scalar_facs, facs): (Vec<Fac>, Vec<Fac>) = facs.into_iter().partition(|f| f.ix.is_empty());
+    let scalar_mats: Vec<Mat> = scalar_facs.into_iter().map(|f| f.m).collect();
+    let core = combine(facs, out)?;
     let coefficient = mul(scalars);
     // Scalars that elimination produced (`aᵀ b`) multiply the rest; alone, they
     // are broadcast to the result's shape like a coefficient.
@@ -258,7 +259,7 @@ fn best_elimination(facs: Vec<Fac>, ks: Vec<Ix>, out: &[Ix]) -> Option<Vec<Fac>>
     let exhaustive = ks.len() <= 4;
     let mut best: Option<(usize, Vec<Fac>)> = None;
     for n in 0..ks.len() {
-        let Some(next) = eliminate(&facs, &ks[n], out) else {
+        let Some(next) = eliminate(facs.clone(), &ks[n], out) else {
             continue;
         };
         let mut rest = ks.clone();
@@ -280,9 +281,9 @@ fn best_elimination(facs: Vec<Fac>, ks: Vec<Ix>, out: &[Ix]) -> Option<Vec<Fac>>
 /// Removes bound index `k` from the factors that carry it, or `None` if that
 /// would need more than two indices. The new factor takes the place of the
 /// first one it replaces, and is oriented like the result where it can be.
-fn eliminate(facs: &[Fac], k: &Ix, out: &[Ix]) -> Option<Vec<Fac>> {
+fn eliminate(facs: Vec<Fac>, k: &Ix, out: &[Ix]) -> Option<Vec<Fac>> {
     let at = facs.iter().position(|f| f.ix.contains(k))?;
-    let (with, mut rest): (Vec<Fac>, Vec<Fac>) = facs.iter().cloned().partition(|f| f.ix.contains(k));
+    let (with, mut rest): (Vec<Fac>, Vec<Fac>) = facs.into_iter().partition(|f| f.ix.contains(k));
     let mut others: Vec<Ix> = Vec::new();
     for f in &with {
         for i in &f.ix {
@@ -298,23 +299,25 @@ fn eliminate(facs: &[Fac], k: &Ix, out: &[Ix]) -> Option<Vec<Fac>> {
         return None;
     }
     others.sort_by_key(|i| out.iter().position(|o| o == i).unwrap_or(usize::MAX));
-    let vectors: Vec<Mat> = with.iter().filter(|f| f.ix.len() == 1).map(|f| f.m.clone()).collect();
-    let over = |x: &Ix| -> Vec<Mat> {
-        with.iter()
-            .filter(|f| f.ix.len() == 2 && f.ix.contains(x))
-            .map(|f| f.oriented(x, k))
-            .collect()
+    let (vectors, mut matrices): (Vec<Fac>, Vec<Fac>) = with.into_iter().partition(|f| f.ix.len() == 1);
+    let vectors: Vec<Mat> = vectors.into_iter().map(|f| f.m).collect();
+    // The matrices that pair `k` with `x`, oriented `x × k`. (Each carries `k`
+    // and one other index, so the matrices over `x` and over `y` are disjoint.)
+    let mut over = |x: &Ix| -> Vec<Mat> {
+        let (mine, others): (Vec<Fac>, Vec<Fac>) = std::mem::take(&mut matrices)
+            .into_iter()
+            .partition(|f| f.ix.contains(x));
+        matrices = others;
+        mine.into_iter().map(|f| f.oriented(x, k)).collect()
     };
     let (m, ix) = match others.as_slice() {
         [] => {
             // Σ_k a_k b_k = aᵀ b; Σ_k a_k = 1ᵀ a
-            let m = match vectors.len() {
-                0 => return None,
-                1 => Mat::MatMul(vec![transpose(Mat::Ones(k.dim)), vectors[0].clone()]),
-                _ => {
-                    let first = vectors[0].clone();
-                    Mat::MatMul(vec![transpose(first), had(vectors[1..].to_vec())])
-                }
+            let mut vectors = vectors.into_iter();
+            let m = match (vectors.next(), vectors.len()) {
+                (None, _) => return None,
+                (Some(a), 0) => Mat::MatMul(vec![transpose(Mat::Ones(k.dim)), a]),
+                (Some(first), _) => Mat::MatMul(vec![transpose(first), had(vectors.collect())]),
             };
             (m, vec![])
         }
@@ -341,7 +344,7 @@ fn eliminate(facs: &[Fac], k: &Ix, out: &[Ix]) -> Option<Vec<Fac>> {
         }
         _ => return None,
     };
-    let at = facs[..at].iter().filter(|f| !f.ix.contains(k)).count();
+    // Every factor before the first one with `k` is without it.
     rest.insert(at, Fac { ix, m });
     Some(rest)
 }
@@ -366,32 +369,26 @@ fn had(ms: Vec<Mat>) -> Mat {
 }
 
 /// Combines the factors left after elimination into the result's shape.
-fn combine(facs: &[Fac], out: &[Ix]) -> Option<Option<Mat>> {
+fn combine(facs: Vec<Fac>, out: &[Ix]) -> Option<Option<Mat>> {
     if facs.is_empty() {
         return Some(None);
     }
     match out {
         [] => None,
-        [x] if facs.iter().all(|f| f.ix == [x.clone()]) => Some(Some(had(facs.iter().map(|f| f.m.clone()).collect()))),
+        [x] if facs.iter().all(|f| f.ix == [x.clone()]) => Some(Some(had(facs.into_iter().map(|f| f.m).collect()))),
         [_] => None,
         [x, y] => {
-            let rows: Vec<Mat> = facs
-                .iter()
-                .filter(|f| f.ix == [x.clone()])
-                .map(|f| f.m.clone())
-                .collect();
-            let cols: Vec<Mat> = facs
-                .iter()
-                .filter(|f| f.ix == [y.clone()])
-                .map(|f| f.m.clone())
-                .collect();
-            let mats: Vec<Mat> = facs
-                .iter()
-                .filter(|f| f.ix.len() == 2)
-                .map(|f| f.oriented(x, y))
-                .collect();
-            if rows.len() + cols.len() + mats.len() != facs.len() {
-                return None;
+            let (mut rows, mut cols, mut mats) = (Vec::new(), Vec::new(), Vec::new());
+            for f in facs {
+                if f.ix == [x.clone()] {
+                    rows.push(f.m);
+                } else if f.ix == [y.clone()] {
+                    cols.push(f.m);
+                } else if f.ix.len() == 2 {
+                    mats.push(f.oriented(x, y));
+                } else {
+                    return None;
+                }
             }
             let m = if !mats.is_empty() {
                 let mut chain = Vec::new();
