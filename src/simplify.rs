@@ -166,21 +166,87 @@ pub fn alpha_key(t: &Term) -> Term {
 // ---------------------------------------------------------------------------
 // Smart constructors: each takes normalised parts and returns a normalised term.
 
-/// The grouping key of a term: the term itself when it has no bound indices
-/// and no operands to order, else its alpha key.
-fn key(t: &Term) -> Term {
-    fn plain(t: &Term) -> bool {
-        match t {
-            Term::Num(_) | Term::Pi | Term::Var(..) => true,
-            Term::Fn(_, x) | Term::Pow(x, _) => plain(x),
-            Term::Delta(..) | Term::Add(_) | Term::Mul(_) | Term::Sum(..) => false,
-        }
+/// Whether a term is its own alpha key: no bound indices, no operands to order.
+fn plain(t: &Term) -> bool {
+    match t {
+        Term::Num(_) | Term::Pi | Term::Var(..) => true,
+        Term::Fn(_, x) | Term::Pow(x, _) => plain(x),
+        Term::Delta(..) | Term::Add(_) | Term::Mul(_) | Term::Sum(..) => false,
     }
+}
+
+/// The grouping key of a term: the term itself when it is plain, else its alpha key.
+fn key(t: &Term) -> Term {
     if plain(t) {
         t.clone()
     } else {
         alpha_key(t)
     }
+}
+
+/// A hash equal for terms with equal alpha keys, computed without building the
+/// key: bound indices hash by depth, position and dimension, the operands of
+/// sums and products (and the two indices of δ) combine in any order.
+fn alpha_hash(t: &Term) -> u64 {
+    fn mix(h: u64, x: u64) -> u64 {
+        (h.rotate_left(5) ^ x).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95)
+    }
+    fn ix(i: &Ix, bound: &[(u32, u64)]) -> u64 {
+        match bound.iter().rev().find(|(id, _)| *id == i.id) {
+            Some((_, placeholder)) => *placeholder,
+            None => mix(mix(1, u64::from(i.id)), u64::from(i.dim)),
+        }
+    }
+    fn text(s: &str) -> u64 {
+        s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        })
+    }
+    fn name(n: &Name) -> u64 {
+        match n {
+            Name::Tensor(t) => text(t),
+            Name::Grad { of, wrt } => mix(mix(2, text(of)), text(wrt)),
+        }
+    }
+    fn rational(r: &BigRational) -> u64 {
+        let small = |b: &num_bigint::BigInt| b.to_i64().map_or(u64::MAX, |v| v as u64);
+        mix(small(r.numer()), small(r.denom()))
+    }
+    fn go(t: &Term, depth: u64, bound: &mut Vec<(u32, u64)>) -> u64 {
+        match t {
+            Term::Num(n) => mix(3, rational(n)),
+            Term::Pi => 4,
+            Term::Var(n, idx) => idx.iter().fold(mix(5, name(n)), |h, i| mix(h, ix(i, bound))),
+            Term::Delta(a, b) => mix(6, ix(a, bound).wrapping_add(ix(b, bound))),
+            Term::Add(ts) => mix(
+                7,
+                ts.iter().fold(0u64, |h, x| h.wrapping_add(mix(8, go(x, depth, bound)))),
+            ),
+            Term::Mul(ts) => mix(
+                9,
+                ts.iter()
+                    .fold(0u64, |h, x| h.wrapping_add(mix(10, go(x, depth, bound)))),
+            ),
+            Term::Pow(b, e) => mix(mix(11, go(b, depth, bound)), rational(e)),
+            Term::Fn(f, x) => mix(mix(12, text(&f.name(true))), go(x, depth, bound)),
+            Term::Sum(ks, body) => {
+                let mark = bound.len();
+                for (n, k) in ks.iter().enumerate() {
+                    let placeholder = mix(mix(mix(13, depth), n as u64), u64::from(k.dim));
+                    bound.push((k.id, placeholder));
+                }
+                let h = mix(mix(14, ks.len() as u64), go(body, depth + 1, bound));
+                bound.truncate(mark);
+                h
+            }
+        }
+    }
+    go(t, 0, &mut Vec::new())
+}
+
+/// Whether two terms with equal alpha hashes are alpha-equivalent.
+fn alpha_equal(a: &Term, b: &Term) -> bool {
+    a == b || (!plain(a) && !plain(b) && alpha_key(a) == alpha_key(b))
 }
 
 /// Splits a normalised term into its coefficient and the rest.
@@ -200,6 +266,25 @@ pub fn split_coefficient(t: &Term) -> (BigRational, Term) {
             _ => (BigRational::one(), t.clone()),
         },
         _ => (BigRational::one(), t.clone()),
+    }
+}
+
+/// [`split_coefficient`] of a term that is given away: nothing is cloned.
+fn split_owned(t: Term) -> (BigRational, Term) {
+    match t {
+        Term::Num(n) => (n, Term::one()),
+        Term::Mul(mut fs) if matches!(fs.first(), Some(Term::Num(_))) => {
+            let Term::Num(n) = fs.remove(0) else {
+                unreachable!("checked above")
+            };
+            let rest = if fs.len() == 1 {
+                fs.pop().unwrap()
+            } else {
+                Term::Mul(fs)
+            };
+            (n, rest)
+        }
+        t => (BigRational::one(), t),
     }
 }
 
@@ -251,17 +336,22 @@ pub fn add(terms: Vec<Term>) -> Term {
         }
     }
     // Collect like terms: coefficient × monomial, the monomial compared up to bound names.
-    let mut groups: Vec<(Term, Term, BigRational)> = Vec::new(); // (key, representative, coefficient)
+    let mut groups: Vec<(u64, Term, BigRational)> = Vec::new(); // (alpha hash, representative, coefficient)
     for t in flat {
-        let (c, rest) = split_coefficient(&t);
-        let key = key(&rest);
-        match groups.iter_mut().find(|(k, _, _)| *k == key) {
+        let (c, rest) = split_owned(t);
+        let h = alpha_hash(&rest);
+        match groups.iter_mut().find(|(k, r, _)| *k == h && alpha_equal(r, &rest)) {
             Some(g) => add_to(&mut g.2, c),
-            None => groups.push((key, rest, c)),
+            None => groups.push((h, rest, c)),
         }
     }
     groups.retain(|(_, _, c)| !c.is_zero());
-    groups.sort_by(|a, b| a.0.cmp(&b.0));
+    // The canonical order is that of the alpha keys.
+    if groups.len() > 1 {
+        let mut keyed: Vec<(Term, Term, BigRational)> = groups.into_iter().map(|(_, r, c)| (key(&r), r, c)).collect();
+        keyed.sort_by(|a, b| a.0.cmp(&b.0));
+        groups = keyed.into_iter().map(|(_, r, c)| (0, r, c)).collect();
+    }
     let mut out: Vec<Term> = groups.into_iter().map(|(_, rest, c)| scale(c, rest)).collect();
     match out.len() {
         0 => Term::zero(),
@@ -281,7 +371,7 @@ fn base_exp(t: Term) -> (Term, BigRational) {
 /// A normalised product.
 pub fn mul(factors: Vec<Term>) -> Term {
     let mut coefficient = BigRational::one();
-    let mut bases: Vec<(Term, Term, BigRational)> = Vec::new(); // (key, base, exponent)
+    let mut bases: Vec<(u64, Term, BigRational)> = Vec::new(); // (alpha hash, base, exponent)
     let mut stack: Vec<Term> = factors;
     stack.reverse();
     while let Some(f) = stack.pop() {
@@ -295,10 +385,10 @@ pub fn mul(factors: Vec<Term>) -> Term {
             }
             f => {
                 let (b, e) = base_exp(f);
-                let key = key(&b);
-                match bases.iter_mut().find(|(k, _, _)| *k == key) {
+                let h = alpha_hash(&b);
+                match bases.iter_mut().find(|(k, x, _)| *k == h && alpha_equal(x, &b)) {
                     Some(g) => add_to(&mut g.2, e),
-                    None => bases.push((key, b, e)),
+                    None => bases.push((h, b, e)),
                 }
             }
         }
@@ -903,12 +993,15 @@ pub fn fold(t: &Term, env: &Env) -> Option<Term> {
         // back to the prenex form before every pattern.
         let next = rewrite_all(&prenex(&t), rhs, params, &make, env);
         // keep the rewrite only if it changed something (else stay out of prenex form)
-        let key = alpha_key(&next);
-        let before = current_key.get_or_insert_with(|| alpha_key(&normalize(&t, env)));
-        if key != *before {
+        let key = alpha_hash(&next);
+        let before = current_key.get_or_insert_with(|| {
+            let n = normalize(&t, env);
+            (alpha_hash(&n), n)
+        });
+        if key != before.0 || !alpha_equal(&next, &before.1) {
             t = next;
             present = names(&t);
-            current_key = Some(key);
+            current_key = Some((key, t.clone()));
             changed = true;
             candidates = env.foldable(&present, i);
             next_candidate = 0;
@@ -990,12 +1083,15 @@ fn factor_add(ts: Vec<Term>) -> Term {
     }
     // Bases present in every term with exponents of one sign: the smallest power.
     let mut common: Vec<(Term, BigRational)> = Vec::new();
-    for (base, e) in &split[0].1 {
-        let key = alpha_key(base);
+    let hashes: Vec<Vec<u64>> = split
+        .iter()
+        .map(|(_, fs)| fs.iter().map(|(b, _)| alpha_hash(b)).collect())
+        .collect();
+    for ((base, e), &key) in split[0].1.iter().zip(&hashes[0]) {
         let mut least = e.clone();
-        let everywhere = split[1..].iter().all(|(_, fs)| {
-            fs.iter().any(|(b2, e2)| {
-                let ok = alpha_key(b2) == key && e2.is_positive() == e.is_positive();
+        let everywhere = split[1..].iter().zip(&hashes[1..]).all(|((_, fs), hs)| {
+            fs.iter().zip(hs).any(|((b2, e2), &h2)| {
+                let ok = h2 == key && e2.is_positive() == e.is_positive() && alpha_equal(b2, base);
                 if ok && e2.abs() < least.abs() {
                     least = e2.clone();
                 }
