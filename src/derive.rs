@@ -717,7 +717,7 @@ pub struct Derivation {
     pub phases: Phases,
 }
 
-/// Wall-clock time per phase of [`derive`] (for `--stats`).
+/// Wall-clock time per phase of [`derive()`] (for `--stats`).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Phases {
     /// Lowering the program to index terms.
