@@ -629,45 +629,20 @@ fn inline(r: &Reverse, of: &str, name: &str) -> Term {
 /// gradients inlined; `fresh` gives bound indices new names (inside an inlined
 /// body, which may stand beside another copy of itself).
 fn substitute(t: &Term, r: &Reverse, of: &str, map: &mut Vec<(Ix, Ix)>, fresh: bool) -> Term {
-    fn at(i: &Ix, map: &[(Ix, Ix)]) -> Ix {
-        map.iter()
-            .rev()
-            .find(|(from, _)| from == i)
-            .map_or_else(|| i.clone(), |(_, to)| to.clone())
-    }
-    match t {
-        Term::Var(Name::Grad { of: o, wrt }, ix) if **o == *of && r.contributions.contains_key(&**wrt) => {
+    t.renamed(map, fresh, &mut |n, ix| match n {
+        Name::Grad { of: o, wrt } if **o == *of && r.contributions.contains_key(&**wrt) => {
             let Some((g, _)) = r.finished.get(&**wrt) else {
                 return Term::zero();
             };
-            let actual = ix.iter().map(|i| at(i, map));
             // A new scope: only the inlined gradient's parameters are renamed.
             let mut inner: Vec<(Ix, Ix)> = match r.params.get(&**wrt) {
-                Some(params) => params.iter().cloned().zip(actual).collect(),
+                Some(params) => params.iter().cloned().zip(ix).collect(),
                 None => Vec::new(),
             };
             substitute(g, r, of, &mut inner, true)
         }
-        Term::Num(_) | Term::Pi => t.clone(),
-        Term::Var(n, ix) => Term::Var(n.clone(), ix.iter().map(|i| at(i, map)).collect()),
-        Term::Delta(a, b) => Term::Delta(at(a, map), at(b, map)),
-        Term::Add(ts) => Term::Add(ts.iter().map(|x| substitute(x, r, of, map, fresh)).collect()),
-        Term::Mul(ts) => Term::Mul(ts.iter().map(|x| substitute(x, r, of, map, fresh)).collect()),
-        Term::Pow(b, e) => Term::Pow(Box::new(substitute(b, r, of, map, fresh)), e.clone()),
-        Term::Fn(f, x) => Term::Fn(f.clone(), Box::new(substitute(x, r, of, map, fresh))),
-        Term::Sum(ks, b) => {
-            let mark = map.len();
-            let bound: Vec<Ix> = if fresh {
-                ks.iter().map(|k| Ix::fresh(&k.name, k.dim)).collect()
-            } else {
-                ks.clone()
-            };
-            map.extend(ks.iter().cloned().zip(bound.iter().cloned()));
-            let body = substitute(b, r, of, map, fresh);
-            map.truncate(mark);
-            Term::Sum(bound, Box::new(body))
-        }
-    }
+        _ => Term::Var(n.clone(), ix),
+    })
 }
 
 fn collect_names(t: &Term, out: &mut Vec<Name>) {
@@ -748,34 +723,28 @@ pub fn matrix_forms(
     // only when strictly cheaper to read. Transposes and layouts are handled
     // without it; what it adds is factoring across a sum, so it runs only
     // when a sum has two products to factor.
-    if !crate::egraph::worth_saturating(&m) {
-        // The transpose is built only where it may be shown.
-        let gradient = m;
-        let shown = match (request.layout, indices.len()) {
-            (Layout::Numerator, 1 | 2) => transposed(&gradient),
-            (Layout::Gradient, 1) => {
-                let flipped = transposed(&gradient);
-                if cost(&flipped) < cost(&gradient) {
-                    flipped
-                } else {
-                    gradient.clone()
-                }
-            }
-            _ => gradient.clone(),
-        };
-        return (Some(gradient), Some(shown), None);
-    }
-    let (plain, flipped, stats) = crate::egraph::optimize(&m, request.limits);
     let cheaper = |a: Mat, b: Mat| if cost(&b) < cost(&a) { b } else { a };
-    let gradient = cheaper(m.clone(), plain);
-    let flipped = cheaper(transposed(&gradient), flipped);
+    let (gradient, saturated, stats) = if crate::egraph::worth_saturating(&m) {
+        let (plain, flipped, stats) = crate::egraph::optimize(&m, request.limits);
+        (cheaper(m, plain), Some(flipped), Some(stats))
+    } else {
+        (m, None, None)
+    };
+    // The transpose is built only where it may be shown.
+    let flipped = || {
+        let t = transposed(&gradient);
+        match saturated {
+            Some(f) => cheaper(t, f),
+            None => t,
+        }
+    };
     let shown = match (request.layout, indices.len()) {
-        (Layout::Numerator, 1 | 2) => flipped,
+        (Layout::Numerator, 1 | 2) => flipped(),
         // A vector may read better as a row: `1ᵀ G` rather than `Gᵀ 1`.
-        (Layout::Gradient, 1) => cheaper(gradient.clone(), flipped),
+        (Layout::Gradient, 1) => cheaper(gradient.clone(), flipped()),
         _ => gradient.clone(),
     };
-    (Some(gradient), Some(shown), Some(stats))
+    (Some(gradient), Some(shown), stats)
 }
 
 /// Differentiates `request.of` by every `request.wrt` and finds the matrix forms.

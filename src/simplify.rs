@@ -109,14 +109,7 @@ const MAX_EXACT_EXPONENT: u32 = 1024;
 /// bound indices become placeholders numbered by depth and position, and the
 /// operands of sums and products are sorted. One pass, no renaming.
 pub fn alpha_key(t: &Term) -> Term {
-    fn ix(i: &Ix, bound: &[(Ix, Ix)]) -> Ix {
-        bound
-            .iter()
-            .rev()
-            .find(|(b, _)| b == i)
-            .map(|(_, p)| p.clone())
-            .unwrap_or_else(|| i.clone())
-    }
+    use crate::term::bound_to as ix;
     fn go(t: &Term, depth: u32, bound: &mut Vec<(Ix, Ix)>) -> Term {
         match t {
             Term::Var(n, idx) => Term::Var(n.clone(), idx.iter().map(|i| ix(i, bound)).collect()),
@@ -346,11 +339,9 @@ pub fn add(terms: Vec<Term>) -> Term {
         }
     }
     groups.retain(|(_, _, c)| !c.is_zero());
-    // The canonical order is that of the alpha keys.
+    // The canonical order is that of the alpha keys (built only to sort).
     if groups.len() > 1 {
-        let mut keyed: Vec<(Term, Term, BigRational)> = groups.into_iter().map(|(_, r, c)| (key(&r), r, c)).collect();
-        keyed.sort_by(|a, b| a.0.cmp(&b.0));
-        groups = keyed.into_iter().map(|(_, r, c)| (0, r, c)).collect();
+        groups.sort_by_cached_key(|(_, r, _)| key(r));
     }
     let mut out: Vec<Term> = groups.into_iter().map(|(_, rest, c)| scale(c, rest)).collect();
     match out.len() {

@@ -119,6 +119,15 @@ impl Func {
     }
 }
 
+/// What `i` is renamed to by `map`, a stack of `(from, to)` scopes in which the
+/// innermost (last) binding wins; `i` itself when it is not bound there.
+pub fn bound_to(i: &Ix, map: &[(Ix, Ix)]) -> Ix {
+    map.iter()
+        .rev()
+        .find(|(from, _)| from == i)
+        .map_or_else(|| i.clone(), |(_, to)| to.clone())
+}
+
 /// An index-level expression.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Term {
@@ -248,33 +257,35 @@ impl Term {
     /// A copy in which every bound index is replaced by a fresh one (so that the
     /// copy can stand beside the original). One pass.
     pub fn refresh_bound(&self) -> Term {
-        fn go(t: &Term, map: &mut Vec<(Ix, Ix)>) -> Term {
-            let r = |i: &Ix, map: &[(Ix, Ix)]| {
-                map.iter()
-                    .rev()
-                    .find(|(a, _)| a == i)
-                    .map(|(_, b)| b.clone())
-                    .unwrap_or_else(|| i.clone())
-            };
-            match t {
-                Term::Num(_) | Term::Pi => t.clone(),
-                Term::Var(n, ix) => Term::Var(n.clone(), ix.iter().map(|i| r(i, map)).collect()),
-                Term::Delta(a, b) => Term::Delta(r(a, map), r(b, map)),
-                Term::Add(ts) => Term::Add(ts.iter().map(|x| go(x, map)).collect()),
-                Term::Mul(ts) => Term::Mul(ts.iter().map(|x| go(x, map)).collect()),
-                Term::Pow(b, e) => Term::Pow(Box::new(go(b, map)), e.clone()),
-                Term::Fn(f, b) => Term::Fn(f.clone(), Box::new(go(b, map))),
-                Term::Sum(ks, body) => {
-                    let mark = map.len();
-                    let fresh: Vec<Ix> = ks.iter().map(|k| Ix::fresh(&k.name, k.dim)).collect();
-                    map.extend(ks.iter().cloned().zip(fresh.iter().cloned()));
-                    let body = go(body, map);
-                    map.truncate(mark);
-                    Term::Sum(fresh, Box::new(body))
-                }
+        self.renamed(&mut Vec::new(), true, &mut |n, ix| Term::Var(n.clone(), ix))
+    }
+
+    /// One pass that renames indices by `map` (innermost binding wins) and
+    /// rebuilds every tensor access with `var` (given the renamed indices). With
+    /// `fresh`, every Σ's indices are replaced by fresh ones on the way down;
+    /// without, they keep their names.
+    pub fn renamed(&self, map: &mut Vec<(Ix, Ix)>, fresh: bool, var: &mut dyn FnMut(&Name, Vec<Ix>) -> Term) -> Term {
+        match self {
+            Term::Num(_) | Term::Pi => self.clone(),
+            Term::Var(n, ix) => var(n, ix.iter().map(|i| bound_to(i, map)).collect()),
+            Term::Delta(a, b) => Term::Delta(bound_to(a, map), bound_to(b, map)),
+            Term::Add(ts) => Term::Add(ts.iter().map(|x| x.renamed(map, fresh, var)).collect()),
+            Term::Mul(ts) => Term::Mul(ts.iter().map(|x| x.renamed(map, fresh, var)).collect()),
+            Term::Pow(b, e) => Term::Pow(Box::new(b.renamed(map, fresh, var)), e.clone()),
+            Term::Fn(f, b) => Term::Fn(f.clone(), Box::new(b.renamed(map, fresh, var))),
+            Term::Sum(ks, body) => {
+                let mark = map.len();
+                let bound: Vec<Ix> = if fresh {
+                    ks.iter().map(|k| Ix::fresh(&k.name, k.dim)).collect()
+                } else {
+                    ks.clone()
+                };
+                map.extend(ks.iter().cloned().zip(bound.iter().cloned()));
+                let body = body.renamed(map, fresh, var);
+                map.truncate(mark);
+                Term::Sum(bound, Box::new(body))
             }
         }
-        go(self, &mut Vec::new())
     }
 
     /// Number of nodes, a rough measure of size.

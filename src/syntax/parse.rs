@@ -107,13 +107,19 @@ fn statement_pieces(source: &str) -> Vec<(usize, &str)> {
     let mut start = 0;
     let mut in_comment = false;
     for (at, c) in source.char_indices() {
-        match c {
-            '#' => in_comment = true,
-            '\n' => in_comment = false,
-            ';' if !in_comment => {}
-            _ => continue,
-        }
-        if c == '\n' || c == ';' {
+        let ends = match c {
+            '#' => {
+                in_comment = true;
+                false
+            }
+            '\n' => {
+                in_comment = false;
+                true
+            }
+            ';' => !in_comment,
+            _ => false,
+        };
+        if ends {
             pieces.push((start, &source[start..at + 1]));
             start = at + 1;
         }
