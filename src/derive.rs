@@ -5,7 +5,7 @@
 //! `∂L/∂T_ij = Σ_C Σ_c (∂L/∂C)_c ∂C_c/∂T_ij`. Each gradient is simplified once,
 //! so the work is linear in the number of definitions.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -462,8 +462,13 @@ pub struct Reverse {
 /// Reverse mode over the definitions. With `named`, a consumer's gradient
 /// enters the chain rule as its name `∂L/∂C` (for the steps); without, as its
 /// simplified value, so that results are expanded in the given gradients.
-pub fn reverse(program: &Program, lowered: &Lowered, of: &str, named: bool) -> Reverse {
+///
+/// Only the gradients on the way to a tensor in `wanted` (canonical names) are
+/// derived: a definition that reads none of them, directly or through other
+/// definitions, and an input not asked for, cost nothing.
+pub fn reverse(program: &Program, lowered: &Lowered, of: &str, named: bool, wanted: &[String]) -> Reverse {
     let env = &lowered.env;
+    let needed = needed(lowered, wanted);
     let mut dims = lowered.dims.clone();
     let of: Rc<str> = of.into();
     let mut params: HashMap<String, Vec<Ix>> = HashMap::new();
@@ -511,6 +516,9 @@ pub fn reverse(program: &Program, lowered: &Lowered, of: &str, named: bool) -> R
             collect_names(rhs, &mut read);
             for t in read {
                 let Name::Tensor(tname) = &t else { continue };
+                if !needed.contains(&**tname) {
+                    continue;
+                }
                 let at = params_of(tname, &mut dims);
                 // a fresh copy of the definition and of the upstream gradient
                 let copy: Vec<Ix> = lhs.iter().map(|i| Ix::fresh(&i.name, i.dim)).collect();
@@ -541,6 +549,9 @@ pub fn reverse(program: &Program, lowered: &Lowered, of: &str, named: bool) -> R
         finished.insert(name.to_string(), (g, log));
     }
     for (name, parts) in pending {
+        if !needed.contains(name.as_str()) {
+            continue;
+        }
         finished
             .entry(name)
             .or_insert_with(|| simplify::simplify(&Term::Add(parts), env));
@@ -550,6 +561,26 @@ pub fn reverse(program: &Program, lowered: &Lowered, of: &str, named: bool) -> R
         contributions,
         params,
     }
+}
+
+/// The tensors whose gradients lead to one in `wanted`: those, and every
+/// defined tensor that reads one of them, directly or through others.
+fn needed<'a>(lowered: &'a Lowered, wanted: &'a [String]) -> HashSet<&'a str> {
+    let mut needed: HashSet<&str> = wanted.iter().map(String::as_str).collect();
+    // Definitions read only tensors defined before them (or inputs), so one
+    // pass in order reaches the fixpoint.
+    let mut read = Vec::new();
+    for (name, _, rhs) in &lowered.definitions {
+        read.clear();
+        collect_names(rhs, &mut read);
+        if read
+            .iter()
+            .any(|n| matches!(n, Name::Tensor(t) if needed.contains(&**t)))
+        {
+            needed.insert(name);
+        }
+    }
+    needed
 }
 
 /// Differentiates the loss by every requested tensor: every gradient is first
@@ -563,7 +594,8 @@ pub fn gradients(program: &Program, lowered: &Lowered, request: &Request) -> Vec
 
 fn gradients_timed(program: &Program, lowered: &Lowered, request: &Request, phases: &mut Phases) -> Vec<Gradient> {
     let started = Instant::now();
-    let r = reverse(program, lowered, &request.of, true);
+    let wanted: Vec<String> = request.wrt.iter().map(|w| canonical_name(w)).collect();
+    let r = reverse(program, lowered, &request.of, true, &wanted);
     phases.reverse = started.elapsed();
     let started = Instant::now();
     let mut dims = lowered.dims.clone();

@@ -198,7 +198,8 @@ pub fn derive_steps(
     request: &Request,
     style: Style,
 ) -> Vec<Vec<Step>> {
-    let named = crate::derive::reverse(program, lowered, &d.of, true);
+    let wanted: Vec<String> = d.results.iter().map(|r| r.name.clone()).collect();
+    let named = crate::derive::reverse(program, lowered, &d.of, true, &wanted);
     let w = Writer { of: &d.of, style };
     let mut done: BTreeSet<String> = BTreeSet::new();
     d.results
