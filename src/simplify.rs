@@ -962,6 +962,87 @@ fn prenex(t: &Term) -> Term {
     }
 }
 
+/// Whether `pattern` can match anywhere in `t` (a normal form), by a necessary
+/// condition that costs one pass: some node of `t` of the pattern's kind
+/// mentions every tensor of the pattern at least as often as the pattern does.
+///
+/// A match (a whole node, or some factors of a product) pairs each tensor of
+/// the pattern with one of the same name inside the matched node, so that
+/// node's counts dominate the pattern's. Rewriting with no match only rebuilds
+/// `t`'s nodes with the smart constructors, which move, merge and drop factors
+/// within a node (never copy one, never bring in a size symbol: every bound
+/// index of a normal form is used), so no node it builds counts more than some
+/// node of `t`. Kinds: a sum, a function, a tensor, and — one kind, because the
+/// prenex form that folding works on moves factors between them — Σ, product
+/// and power.
+fn may_match(pattern: &Term, t: &Term) -> bool {
+    const MOST: usize = 8;
+    type Counts = [u32; MOST];
+    fn tally<'a>(t: &'a Term, names: &mut Vec<&'a Name>, counts: &mut Counts) -> bool {
+        match t {
+            Term::Var(n, _) => match names.iter().position(|m| *m == n) {
+                Some(k) => counts[k] += 1,
+                None if names.len() < MOST => {
+                    counts[names.len()] = 1;
+                    names.push(n);
+                }
+                None => return false,
+            },
+            Term::Add(ts) | Term::Mul(ts) => {
+                for x in ts {
+                    if !tally(x, names, counts) {
+                        return false;
+                    }
+                }
+            }
+            Term::Pow(b, _) | Term::Fn(_, b) | Term::Sum(_, b) => return tally(b, names, counts),
+            Term::Num(_) | Term::Pi | Term::Delta(..) => {}
+        }
+        true
+    }
+    fn kind(t: &Term) -> u8 {
+        match t {
+            Term::Add(_) => 0,
+            Term::Fn(..) => 1,
+            Term::Var(..) => 2,
+            Term::Sum(..) | Term::Mul(_) | Term::Pow(..) => 3,
+            Term::Num(_) | Term::Pi | Term::Delta(..) => 4,
+        }
+    }
+    fn found(t: &Term, of: u8, names: &[&Name], need: &Counts, counts: &mut Counts) -> bool {
+        match t {
+            Term::Var(n, _) => {
+                if let Some(k) = names.iter().position(|m| *m == n) {
+                    counts[k] += 1;
+                }
+            }
+            Term::Add(ts) | Term::Mul(ts) => {
+                for x in ts {
+                    let mut inner = [0; MOST];
+                    if found(x, of, names, need, &mut inner) {
+                        return true;
+                    }
+                    counts.iter_mut().zip(inner).for_each(|(c, i)| *c += i);
+                }
+            }
+            Term::Pow(b, _) | Term::Fn(_, b) | Term::Sum(_, b) => {
+                if found(b, of, names, need, counts) {
+                    return true;
+                }
+            }
+            Term::Num(_) | Term::Pi | Term::Delta(..) => {}
+        }
+        kind(t) == of && counts.iter().zip(need).all(|(c, n)| c >= n)
+    }
+    let mut names = Vec::new();
+    let mut need = [0; MOST];
+    if !tally(pattern, &mut names, &mut need) || names.is_empty() {
+        // more tensors than are counted, or none: nothing is ruled out
+        return true;
+    }
+    found(t, kind(pattern), &names, &need, &mut [0; MOST])
+}
+
 /// Folds every definition back into its name: `exp(Z_sk) / Σ_j exp(Z_sj)` → `Y_sk`.
 /// Returns the normalised result, or `None` when nothing folded.
 pub fn fold(t: &Term, env: &Env) -> Option<Term> {
@@ -976,6 +1057,9 @@ pub fn fold(t: &Term, env: &Env) -> Option<Term> {
     while let Some(&i) = candidates.get(next_candidate) {
         next_candidate += 1;
         let (name, params, rhs) = &env.definitions[i];
+        if !may_match(rhs, &t) {
+            continue;
+        }
         let make = |m: &HashMap<Ix, Ix>| -> Option<Term> {
             let ix: Option<Vec<Ix>> = params.iter().map(|p| m.get(p).cloned()).collect();
             ix.map(|ix| Term::Var(name.clone(), ix))
