@@ -32,6 +32,46 @@ pub struct Report {
     pub skipped: usize,
     /// The loss or a finite difference was not a finite number (f64 overflow).
     pub overflow: bool,
+    /// The rounding floor of the finite differences, relative like the errors:
+    /// `ε |L| / h` at the largest loss evaluated. An error no larger than a few
+    /// times this can be rounding, not a wrong form.
+    pub noise: f64,
+}
+
+/// What a comparison with finite differences says about a derived form.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// The form agrees with finite differences within the tolerance.
+    Agrees,
+    /// The form disagrees by more than the tolerance and more than rounding explains.
+    Disagrees,
+    /// The finite differences cannot tell: the loss overflows f64, or the
+    /// disagreement is within what rounding in the differences explains.
+    Undecided,
+}
+
+/// How many times the estimated rounding floor a disagreement may be and still
+/// be rounding: the floor assumes a loss exact to one unit in the last place,
+/// and a loss through `exp` and sums is off by tens.
+pub const NOISE_FACTOR: f64 = 100.0;
+
+impl Report {
+    /// The verdict on the index form and on the matrix form (if any) at `tolerance`.
+    pub fn verdict(&self, tolerance: f64) -> Verdict {
+        if self.overflow {
+            return Verdict::Undecided;
+        }
+        let mut verdict = Verdict::Agrees;
+        for e in std::iter::once(self.index_error).chain(self.matrix_error) {
+            if e.is_nan() || e > tolerance && e > NOISE_FACTOR * self.noise {
+                return Verdict::Disagrees;
+            }
+            if e > tolerance {
+                verdict = Verdict::Undecided;
+            }
+        }
+        verdict
+    }
 }
 
 /// A deterministic generator (xorshift), so that checks are reproducible.
@@ -327,12 +367,14 @@ impl<'a> Checker<'a> {
     }
 
     /// Central finite differences of the loss with respect to every element of
-    /// `name`, and which entries sit at a kink: their two evaluations fall on
-    /// different sides of a relu or abs, so there is no derivative to compare.
-    pub fn numeric_gradient(&mut self, name: &str) -> (ArrayD<f64>, ArrayD<bool>) {
+    /// `name`, which entries sit at a kink (their two evaluations fall on
+    /// different sides of a relu or abs, so there is no derivative to compare),
+    /// and the rounding floor of each difference, `ε max(|L₊|, |L₋|) / h`.
+    pub fn numeric_gradient(&mut self, name: &str) -> (ArrayD<f64>, ArrayD<bool>, ArrayD<f64>) {
         let base = self.world.tensors[name].clone();
         let mut grad = ArrayD::zeros(base.raw_dim());
         let mut kinks = ArrayD::from_elem(base.raw_dim(), false);
+        let mut floor = ArrayD::zeros(base.raw_dim());
         for (pos, _) in base.indexed_iter() {
             let x = base[&pos];
             let h = 1e-6 * x.abs().max(1.0);
@@ -351,10 +393,11 @@ impl<'a> Checker<'a> {
             let crosses = traces[0].iter().zip(&traces[1]).any(|(a, b)| side(*a) != side(*b));
             grad[&pos] = (f[0] - f[1]) / (2.0 * h);
             kinks[&pos] = crosses;
+            floor[&pos] = f64::EPSILON * f[0].abs().max(f[1].abs()) / h;
         }
         self.world.tensors.insert(name.to_string(), base);
         self.forward(None);
-        (grad, kinks)
+        (grad, kinks, floor)
     }
 
     /// Evaluates a matrix expression.
@@ -367,7 +410,7 @@ impl<'a> Checker<'a> {
         d.results
             .iter()
             .map(|r| {
-                let (numeric, kinks) = self.numeric_gradient(&r.name);
+                let (numeric, kinks, floor) = self.numeric_gradient(&r.name);
                 let skipped = kinks.iter().filter(|k| **k).count();
                 // entries at a kink are not compared: NaN marks them for relative_error
                 let numeric = ndarray::Zip::from(&numeric)
@@ -377,6 +420,12 @@ impl<'a> Checker<'a> {
                 let overflow = ndarray::Zip::from(&numeric)
                     .and(&kinks)
                     .fold(false, |acc, &v, &k| acc || (!k && !v.is_finite()));
+                // relative like the errors, over the entries compared
+                let noise =
+                    ndarray::Zip::from(&floor)
+                        .and(&numeric)
+                        .fold(0.0f64, |m, &f, &v| if v.is_nan() { m } else { m.max(f) })
+                        / scale(&numeric);
                 let index = self.world.tabulate(&r.indices, &r.term);
                 let index_error = relative_error(&index, &numeric);
                 let matrix_error = r.gradient_matrix.as_ref().map(|m| match self.eval_mat(m) {
@@ -404,6 +453,7 @@ impl<'a> Checker<'a> {
                     matrix_error,
                     skipped,
                     overflow,
+                    noise,
                 }
             })
             .collect()
@@ -418,11 +468,6 @@ pub fn relative_error(a: &ArrayD<f64>, b: &ArrayD<f64>) -> f64 {
     if a.shape() != b.shape() {
         return f64::INFINITY;
     }
-    let scale = b
-        .iter()
-        .filter(|x| !x.is_nan())
-        .fold(0.0f64, |m, x| m.max(x.abs()))
-        .max(1.0);
     let diff = a.iter().zip(b.iter()).fold(0.0f64, |m, (x, y)| {
         if y.is_nan() {
             m
@@ -432,7 +477,15 @@ pub fn relative_error(a: &ArrayD<f64>, b: &ArrayD<f64>) -> f64 {
             m.max((x - y).abs())
         }
     });
-    diff / scale
+    diff / scale(b)
+}
+
+/// What errors are relative to: the largest finite difference compared, or 1.
+fn scale(b: &ArrayD<f64>) -> f64 {
+    b.iter()
+        .filter(|x| !x.is_nan())
+        .fold(0.0f64, |m, x| m.max(x.abs()))
+        .max(1.0)
 }
 
 fn size_symbols(dims: &mut crate::derive::Dims, world: &World) -> Vec<(String, usize)> {

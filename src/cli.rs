@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::check::Verdict;
 use crate::{Diagnostic, Diagnostics, Limits, Options};
 
 /// Exit status for bad input or bad usage (SPEC §3).
@@ -376,7 +377,8 @@ fn read_input(input: &InputArgs) -> Result<(String, String), ExitCode> {
 /// Relative error above which `--check` fails.
 pub const CHECK_TOLERANCE: f64 = 1e-6;
 
-/// `--check`: compares every result with finite differences; exit 1 on a mismatch.
+/// `--check`: compares every result with finite differences; exit 1 unless
+/// every form agrees (a mismatch, or a comparison that cannot decide).
 fn check(program: &crate::Program, derivation: &crate::derive::Derivation, sizes: &[(String, usize)]) -> ExitCode {
     let lowered = crate::derive::lower(program);
     let mut checker = crate::check::Checker::with_sizes(program, &lowered, &derivation.of, 1, sizes);
@@ -387,10 +389,16 @@ fn check(program: &crate::Program, derivation: &crate::derive::Derivation, sizes
             Some(e) => format!("{e:.1e}"),
             None => "no matrix form".into(),
         };
-        let pass = r.index_error <= CHECK_TOLERANCE && r.matrix_error.is_none_or(|e| e <= CHECK_TOLERANCE);
-        ok &= pass;
+        let verdict = r.verdict(CHECK_TOLERANCE);
+        ok &= verdict == Verdict::Agrees;
         let skipped = if r.overflow {
             " (the loss is not a finite f64 at the random inputs: nothing could be compared)".to_string()
+        } else if verdict == Verdict::Undecided {
+            format!(
+                " (rounding in the finite differences reaches {:.1e} relative: the loss is too large \
+                 beside its gradient at these inputs to tell)",
+                r.noise
+            )
         } else if r.skipped > 0 {
             format!(" ({} entries at a kink of relu or abs not compared)", r.skipped)
         } else {
@@ -400,7 +408,11 @@ fn check(program: &crate::Program, derivation: &crate::derive::Derivation, sizes
             "check {}: relative error {:.1e} (index form), {matrix} (matrix form): {}{skipped}",
             r.wrt,
             r.index_error,
-            if pass { "ok" } else { "FAILED" }
+            match verdict {
+                Verdict::Agrees => "ok",
+                Verdict::Disagrees => "FAILED",
+                Verdict::Undecided => "UNDECIDED",
+            }
         );
     }
     if ok {

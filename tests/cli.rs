@@ -186,6 +186,30 @@ fn an_egraph_limit_is_reported_and_the_result_still_printed() {
     assert!(text(&out.stdout).contains("(Aᵀ + A) x"), "{}", text(&out.stdout));
 }
 
+/// A loss far larger than its gradient drowns the finite differences in
+/// rounding: `--check` says it cannot tell and fails, it never passes.
+#[test]
+fn check_that_cannot_tell_says_so_and_fails() {
+    let out = ricci(
+        &[
+            "derive",
+            "-e",
+            "L = Σ_i (exp(exp(4)) y_i + x_i)",
+            "--wrt",
+            "x",
+            "--check",
+        ],
+        b"",
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("check x:") && stdout.contains("UNDECIDED"), "{stdout}");
+    assert!(stdout.contains("rounding in the finite differences"), "{stdout}");
+    // the same form on a loss of ordinary size is checked
+    let out = ricci(&["derive", "-e", "L = Σ_i (4 y_i + x_i)", "--wrt", "x", "--check"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+}
+
 #[test]
 fn huge_exponents_do_not_hang() {
     let out = ricci(
