@@ -974,7 +974,9 @@ fn prenex(t: &Term) -> Term {
 /// index of a normal form is used), so no node it builds counts more than some
 /// node of `t`. Kinds: a sum, a function, a tensor, and — one kind, because the
 /// prenex form that folding works on moves factors between them — Σ, product
-/// and power.
+/// and power. (Such a rebuild can re-scope sums, `Σ_j (Σ_i a b) c` for
+/// `Σ_i (Σ_j a c) b`; folding no longer takes that form when nothing folded.
+/// Debug builds check that a skipped definition would not have folded.)
 fn may_match(pattern: &Term, t: &Term) -> bool {
     const MOST: usize = 8;
     type Counts = [u32; MOST];
@@ -1043,6 +1045,16 @@ fn may_match(pattern: &Term, t: &Term) -> bool {
     found(t, kind(pattern), &names, &need, &mut [0; MOST])
 }
 
+/// How often a tensor occurs in `t`.
+fn occurrences(t: &Term, name: &Name) -> usize {
+    match t {
+        Term::Var(n, _) => usize::from(n == name),
+        Term::Add(ts) | Term::Mul(ts) => ts.iter().map(|x| occurrences(x, name)).sum(),
+        Term::Pow(b, _) | Term::Fn(_, b) | Term::Sum(_, b) => occurrences(b, name),
+        Term::Num(_) | Term::Pi | Term::Delta(..) => 0,
+    }
+}
+
 /// Folds every definition back into its name: `exp(Z_sk) / Σ_j exp(Z_sj)` → `Y_sk`.
 /// Returns the normalised result, or `None` when nothing folded.
 pub fn fold(t: &Term, env: &Env) -> Option<Term> {
@@ -1057,13 +1069,19 @@ pub fn fold(t: &Term, env: &Env) -> Option<Term> {
     while let Some(&i) = candidates.get(next_candidate) {
         next_candidate += 1;
         let (name, params, rhs) = &env.definitions[i];
-        if !may_match(rhs, &t) {
-            continue;
-        }
         let make = |m: &HashMap<Ix, Ix>| -> Option<Term> {
             let ix: Option<Vec<Ix>> = params.iter().map(|p| m.get(p).cloned()).collect();
             ix.map(|ix| Term::Var(name.clone(), ix))
         };
+        if !may_match(rhs, &t) {
+            // Debug builds (the tests, the random programs) confirm the filter:
+            // rewriting would not have brought in the name.
+            debug_assert!(
+                occurrences(&rewrite_all(&prenex(&t), rhs, params, &make, env), name) <= occurrences(&t, name),
+                "may_match ruled out a fold of {name:?} in {t:?}"
+            );
+            continue;
+        }
         // Rewriting rebuilds with the smart constructors, which hoist again: go
         // back to the prenex form before every pattern.
         let next = rewrite_all(&prenex(&t), rhs, params, &make, env);
