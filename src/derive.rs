@@ -139,7 +139,10 @@ impl Dims {
             }
         }
         // Declared ranges: an index name declared over S is S in every statement.
-        let keys: Vec<(String, u32)> = d.keys.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        // In the order the nodes were made, so that the classes (and the sizes
+        // `--check` gives them) do not depend on hashing.
+        let mut keys: Vec<(String, u32)> = d.keys.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        keys.sort_by_key(|(_, v)| *v);
         let mut by_range: BTreeMap<String, u32> = BTreeMap::new();
         for (key, node) in keys {
             let mut parts = key.split('\u{0}');
