@@ -210,7 +210,8 @@ pub fn derive_steps(
                 if !done.insert(t.clone()) {
                     continue;
                 }
-                tensor_steps(&w, lowered, &named, &t, request, &mut steps);
+                let result = d.results.iter().find(|r| r.name == t);
+                tensor_steps(&w, lowered, &named, &t, result, request, &mut steps);
             }
             final_steps(&w, &named, r, &mut steps);
             steps
@@ -218,7 +219,17 @@ pub fn derive_steps(
         .collect()
 }
 
-fn tensor_steps(w: &Writer, lowered: &Lowered, named: &Reverse, t: &str, request: &Request, out: &mut Vec<Step>) {
+/// The steps that derive `t`'s named gradient; `result` is the derivation's
+/// result for `t`, if `t` was asked for.
+fn tensor_steps(
+    w: &Writer,
+    lowered: &Lowered,
+    named: &Reverse,
+    t: &str,
+    result: Option<&GradientResult>,
+    request: &Request,
+    out: &mut Vec<Step>,
+) {
     let env = &lowered.env;
     let Some(parts) = named.contributions.get(t) else {
         return;
@@ -293,7 +304,13 @@ fn tensor_steps(w: &Writer, lowered: &Lowered, named: &Reverse, t: &str, request
             pass_names(&log),
         ));
     }
-    let (_, shown, _) = matrix_forms(&g, &at, request);
+    // A result whose named gradient is its final form (nothing was substituted)
+    // already has its matrix form: the same term, up to the names of its free
+    // indices. Saturating it again doubled the e-graph work of --steps and JSON.
+    let shown = match result {
+        Some(r) if same_gradient(r, &g, &at) => r.matrix.clone(),
+        _ => matrix_forms(&g, &at, request).1,
+    };
     if let Some(m) = shown {
         let shape = shape_of(lowered, t);
         out.push(w.step(
@@ -302,6 +319,13 @@ fn tensor_steps(w: &Writer, lowered: &Lowered, named: &Reverse, t: &str, request
             plain("matrix form"),
         ));
     }
+}
+
+/// Whether `g` with free indices `at` is the result's term up to their names.
+fn same_gradient(r: &GradientResult, g: &Term, at: &[Ix]) -> bool {
+    let mut map: Vec<(Ix, Ix)> = r.indices.iter().cloned().zip(at.iter().cloned()).collect();
+    let term = r.term.renamed(&mut map, false, &mut |n, ix| Term::Var(n.clone(), ix));
+    r.indices.len() == at.len() && alpha(&term) == alpha(g)
 }
 
 /// The declared range of each axis of `t`, when every axis has one.
