@@ -110,6 +110,9 @@ fn fuzz_findings_are_rejected_quickly() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/cases/fuzz");
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "ricci") {
+            continue; // the derive fuzzer's, below
+        }
         let bytes = std::fs::read(&path).unwrap();
         let started = std::time::Instant::now();
         let out = ricci(&["check", "-"], &bytes);
@@ -127,6 +130,37 @@ fn fuzz_findings_are_rejected_quickly() {
         );
         assert!(!text(&out.stderr).contains("panicked"), "{}", path.display());
     }
+}
+
+/// Programs the derive fuzzer found slow (`# wrt: X` on the first line): each
+/// derives, with steps, in JSON, within a bound.
+#[test]
+fn derive_fuzz_findings_end_quickly() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/cases/fuzz");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "ricci") {
+            continue;
+        }
+        let source = std::fs::read_to_string(&path).unwrap();
+        let wrt = source
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("# wrt: "))
+            .expect("# wrt: X first");
+        let started = std::time::Instant::now();
+        let out = ricci(&["derive", "-", "--wrt", wrt, "--format", "json"], source.as_bytes());
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{} took {:?}",
+            path.display(),
+            started.elapsed()
+        );
+        assert_eq!(out.status.code(), Some(0), "{}: {}", path.display(), text(&out.stderr));
+        seen += 1;
+    }
+    assert!(seen >= 1);
 }
 
 #[test]
