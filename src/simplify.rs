@@ -1087,6 +1087,11 @@ pub fn fold(t: &Term, env: &Env) -> Option<Term> {
         let next = rewrite_all(&prenex(&t), rhs, params, &make, env);
         // keep the rewrite only if it changed something (else stay out of prenex form)
         let key = alpha_hash(&next);
+        // Most rewrites find nothing and give `t` back: compare with `t` itself
+        // first, with its normal form (built once) only when that differs.
+        if key == alpha_hash(&t) && alpha_equal(&next, &t) {
+            continue;
+        }
         let before = current_key.get_or_insert_with(|| {
             let n = normalize(&t, env);
             (alpha_hash(&n), n)
