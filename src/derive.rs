@@ -511,6 +511,9 @@ pub fn reverse(program: &Program, lowered: &Lowered, of: &str, named: bool, want
     let mut finished: HashMap<String, (Term, Log)> = HashMap::new();
     for (name, lhs, rhs) in lowered.definitions.iter().rev() {
         let Some(parts) = pending.remove(&**name) else { continue };
+        if !needed.contains(&**name) {
+            continue; // an output the requested tensors do not lead to
+        }
         let (g, log) = simplify::simplify(&Term::Add(parts), env);
         let mine = params_of(name, &mut dims);
         if !g.is_zero() {
@@ -551,10 +554,8 @@ pub fn reverse(program: &Program, lowered: &Lowered, of: &str, named: bool, want
         }
         finished.insert(name.to_string(), (g, log));
     }
+    // What is left are inputs, entered only when needed.
     for (name, parts) in pending {
-        if !needed.contains(name.as_str()) {
-            continue;
-        }
         finished
             .entry(name)
             .or_insert_with(|| simplify::simplify(&Term::Add(parts), env));
