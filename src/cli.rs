@@ -72,8 +72,9 @@ struct LimitArgs {
 struct DeriveArgs {
     #[command(flatten)]
     input: InputArgs,
-    /// A tensor to differentiate by (repeat for several).
-    #[arg(long = "wrt", value_name = "TENSOR", required = true)]
+    /// A tensor to differentiate by (repeat for several; a repeat is dropped).
+    /// Without it, the error lists the program's tensors.
+    #[arg(long = "wrt", value_name = "TENSOR")]
     wrt: Vec<String>,
     /// The loss to differentiate.
     #[arg(long = "of", value_name = "NAME", default_value = "L")]
@@ -177,6 +178,7 @@ fn run(cli: Cli) -> ExitCode {
             };
             match crate::load(&source, &options(&input)) {
                 Ok(program) => {
+                    note_opaque(&program);
                     print!("{}", program.syntax);
                     ExitCode::SUCCESS
                 }
@@ -184,6 +186,12 @@ fn run(cli: Cli) -> ExitCode {
             }
         }
         Command::Derive(args) => {
+            if args.standalone && args.format != Format::Latex {
+                return usage_error(
+                    "--standalone needs --format latex",
+                    "--standalone wraps the LaTeX output in a document that pdflatex compiles: add `--format latex`",
+                );
+            }
             let (name, source) = match read_input(&args.input) {
                 Ok(x) => x,
                 Err(code) => return code,
@@ -192,7 +200,8 @@ fn run(cli: Cli) -> ExitCode {
                 Ok(p) => p,
                 Err(errors) => return report(&name, &source, &errors),
             };
-            let request = crate::derive::Request {
+            note_opaque(&program);
+            let mut request = crate::derive::Request {
                 of: crate::derive::canonical_name(&args.of),
                 wrt: args.wrt.clone(),
                 layout: match args.layout {
@@ -205,6 +214,7 @@ fn run(cli: Cli) -> ExitCode {
                     time: std::time::Duration::from_millis(args.max_egraph_ms),
                 },
             };
+            request.dedup_wrt();
             let mut times = Vec::new();
             for _ in 1..args.repeat {
                 let started = std::time::Instant::now();
@@ -214,13 +224,10 @@ fn run(cli: Cli) -> ExitCode {
             let started = std::time::Instant::now();
             let derivation = match crate::derive::derive(&program, &request) {
                 Ok(d) => d,
-                Err(e) => {
-                    eprintln!("error: {}", e.message);
-                    if let Some(help) = &e.help {
-                        eprintln!("  = help: {help}");
-                    }
-                    return ExitCode::from(EXIT_BAD_INPUT);
-                }
+                // A request's problem is shown in the program where it has a
+                // place there (a range's declaration, a definition).
+                Err(e) if !e.label.is_empty() => return report(&name, &source, &e.into()),
+                Err(e) => return usage_error(&e.message, e.help.as_deref().unwrap_or_default()),
             };
             let style = if args.ascii {
                 crate::render::Style::Ascii
@@ -419,6 +426,27 @@ fn check(program: &crate::Program, derivation: &crate::derive::Derivation, sizes
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    }
+}
+
+/// A problem with the command line that has no place in the program: a plain
+/// `error:` line and its help on standard error; exit status 2.
+fn usage_error(message: &str, help: &str) -> ExitCode {
+    eprintln!("error: {message}");
+    if !help.is_empty() {
+        eprintln!("  = help: {help}");
+    }
+    ExitCode::from(EXIT_BAD_INPUT)
+}
+
+/// Says on standard error, once per name, that an unknown one-argument
+/// function is taken as opaque (SPEC §1): the result is right for any `h`,
+/// but a misspelt built-in would pass unnoticed without it.
+fn note_opaque(program: &crate::Program) {
+    for h in &program.opaque_functions {
+        eprintln!(
+            "note: `{h}` is not a built-in function: it is treated as an opaque elementwise function `{h}` with derivative `{h}'`"
+        );
     }
 }
 

@@ -312,7 +312,7 @@ fn tensor_steps(
         _ => matrix_forms(&g, &at, request).1,
     };
     if let Some(m) = shown {
-        let shape = shape_of(lowered, t);
+        let shape = shape_of(lowered, t).map(|s| request.layout.shape(s));
         out.push(w.step(
             w.both(|s| names::gradient(of, t, s)),
             w.both(|s| format!("{}{}", crate::render::matrix::render(&m, s), membership(&shape, s))),

@@ -141,6 +141,21 @@ fn superscript_char(c: char) -> Option<char> {
     })
 }
 
+/// The inverse of [`superscript_char`].
+fn plain_char(c: char) -> Option<char> {
+    "0123456789()Llnik".chars().find(|&p| superscript_char(p) == Some(c))
+}
+
+/// The name a Unicode display spelling stands for: `W⁽¹⁾` → `W^(1)`, the
+/// inverse of [`tensor`] in Unicode, so that a name can be typed back as ricci
+/// prints it. `None` when `name` ends in no superscript label.
+pub fn from_superscript(name: &str) -> Option<String> {
+    let (base, rest) = name.split_once('⁽')?;
+    let label = rest.strip_suffix('⁾')?;
+    let label: String = label.chars().map(plain_char).collect::<Option<_>>()?;
+    (!base.is_empty() && !label.is_empty()).then(|| format!("{base}^({label})"))
+}
+
 /// A tensor name for display: `W^(1)` → `W⁽¹⁾` (when every character has a
 /// superscript form), unchanged in ASCII.
 pub fn tensor(name: &str, style: Style) -> String {
