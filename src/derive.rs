@@ -377,8 +377,10 @@ pub fn validate(program: &Program, request: &Request) -> Result<(), Diagnostic> 
             return Err(Diagnostic::new(
                 at,
                 format!(
-                    "--of {}: the loss must be a scalar, but `{}` has {} indices",
-                    request.of, request.of, info.order
+                    "--of {}: the loss must be a scalar, but `{}` has {}",
+                    request.of,
+                    request.of,
+                    crate::diagnostic::plural(info.order, "index", "indices")
                 ),
                 "",
             )
