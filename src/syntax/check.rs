@@ -27,9 +27,9 @@ pub const GUESSED_FUNCTIONS: &[(&str, &str, &str)] = &[
     ("max", "a maximum over an index", "a maximum over an index cannot be written; a smooth one is `log(Σ_i exp(x_i))`"),
     ("min", "a minimum over an index", "a minimum over an index cannot be written; a smooth one is `-log(Σ_i exp(-x_i))`"),
     ("logsumexp", "a log-sum-exp", "`logsumexp(x)` is `log(Σ_i exp(x_i))`"),
-    ("det", "a determinant", "ricci has no determinant yet, and an unknown function is read entry by entry; write the matrix function's entries, or differentiate by hand"),
-    ("logdet", "a log-determinant", "ricci has no determinant yet, and an unknown function is read entry by entry; `∂ logdet A / ∂A_ij` is `(A⁻¹)_ji`"),
-    ("inv", "a matrix inverse", "ricci has no matrix inverse yet, and an unknown function is read entry by entry; name the inverse as an input and use `∂(A⁻¹)_ab/∂A_ij = −(A⁻¹)_ai (A⁻¹)_jb`"),
+    ("det", "a determinant", "ricci has no determinant yet; an unknown function would be applied to each entry of its argument, which is not what `det` means"),
+    ("logdet", "a log-determinant", "ricci has no determinant yet; an unknown function would be applied to each entry of its argument, which is not what `logdet` means"),
+    ("inv", "a matrix inverse", "ricci has no matrix inverse yet; an unknown function would be applied to each entry (`1/A_ij` is not `(A⁻¹)_ij`)"),
 ];
 
 /// Options that change what a program means.
