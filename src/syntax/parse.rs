@@ -8,6 +8,7 @@ use pest::Parser as _;
 use unicode_normalization::UnicodeNormalization;
 
 use super::ast::*;
+use super::check::GUESSED_FUNCTIONS;
 use super::expected::describe;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::limits::Limits;
@@ -535,6 +536,8 @@ impl Builder<'_> {
     }
 
     fn tensor(&mut self, pair: Pair<Rule>) -> TensorRef {
+        let called = pair.get_input()[pair.as_span().end()..].starts_with('(');
+        let whole = self.span(&pair);
         let mut name = None;
         let mut indices = Vec::new();
         let mut mark = None;
@@ -557,6 +560,8 @@ impl Builder<'_> {
         if let Some(mark) = mark {
             let d = transpose_error(&tensor, mark.as_str(), mark_first, self.span(&mark));
             self.errors.push(d);
+        } else if called && !tensor.indices.is_empty() {
+            self.errors.extend(subscripted_call(&tensor, whole));
         }
         tensor
     }
@@ -794,6 +799,25 @@ fn transpose_error(tensor: &TensorRef, mark: &str, mark_first: bool, at: Span) -
         "transpose mark",
     )
     .with_help(help)
+}
+
+/// `softmax_k(z_k)`, `norm_k(x_k)`: a reduction with its index in a subscript, which
+/// the grammar reads as a tensor `softmax_k` times a parenthesis. Refused (with the
+/// index form) for the names in [`GUESSED_FUNCTIONS`]; a tensor of another name
+/// directly before `(` multiplies, as the README says.
+fn subscripted_call(tensor: &TensorRef, at: Span) -> Option<Diagnostic> {
+    let name = &tensor.name.name;
+    let lower = name.to_lowercase();
+    let (_, what, help) = GUESSED_FUNCTIONS.iter().find(|(n, ..)| *n == lower)?;
+    let written = format!("{name}{}", super::print::Subscript(&tensor.indices));
+    Some(
+        Diagnostic::new(
+            at,
+            format!("`{written}(…)` would be read as a tensor `{written}` times a parenthesis, not as {what}"),
+            "a tensor, not a function",
+        )
+        .with_help(format!("ricci has no `{lower}` with an index yet: {help}")),
+    )
 }
 
 fn tensor_text(tensor: &TensorRef, reversed: bool) -> String {
