@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{plural, Diagnostic};
 use crate::diff::differentiate;
 use crate::matrix::Mat;
 use crate::simplify::{self, Env, Log};
@@ -548,11 +548,6 @@ fn range_symbol(program: &Program, name: &str) -> Option<(Span, String)> {
         .collect();
     let word = if indices.len() == 1 { "index" } else { "indices" };
     Some((span, format!("{word} {}", names_list(&indices, "and"))))
-}
-
-/// `1 index`, `2 indices`.
-fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// `` `a` ``, `` `a` or `b` ``, `` `a`, `b` and `c` ``.

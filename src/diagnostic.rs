@@ -75,6 +75,15 @@ impl From<Diagnostic> for Diagnostics {
     }
 }
 
+/// `1 index`, `2 indices`: a count with its noun in the right number.
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
 /// The widest stretch of a source line a rendered diagnostic shows.
 const WINDOW: usize = 100;
 

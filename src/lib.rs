@@ -63,7 +63,10 @@ pub struct Options {
 
 /// Parses and checks a program: the whole front end.
 pub fn load(source: &str, options: &Options) -> Result<Program, Diagnostics> {
-    let syntax = syntax::parse::parse(source, &options.limits)?;
-    syntax::check(syntax, options.check)
+    match syntax::parse::parse_recovering(source, &options.limits) {
+        Ok(syntax) => syntax::check(syntax, options.check),
+        // Statements that did parse are still checked: every slip is listed.
+        Err(partial) => Err(syntax::check::check_partial(partial, options.check)),
+    }
 }
 pub mod cli;

@@ -40,6 +40,16 @@ fn number() -> impl Strategy<Value = BigRational> {
     prop_oneof![
         (0u32..1000).prop_map(|n| BigRational::from_integer(n.into())),
         (0u32..1000, 1u32..4).prop_map(|(n, d)| BigRational::new(n.into(), 10u32.pow(d).into())),
+        // what scientific notation reads, to the edge of the digit limit: n × 10^k
+        (1u32..1000, -100i32..=97).prop_map(|(n, k)| {
+            let ten = num_bigint::BigInt::from(10);
+            let scale = num_traits::pow(ten, k.unsigned_abs() as usize);
+            if k >= 0 {
+                BigRational::from_integer(num_bigint::BigInt::from(n) * scale)
+            } else {
+                BigRational::new(n.into(), scale)
+            }
+        }),
     ]
 }
 
@@ -135,5 +145,27 @@ proptest! {
             .map_err(|d| TestCaseError::fail(d.render("printed", &printed)))?;
         let again = parsed.to_string();
         prop_assert_eq!(&printed, &again);
+    }
+}
+
+/// Scientific notation prints as the exact decimal, which parses back to the same
+/// number and prints the same: the canonical form is a fixed point at the edges of
+/// the digit limit too.
+#[test]
+fn scientific_notation_prints_to_a_fixed_point() {
+    for source in [
+        "L = 1e-4 x",
+        "L = 2.5E3 + 1E+2 + 3e0",
+        "L = 9.99e-98 + 1e99 + 123e-100",
+        "L = x^1e-2 + x^(1e1/3e0)",
+        "L = 0.000e5 + 10e-1",
+    ] {
+        let limits = ricci::Limits::default();
+        let first = ricci::syntax::parse::parse(source, &limits).unwrap();
+        let printed = first.to_string();
+        let again = ricci::syntax::parse::parse(&printed, &limits)
+            .unwrap_or_else(|d| panic!("{}", d.render("printed", &printed)));
+        assert_eq!(again.to_string(), printed, "{source}");
+        assert!(!printed.contains('e'), "{source} printed as {printed}");
     }
 }

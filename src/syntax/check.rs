@@ -6,10 +6,31 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use num_traits::Zero;
 
 use super::ast::*;
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use super::parse::Partial;
+use crate::diagnostic::{plural, Diagnostic, Diagnostics};
 
 /// The built-in elementwise functions (SPEC §1). `sigmoid` and `σ` are one function.
 pub const BUILTINS: &[&str] = &["exp", "log", "sqrt", "tanh", "sigmoid", "σ", "relu", "softplus", "abs"];
+
+/// Names that ricci refuses to read as opaque elementwise functions, because a
+/// reader would take them for a matrix function or a reduction (SPEC §1): the name,
+/// what it would be taken for, and how to write that in index notation. This table
+/// is the only list of them. `max` and `min` are refused with one argument only.
+pub const GUESSED_FUNCTIONS: &[(&str, &str, &str)] = &[
+    ("tr", "a trace", "a trace is a sum over a repeated index: `tr(X)` is `Σ_i X_ii`"),
+    ("trace", "a trace", "a trace is a sum over a repeated index: `trace(X)` is `Σ_i X_ii`"),
+    ("diag", "a diagonal matrix", "`diag(v)_ij` is `v_i δ_ij`, and the diagonal of a matrix, `diag(X)_i`, is `X_ii`"),
+    ("softmax", "a softmax", "`softmax(z_i)` is `exp(z_i) / Σ_k exp(z_k)`"),
+    ("mean", "a mean", "`mean(x_i)` is `1/N Σ_i x_i`, with `index i : N`"),
+    ("sum", "a sum", "`sum(x_i)` is `Σ_i x_i`: a sum names its indices (`sum_i x_i` also works)"),
+    ("norm", "a norm", "`norm(x)` is `sqrt(Σ_i x_i^2)`"),
+    ("max", "a maximum over an index", "a maximum over an index cannot be written; a smooth one is `log(Σ_i exp(x_i))`"),
+    ("min", "a minimum over an index", "a minimum over an index cannot be written; a smooth one is `-log(Σ_i exp(-x_i))`"),
+    ("logsumexp", "a log-sum-exp", "`logsumexp(x)` is `log(Σ_i exp(x_i))`"),
+    ("det", "a determinant", "ricci has no determinant yet; an unknown function would be applied to each entry of its argument, which is not what `det` means"),
+    ("logdet", "a log-determinant", "ricci has no determinant yet; an unknown function would be applied to each entry of its argument, which is not what `logdet` means"),
+    ("inv", "a matrix inverse", "ricci has no matrix inverse yet; an unknown function would be applied to each entry (`1/A_ij` is not `(A⁻¹)_ij`)"),
+];
 
 /// Options that change what a program means.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -94,6 +115,67 @@ pub fn check(mut syntax: super::ast::Program, options: CheckOptions) -> Result<P
     })
 }
 
+/// Checks what parsed of a program that did not parse whole, and returns every
+/// error: the syntax errors and the problems of the statements that did parse, so
+/// that one slip does not hide the next.
+///
+/// The broken statements are left out. A check that spans statements reports a
+/// conflict between statements it sees (two orders of one tensor, two definitions,
+/// a cycle, a tensor called as a function), so leaving some out can hide a problem
+/// but not invent one, with one exception: a name that a broken statement defines
+/// has an order and a kind the checker cannot see. Every error that points at a use
+/// of such a name (or has a note there) is dropped; it will show once the broken
+/// statement parses. Errors within a statement (an unbound index, a bad call) are
+/// kept even when the statement reads such a name.
+pub fn check_partial(partial: Partial, options: CheckOptions) -> Diagnostics {
+    let Partial {
+        mut errors,
+        parsed,
+        broken_names,
+    } = partial;
+    let broken: BTreeSet<&str> = broken_names.iter().map(|i| i.name.as_str()).collect();
+    let mut blind: Vec<Span> = Vec::new();
+    let mut defined: Vec<Span> = Vec::new();
+    let mut note_use = |e: &Expr| match &e.kind {
+        ExprKind::Tensor(t) if broken.contains(t.name.name.as_str()) => blind.push(t.name.span),
+        ExprKind::Call { function, .. } if broken.contains(base_function_name(&function.name)) => {
+            blind.push(function.span)
+        }
+        _ => {}
+    };
+    for statement in &parsed.statements {
+        match &statement.kind {
+            StatementKind::Index { range, .. } if broken.contains(range.name.as_str()) => defined.push(range.span),
+            StatementKind::Index { .. } => {}
+            StatementKind::Assume { lhs, rhs } => {
+                lhs.walk(&mut note_use);
+                if let Some(rhs) = rhs {
+                    rhs.walk(&mut note_use);
+                }
+            }
+            StatementKind::Definition { lhs, rhs } => {
+                if broken.contains(lhs.name.name.as_str()) {
+                    defined.push(lhs.name.span);
+                }
+                rhs.walk(&mut note_use);
+            }
+        }
+    }
+    blind.extend(defined);
+    let within = |s: Span| blind.iter().any(|b| b.start <= s.start && s.end <= b.end);
+    if let Err(semantic) = check(parsed, options) {
+        errors.extend(
+            semantic
+                .0
+                .into_iter()
+                .filter(|d| !within(d.span) && !d.notes.iter().any(|(s, _)| within(*s))),
+        );
+    }
+    errors.sort_by_key(|d| (d.span.start, d.span.end));
+    errors.dedup();
+    Diagnostics(errors)
+}
+
 #[derive(Default)]
 struct Checker {
     einstein: bool,
@@ -106,6 +188,8 @@ struct Checker {
     opaque: BTreeMap<String, Span>,
     /// definition statement → names it reads
     reads: HashMap<usize, Vec<(String, Span)>>,
+    /// the unbound indices reported in the current statement → their error
+    unbound: HashMap<String, usize>,
 }
 
 fn base_function_name(name: &str) -> &str {
@@ -173,6 +257,7 @@ impl Checker {
     }
 
     fn statement(&mut self, i: usize, statement: &Statement) {
+        self.unbound.clear();
         match &statement.kind {
             StatementKind::Index { indices, range } => {
                 for index in indices {
@@ -393,10 +478,19 @@ impl Checker {
             ExprKind::Call { function, args } => {
                 let base = base_function_name(&function.name);
                 self.calls.entry(base.to_string()).or_insert(function.span);
+                let mut arity_known = true;
                 if !BUILTINS.contains(&base) {
-                    self.opaque.entry(base.to_string()).or_insert(function.span);
+                    match guessed_function(function, args.len()) {
+                        Some(d) => {
+                            self.error(d);
+                            arity_known = false;
+                        }
+                        None => {
+                            self.opaque.entry(base.to_string()).or_insert(function.span);
+                        }
+                    }
                 }
-                if args.len() != 1 {
+                if args.len() != 1 && arity_known {
                     self.error(
                         Diagnostic::new(
                             e.span,
@@ -425,28 +519,44 @@ impl Checker {
             }
             if let Some(lhs) = lhs {
                 if !lhs.contains(&index.name) {
-                    let help = if self.einstein {
-                        format!("sum over it with `Σ_{} …`, or add it to the left-hand side", index.name)
-                    } else {
-                        format!("sum over it with `Σ_{} …`, add it to the left-hand side, or pass --einstein to sum repeated indices", index.name)
-                    };
-                    self.error(
-                        Diagnostic::new(
-                            index.span,
-                            format!(
-                                "index `{}` is neither on the left-hand side nor bound by a Σ",
-                                index.name
-                            ),
-                            "unbound index",
-                        )
-                        .with_help(help),
-                    );
+                    self.unbound_index(index);
                     continue;
                 }
             }
             free.push((index.name.clone(), index.span));
         }
         free
+    }
+
+    /// Reports an index that is neither free on the left nor bound, once per
+    /// statement: later uses of the same index become notes on the first report.
+    fn unbound_index(&mut self, index: &Ident) {
+        if let Some(&at) = self.unbound.get(&index.name) {
+            self.errors[at].notes.push((index.span, "also used here".into()));
+            return;
+        }
+        let name = &index.name;
+        let d = if self.einstein {
+            Diagnostic::new(
+                index.span,
+                format!("index `{name}` appears once in its product, so --einstein does not sum it"),
+                "appears once",
+            )
+            .with_help(format!(
+                "--einstein sums an index that appears exactly twice in a product (`x_{name} y_{name}`; `x_{name}^2` counts once): write the sum, `Σ_{name} …`, or add `{name}` to the left-hand side"
+            ))
+        } else {
+            Diagnostic::new(
+                index.span,
+                format!("index `{name}` is neither on the left-hand side nor bound by a Σ"),
+                "unbound index",
+            )
+            .with_help(format!(
+                "sum over it with `Σ_{name} …`, add it to the left-hand side, or pass --einstein to sum repeated indices"
+            ))
+        };
+        self.unbound.insert(index.name.clone(), self.errors.len());
+        self.error(d);
     }
 
     /// A name is either a function or a tensor, never both.
@@ -675,6 +785,41 @@ impl Checker {
     }
 }
 
+/// The error for a call that ricci would otherwise read as an opaque elementwise
+/// function although its name says something else: a built-in written in another
+/// case (`Relu`), or a matrix function or reduction (`tr`, `softmax`, …, see
+/// [`GUESSED_FUNCTIONS`]).
+fn guessed_function(function: &Ident, arity: usize) -> Option<Diagnostic> {
+    let base = base_function_name(&function.name);
+    let primes = &function.name[base.len()..];
+    let lower = base.to_lowercase();
+    if let Some((name, what, help)) = GUESSED_FUNCTIONS.iter().find(|(name, ..)| *name == lower) {
+        if matches!(*name, "max" | "min") && arity != 1 {
+            return None;
+        }
+        return Some(
+            Diagnostic::new(
+                function.span,
+                format!("unknown function `{base}`: ricci does not guess that it means {what}"),
+                "unknown function",
+            )
+            .with_help(*help),
+        );
+    }
+    let builtin = BUILTINS.iter().find(|b| b.to_lowercase() == lower)?;
+    Some(
+        Diagnostic::new(
+            function.span,
+            format!("`{base}` is not a built-in function: did you mean `{builtin}{primes}`?"),
+            "unknown function",
+        )
+        .with_help(format!(
+            "built-in functions are written in lower case ({}); any other name would be an opaque function",
+            BUILTINS.join(", ")
+        )),
+    )
+}
+
 /// The span of the first use of index `k` inside `e`.
 fn first_use(e: &Expr, k: &str) -> Option<Span> {
     let mut found = None;
@@ -690,12 +835,4 @@ fn first_use(e: &Expr, k: &str) -> Option<Span> {
         found = indices.iter().find(|i| i.name == k).map(|i| i.span);
     });
     found
-}
-
-fn plural(n: usize, one: &str, many: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {many}")
-    }
 }

@@ -56,5 +56,7 @@ pub fn describe(rule: Rule) -> &'static str {
         Rule::name_continue => "a letter or digit",
         Rule::reserved => "a reserved symbol",
         Rule::keyword_subscript => "`sum_` or `delta_`",
+        Rule::transpose => "a transpose mark",
+        Rule::transpose_letter => "`ᵀ`",
     }
 }

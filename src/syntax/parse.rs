@@ -8,6 +8,7 @@ use pest::Parser as _;
 use unicode_normalization::UnicodeNormalization;
 
 use super::ast::*;
+use super::check::GUESSED_FUNCTIONS;
 use super::expected::describe;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::limits::Limits;
@@ -28,76 +29,154 @@ pub use generated::{RicciParser, Rule};
 /// the whole program fails, each statement is parsed on its own, so one slip does
 /// not hide the next.
 pub fn parse(source: &str, limits: &Limits) -> Result<Program, Diagnostics> {
-    check_bounds(source, limits)?;
+    parse_recovering(source, limits).map_err(|partial| Diagnostics(partial.errors))
+}
+
+/// A program that did not parse whole: its errors, and what could still be read.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Partial {
+    /// The syntax errors (and errors found while building the tree), in source order.
+    pub errors: Vec<Diagnostic>,
+    /// The statements that parsed, with their spans in the whole source; empty when
+    /// a bound on the input (size, digits, nesting, statements, indices) was hit.
+    pub parsed: Program,
+    /// The names that the broken statements define, as far as their left side
+    /// could be read (`Y` of `Y_ij = (…`).
+    pub broken_names: Vec<Ident>,
+}
+
+/// Like [`parse`], but on failure also hands back the statements that did parse,
+/// so that the checker can still report their problems.
+pub fn parse_recovering(source: &str, limits: &Limits) -> Result<Program, Partial> {
+    let failed = |d: Diagnostic| Partial {
+        errors: vec![d],
+        parsed: Program { statements: Vec::new() },
+        broken_names: Vec::new(),
+    };
+    check_bounds(source, limits).map_err(failed)?;
     // Collecting the expected tokens costs time on every input; do it only to
     // explain a failure, by parsing again. pest keeps that switch in a global, so
     // parses in other threads must not flip it under this one.
     let _guard = PEST_DETAIL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     pest::set_error_detail(false);
-    let parsed = RicciParser::parse(Rule::program, source);
-    let mut pairs = match parsed {
-        Ok(pairs) => pairs,
-        Err(_) => return Err(Diagnostics(every_syntax_error(source))),
+    let mut builder = Builder {
+        offset: 0,
+        limits,
+        errors: Vec::new(),
     };
-    let program = pairs.next().expect("the program rule always yields one pair");
     let mut statements = Vec::new();
-    let mut errors = Vec::new();
-    for pair in program.into_inner() {
-        if pair.as_rule() == Rule::EOI {
-            break;
+    let mut broken_names = Vec::new();
+    match RicciParser::parse(Rule::program, source) {
+        Ok(mut pairs) => {
+            let program = pairs.next().expect("the program rule always yields one pair");
+            for pair in program.into_inner() {
+                if pair.as_rule() == Rule::EOI {
+                    break;
+                }
+                builder.statement_or_broken(pair, &mut statements, &mut broken_names);
+            }
         }
-        match build_statement(pair) {
-            Ok(s) => statements.push(s),
-            Err(e) => errors.push(e),
+        Err(_) => {
+            pest::set_error_detail(true);
+            every_statement(source, &mut builder, &mut statements, &mut broken_names);
+            pest::set_error_detail(false);
         }
     }
-    if !errors.is_empty() {
-        return Err(Diagnostics(errors));
+    let bounded = check_statement_count(&statements, limits).and_then(|()| check_index_count(&statements, limits));
+    let mut errors = builder.errors;
+    if errors.is_empty() {
+        bounded.map_err(failed)?;
+        return Ok(Program { statements });
     }
-    if statements.len() > limits.max_statements {
-        let s = &statements[limits.max_statements];
-        return Err(Diagnostic::new(
-            s.span,
-            format!(
-                "the program has {} statements, more than the limit of {}",
-                statements.len(),
-                limits.max_statements
-            ),
-            "this statement is over the limit",
-        )
-        .with_help("raise the limit with --max-statements")
-        .into());
+    if let Err(over) = bounded {
+        errors.push(over);
+        statements.clear();
     }
-    let program = Program { statements };
-    check_index_count(&program, limits)?;
-    Ok(program)
+    errors.sort_by_key(|d| (d.span.start, d.span.end));
+    Err(Partial {
+        errors,
+        parsed: Program { statements },
+        broken_names,
+    })
+}
+
+fn check_statement_count(statements: &[Statement], limits: &Limits) -> Result<(), Diagnostic> {
+    if statements.len() <= limits.max_statements {
+        return Ok(());
+    }
+    let s = &statements[limits.max_statements];
+    Err(Diagnostic::new(
+        s.span,
+        format!(
+            "the program has {} statements, more than the limit of {}",
+            statements.len(),
+            limits.max_statements
+        ),
+        "this statement is over the limit",
+    )
+    .with_help("raise the limit with --max-statements"))
 }
 
 /// Held while parsing: pest's error-detail switch is process-wide.
 static PEST_DETAIL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-/// The syntax errors of a program that failed to parse, one per failing statement.
+/// Reads a program that failed to parse one statement at a time: the syntax error
+/// of every failing statement, and the statements that parse on their own.
 ///
 /// A newline always ends a statement (the grammar allows none inside one), and so
 /// does a `;` outside a comment; each piece is parsed with the `single` rule. If
 /// every piece parses (a failure that needs the whole program to show), the whole
 /// program's error is reported.
-fn every_syntax_error(source: &str) -> Vec<Diagnostic> {
-    pest::set_error_detail(true);
-    let mut errors = Vec::new();
+fn every_statement(
+    source: &str,
+    builder: &mut Builder,
+    statements: &mut Vec<Statement>,
+    broken_names: &mut Vec<Ident>,
+) {
+    let mut syntax_errors = 0;
     for (offset, piece) in statement_pieces(source) {
-        if let Err(error) = RicciParser::parse(Rule::single, piece) {
-            let mut d = syntax_error(piece, error);
-            d.span = Span::new(d.span.start + offset, d.span.end + offset);
-            errors.push(d);
+        builder.offset = offset;
+        match RicciParser::parse(Rule::single, piece) {
+            Ok(mut pairs) => {
+                let single = pairs.next().expect("the single rule always yields one pair");
+                for pair in single.into_inner() {
+                    if pair.as_rule() != Rule::EOI {
+                        builder.statement_or_broken(pair, statements, broken_names);
+                    }
+                }
+            }
+            Err(error) => {
+                syntax_errors += 1;
+                let mut d = syntax_error(piece, error);
+                d.span = Span::new(d.span.start + offset, d.span.end + offset);
+                builder.errors.push(d);
+                broken_names.extend(defined_name(piece, offset));
+            }
         }
     }
-    if errors.is_empty() {
+    builder.offset = 0;
+    if syntax_errors == 0 {
         let error = RicciParser::parse(Rule::program, source).expect_err("the same input fails again");
-        errors.push(syntax_error(source, error));
+        builder.errors.push(syntax_error(source, error));
     }
-    pest::set_error_detail(false);
-    errors
+}
+
+/// The name a statement that failed to parse defines, if its start reads as
+/// `Y_ij =`: later statements that read `Y` must not be judged without it.
+fn defined_name(piece: &str, offset: usize) -> Option<Ident> {
+    let start = piece.len() - piece.trim_start_matches([' ', '\t']).len();
+    let tensor = RicciParser::parse(Rule::tensor, &piece[start..]).ok()?.next()?;
+    let rest = piece[start + tensor.as_span().end()..].trim_start_matches([' ', '\t']);
+    if !rest.starts_with('=') {
+        return None;
+    }
+    let name = tensor.into_inner().next()?;
+    let builder = Builder {
+        offset: offset + start,
+        limits: &Limits::default(),
+        errors: Vec::new(),
+    };
+    Some(builder.name(&name))
 }
 
 /// Splits a source into statement pieces with their byte offsets; each piece keeps
@@ -130,7 +209,7 @@ fn statement_pieces(source: &str) -> Vec<(usize, &str)> {
 
 /// Rejects a program that names more distinct indices than the limit allows,
 /// pointing at the first index over it.
-fn check_index_count(program: &Program, limits: &Limits) -> Result<(), Diagnostic> {
+fn check_index_count(statements: &[Statement], limits: &Limits) -> Result<(), Diagnostic> {
     let mut seen = std::collections::HashSet::new();
     let mut over = None;
     let mut note = |id: &Ident| {
@@ -138,7 +217,7 @@ fn check_index_count(program: &Program, limits: &Limits) -> Result<(), Diagnosti
             over = Some(id.span);
         }
     };
-    for statement in &program.statements {
+    for statement in statements {
         match &statement.kind {
             StatementKind::Index { indices, .. } => indices.iter().for_each(&mut note),
             StatementKind::Assume { lhs, rhs } => {
@@ -282,6 +361,7 @@ fn syntax_error(source: &str, error: pest::error::Error<Rule>) -> Diagnostic {
         Rule::bare_index,
         Rule::subscript,
         Rule::superscript,
+        Rule::transpose,
     ];
     let mut expected: Vec<String> = Vec::new();
     let mut continues = false;
@@ -347,6 +427,12 @@ fn hint(source: &str, at: usize) -> Option<String> {
     if rest.starts_with('∂') {
         return Some("ricci writes the derivatives itself: define the forward pass and pass `--wrt`".into());
     }
+    if rest.starts_with('ᵀ') || (rest.starts_with('\'') && before.ends_with(')')) {
+        return Some(
+            "index notation has no transpose: write the indices in the order you mean (`(A B)ᵀ_ij` is `Σ_k A_jk B_ki`)"
+                .into(),
+        );
+    }
     if rest.starts_with('[') || rest.starts_with(']') {
         return Some("tensors take subscripts: write `X_ij`, not `X[i,j]`".into());
     }
@@ -366,96 +452,380 @@ fn nfc(s: &str) -> String {
     s.nfc().collect()
 }
 
-fn ident(pair: &Pair<Rule>) -> Ident {
-    Ident {
-        name: nfc(pair.as_str()),
-        span: pair.as_span().into(),
-    }
+/// Builds syntax-tree nodes from pest's pairs. `offset` is where the parsed text
+/// starts in the whole source (a statement parsed on its own after the program
+/// failed); problems that the grammar lets through but the tree refuses (a
+/// transpose mark, an exponent with a zero denominator, a number too long to write
+/// out) are collected in `errors`, each with a placeholder in the tree.
+struct Builder<'a> {
+    offset: usize,
+    limits: &'a Limits,
+    errors: Vec<Diagnostic>,
 }
 
-fn build_statement(pair: Pair<Rule>) -> Result<Statement, Diagnostic> {
-    let span = pair.as_span().into();
-    let kind = match pair.as_rule() {
-        Rule::index_decl => {
-            let mut indices = Vec::new();
-            let mut range = None;
-            for p in pair.into_inner() {
-                match p.as_rule() {
-                    Rule::index_name => indices.push(ident(&p)),
-                    Rule::range_name => range = Some(ident(&p)),
-                    _ => {}
+impl Builder<'_> {
+    fn span(&self, pair: &Pair<Rule>) -> Span {
+        let s = pair.as_span();
+        Span::new(s.start() + self.offset, s.end() + self.offset)
+    }
+
+    fn ident(&self, pair: &Pair<Rule>) -> Ident {
+        Ident {
+            name: nfc(pair.as_str()),
+            span: self.span(pair),
+        }
+    }
+
+    /// A tensor's name; `W^{(1)}` and `W^(1)` are one name.
+    fn name(&self, pair: &Pair<Rule>) -> Ident {
+        let mut name = self.ident(pair);
+        name.name = name.name.replace("^{(", "^(").replace(")}", ")");
+        name
+    }
+
+    /// Builds a statement; one that the tree refuses is left out, and the name it
+    /// defines (if a definition) is noted as broken.
+    fn statement_or_broken(&mut self, pair: Pair<Rule>, statements: &mut Vec<Statement>, broken: &mut Vec<Ident>) {
+        let errors = self.errors.len();
+        let defined = (pair.as_rule() == Rule::definition)
+            .then(|| pair.clone().into_inner().next())
+            .flatten()
+            .and_then(|tensor| tensor.into_inner().next())
+            .map(|name| self.name(&name));
+        let statement = self.statement(pair);
+        if self.errors.len() == errors {
+            statements.push(statement);
+        } else {
+            broken.extend(defined);
+        }
+    }
+
+    fn statement(&mut self, pair: Pair<Rule>) -> Statement {
+        let span = self.span(&pair);
+        let kind = match pair.as_rule() {
+            Rule::index_decl => {
+                let mut indices = Vec::new();
+                let mut range = None;
+                for p in pair.into_inner() {
+                    match p.as_rule() {
+                        Rule::index_name => indices.push(self.ident(&p)),
+                        Rule::range_name => range = Some(self.ident(&p)),
+                        _ => {}
+                    }
+                }
+                StatementKind::Index {
+                    indices,
+                    range: range.expect("grammar: index_decl has a range"),
                 }
             }
-            StatementKind::Index {
-                indices,
-                range: range.expect("grammar: index_decl has a range"),
+            Rule::assume => {
+                let mut exprs = pair.into_inner().filter(|p| p.as_rule() == Rule::expr);
+                let lhs = self.expr(exprs.next().expect("grammar: assume has an expression"));
+                let rhs = exprs.next().map(|p| self.expr(p));
+                StatementKind::Assume { lhs, rhs }
+            }
+            Rule::definition => {
+                let mut inner = pair.into_inner();
+                let lhs = self.tensor(inner.next().expect("grammar: definition has a left side"));
+                let rhs = self.expr(inner.next().expect("grammar: definition has a right side"));
+                StatementKind::Definition { lhs, rhs }
+            }
+            r => unreachable!("grammar: {r:?} is not a statement"),
+        };
+        Statement { kind, span }
+    }
+
+    fn tensor(&mut self, pair: Pair<Rule>) -> TensorRef {
+        let called = pair.get_input()[pair.as_span().end()..].starts_with('(');
+        let whole = self.span(&pair);
+        let mut name = None;
+        let mut indices = Vec::new();
+        let mut mark = None;
+        let mut mark_first = false;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::tensor_name => name = Some(self.name(&p)),
+                Rule::subscript => {
+                    mark_first = mark.is_some();
+                    indices = self.subscript(p);
+                }
+                Rule::transpose => mark = mark.or(Some(p)),
+                r => unreachable!("grammar: {r:?} in a tensor"),
             }
         }
-        Rule::assume => {
-            let mut exprs = pair.into_inner().filter(|p| p.as_rule() == Rule::expr);
-            let lhs = build_expr(exprs.next().expect("grammar: assume has an expression"))?;
-            let rhs = exprs.next().map(build_expr).transpose()?;
-            StatementKind::Assume { lhs, rhs }
+        let tensor = TensorRef {
+            name: name.expect("grammar: tensor has a name"),
+            indices,
+        };
+        if let Some(mark) = mark {
+            let d = transpose_error(&tensor, mark.as_str(), mark_first, self.span(&mark));
+            self.errors.push(d);
+        } else if called && !tensor.indices.is_empty() {
+            self.errors.extend(subscripted_call(&tensor, whole));
         }
-        Rule::definition => {
-            let mut inner = pair.into_inner();
-            let lhs = build_tensor(inner.next().expect("grammar: definition has a left side"));
-            let rhs = build_expr(inner.next().expect("grammar: definition has a right side"))?;
-            StatementKind::Definition { lhs, rhs }
+        tensor
+    }
+
+    /// `_sm` → [s, m]; `_{sm}` → [s, m]; `_{i1,j}` → [i1, j].
+    fn subscript(&self, pair: Pair<Rule>) -> Vec<Ident> {
+        let inner = pair.into_inner().next().expect("grammar: subscript has indices");
+        match inner.as_rule() {
+            Rule::bare_indices => inner.into_inner().map(|p| self.ident(&p)).collect(),
+            Rule::brace_indices => {
+                let items: Vec<Pair<Rule>> = inner.into_inner().collect();
+                if items.len() == 1 {
+                    self.split_letters(&items[0])
+                } else {
+                    items.iter().map(|p| self.ident(p)).collect()
+                }
+            }
+            r => unreachable!("grammar: {r:?} in a subscript"),
         }
-        r => unreachable!("grammar: {r:?} is not a statement"),
+    }
+
+    /// `{sm}` without commas: every letter (with its marks and digits) is one index.
+    fn split_letters(&self, pair: &Pair<Rule>) -> Vec<Ident> {
+        let text = pair.as_str();
+        let base = self.span(pair).start;
+        let mut out: Vec<Ident> = Vec::new();
+        for (i, c) in text.char_indices() {
+            let continues = c.is_ascii_digit() || is_mark(c);
+            match out.last_mut() {
+                Some(last) if continues => {
+                    last.name.push(c);
+                    last.span.end = base + i + c.len_utf8();
+                }
+                _ => out.push(Ident {
+                    name: c.to_string(),
+                    span: Span::new(base + i, base + i + c.len_utf8()),
+                }),
+            }
+        }
+        for id in &mut out {
+            id.name = nfc(&id.name);
+        }
+        out
+    }
+
+    fn expr(&mut self, pair: Pair<Rule>) -> Expr {
+        let span = self.span(&pair);
+        let kind = match pair.as_rule() {
+            Rule::expr => {
+                let mut inner = pair.into_inner();
+                let first = self.expr(inner.next().expect("grammar: expr has a term"));
+                let mut rest = Vec::new();
+                while let Some(op) = inner.next() {
+                    let sign = if op.as_str() == "+" { Sign::Plus } else { Sign::Minus };
+                    rest.push((sign, self.expr(inner.next().expect("grammar: operator has a term"))));
+                }
+                if rest.is_empty() {
+                    return first;
+                }
+                ExprKind::Add {
+                    first: Box::new(first),
+                    rest,
+                }
+            }
+            Rule::term => {
+                let mut negs = Vec::new();
+                let mut product = None;
+                for p in pair.into_inner() {
+                    match p.as_rule() {
+                        Rule::neg => negs.push(self.span(&p).start),
+                        _ => product = Some(self.expr(p)),
+                    }
+                }
+                let mut e = product.expect("grammar: term has a product");
+                for start in negs.into_iter().rev() {
+                    let span = Span::new(start, e.span.end);
+                    e = Expr {
+                        kind: ExprKind::Neg(Box::new(e)),
+                        span,
+                    };
+                }
+                return e;
+            }
+            Rule::product => {
+                let mut inner = pair.into_inner().peekable();
+                let first = self.expr(inner.next().expect("grammar: product has a factor"));
+                let mut rest = Vec::new();
+                while let Some(p) = inner.next() {
+                    let (op, operand) = if p.as_rule() == Rule::mul_op {
+                        let op = if p.as_str() == "/" { MulOp::Div } else { MulOp::Mul };
+                        (op, inner.next().expect("grammar: operator has a factor"))
+                    } else {
+                        (MulOp::Mul, p)
+                    };
+                    rest.push((op, self.expr(operand)));
+                }
+                if rest.is_empty() {
+                    return first;
+                }
+                ExprKind::Product {
+                    first: Box::new(first),
+                    rest,
+                }
+            }
+            Rule::sigma => {
+                let mut inner = pair.into_inner();
+                inner.next(); // the Σ keyword
+                let indices = self.subscript(inner.next().expect("grammar: Σ has a subscript"));
+                let body = self.expr(inner.next().expect("grammar: Σ has a body"));
+                ExprKind::Sum {
+                    indices,
+                    body: Box::new(body),
+                }
+            }
+            Rule::factor => {
+                let mut inner = pair.into_inner();
+                let base = self.expr(inner.next().expect("grammar: factor has an atom"));
+                match inner.next() {
+                    None => return base,
+                    Some(power) => ExprKind::Pow {
+                        base: Box::new(base),
+                        exponent: self.exponent(power.into_inner().next().expect("grammar: power has an exponent")),
+                    },
+                }
+            }
+            Rule::paren => {
+                let inner = pair
+                    .into_inner()
+                    .next()
+                    .expect("grammar: parentheses hold an expression");
+                let mut e = self.expr(inner);
+                e.span = span;
+                return e;
+            }
+            Rule::number => ExprKind::Number(self.number(&pair)),
+            Rule::pi => ExprKind::Pi,
+            Rule::delta => {
+                let mut inner = pair.into_inner();
+                inner.next(); // the δ keyword
+                ExprKind::Delta(self.subscript(inner.next().expect("grammar: δ has a subscript")))
+            }
+            Rule::call => {
+                let mut inner = pair.into_inner();
+                let head = inner.next().expect("grammar: call has a head");
+                let function = self.ident(&head.into_inner().next().expect("grammar: call head has a name"));
+                let args = inner.map(|p| self.expr(p)).collect();
+                ExprKind::Call { function, args }
+            }
+            Rule::tensor => ExprKind::Tensor(self.tensor(pair)),
+            r => unreachable!("grammar: {r:?} is not an expression"),
+        };
+        Expr { kind, span }
+    }
+
+    /// `2`, `-1`, `(1/2)`, `(-3/4)`, `0.5`, `1e-3`.
+    fn exponent(&mut self, pair: Pair<Rule>) -> BigRational {
+        let span = self.span(&pair);
+        let mut sign = BigRational::one();
+        let mut parts = Vec::new();
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::neg => sign = -sign,
+                Rule::number => parts.push(self.number(&p)),
+                r => unreachable!("grammar: {r:?} in an exponent"),
+            }
+        }
+        let value = match parts.as_slice() {
+            [n] => n.clone(),
+            [_, d] if d.is_zero() => {
+                self.errors.push(Diagnostic::new(
+                    span,
+                    "division by zero in an exponent",
+                    "this fraction has a zero denominator",
+                ));
+                BigRational::zero()
+            }
+            [n, d] => n / d,
+            _ => unreachable!("grammar: an exponent has one or two numbers"),
+        };
+        sign * value
+    }
+
+    /// A number literal, exact; one too long to write out in full is an error (and 0).
+    fn number(&mut self, pair: &Pair<Rule>) -> BigRational {
+        match exact_number(pair.as_str(), self.limits.max_number_digits) {
+            Ok(n) => n,
+            Err(why) => {
+                let text = pair.as_str();
+                self.errors.push(
+                    Diagnostic::new(
+                        self.span(pair),
+                        format!("the number `{text}` has {why} when written out in full"),
+                        "exponent out of range",
+                    )
+                    .with_help(format!(
+                        "a number may have at most {} digits before and after its decimal point, \
+                         exponent included (`1e-4` is 0.0001); raise the limit with --max-number-digits",
+                        self.limits.max_number_digits
+                    )),
+                );
+                BigRational::zero()
+            }
+        }
+    }
+}
+
+/// The error for a transpose mark after a tensor, with the index form of what it
+/// likely means.
+fn transpose_error(tensor: &TensorRef, mark: &str, mark_first: bool, at: Span) -> Diagnostic {
+    let name = &tensor.name.name;
+    let shown = mark.chars().next().map_or(String::new(), String::from);
+    let subscript = super::print::Subscript(&tensor.indices);
+    let written = if mark_first {
+        format!("{name}{shown}{subscript}")
+    } else {
+        format!("{name}{subscript}{shown}")
     };
-    Ok(Statement { kind, span })
+    let help = match tensor.indices.len() {
+        0 => format!(
+            "give `{name}` its indices and transpose by their order: `xᵀ A x` is `Σ_ij x_i A_ij x_j`, `Xᵀ_ij` is `X_ji`"
+        ),
+        1 => format!(
+            "a tensor with one index has no transpose; in a product the indices say what is summed: `xᵀ A x` is `Σ_ij x_i A_ij x_j`; write `{}`",
+            tensor_text(tensor, false)
+        ),
+        2 => format!(
+            "index notation transposes by the order of the indices: `{written}` is `{}`",
+            tensor_text(tensor, true)
+        ),
+        _ => "index notation transposes by the order of the indices: write them in the order you mean".to_string(),
+    };
+    Diagnostic::new(
+        at,
+        format!("`{shown}` after `{name}` reads as a transpose, which index notation does not write"),
+        "transpose mark",
+    )
+    .with_help(help)
 }
 
-fn build_tensor(pair: Pair<Rule>) -> TensorRef {
-    let mut inner = pair.into_inner();
-    let mut name = ident(&inner.next().expect("grammar: tensor has a name"));
-    // `W^{(1)}` and `W^(1)` are one name.
-    name.name = name.name.replace("^{(", "^(").replace(")}", ")");
-    let indices = inner.next().map(build_subscript).unwrap_or_default();
-    TensorRef { name, indices }
+/// `softmax_k(z_k)`, `norm_k(x_k)`: a reduction with its index in a subscript, which
+/// the grammar reads as a tensor `softmax_k` times a parenthesis. Refused (with the
+/// index form) for the names in [`GUESSED_FUNCTIONS`]; a tensor of another name
+/// directly before `(` multiplies, as the README says.
+fn subscripted_call(tensor: &TensorRef, at: Span) -> Option<Diagnostic> {
+    let name = &tensor.name.name;
+    let lower = name.to_lowercase();
+    let (_, what, help) = GUESSED_FUNCTIONS.iter().find(|(n, ..)| *n == lower)?;
+    let written = format!("{name}{}", super::print::Subscript(&tensor.indices));
+    Some(
+        Diagnostic::new(
+            at,
+            format!("`{written}(…)` would be read as a tensor `{written}` times a parenthesis, not as {what}"),
+            "a tensor, not a function",
+        )
+        .with_help(format!("ricci has no `{lower}` with an index yet: {help}")),
+    )
 }
 
-/// `_sm` → [s, m]; `_{sm}` → [s, m]; `_{i1,j}` → [i1, j].
-fn build_subscript(pair: Pair<Rule>) -> Vec<Ident> {
-    let inner = pair.into_inner().next().expect("grammar: subscript has indices");
-    match inner.as_rule() {
-        Rule::bare_indices => inner.into_inner().map(|p| ident(&p)).collect(),
-        Rule::brace_indices => {
-            let items: Vec<Pair<Rule>> = inner.into_inner().collect();
-            if items.len() == 1 {
-                split_letters(&items[0])
-            } else {
-                items.iter().map(ident).collect()
-            }
-        }
-        r => unreachable!("grammar: {r:?} in a subscript"),
+fn tensor_text(tensor: &TensorRef, reversed: bool) -> String {
+    let mut indices = tensor.indices.clone();
+    if reversed {
+        indices.reverse();
     }
-}
-
-/// `{sm}` without commas: every letter (with its marks and digits) is one index.
-fn split_letters(pair: &Pair<Rule>) -> Vec<Ident> {
-    let text = pair.as_str();
-    let base = pair.as_span().start();
-    let mut out: Vec<Ident> = Vec::new();
-    for (i, c) in text.char_indices() {
-        let continues = c.is_ascii_digit() || is_mark(c);
-        match out.last_mut() {
-            Some(last) if continues => {
-                last.name.push(c);
-                last.span.end = base + i + c.len_utf8();
-            }
-            _ => out.push(Ident {
-                name: c.to_string(),
-                span: Span::new(base + i, base + i + c.len_utf8()),
-            }),
-        }
-    }
-    for id in &mut out {
-        id.name = nfc(&id.name);
-    }
-    out
+    format!("{}{}", tensor.name.name, super::print::Subscript(&indices))
 }
 
 fn is_mark(c: char) -> bool {
@@ -463,176 +833,60 @@ fn is_mark(c: char) -> bool {
     matches!(c as u32, 0x0300..=0x036F | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x20D0..=0x20FF | 0xFE20..=0xFE2F)
 }
 
-fn build_expr(pair: Pair<Rule>) -> Result<Expr, Diagnostic> {
-    let span: Span = pair.as_span().into();
-    match pair.as_rule() {
-        Rule::expr => {
-            let mut inner = pair.into_inner();
-            let first = build_expr(inner.next().expect("grammar: expr has a term"))?;
-            let mut rest = Vec::new();
-            while let Some(op) = inner.next() {
-                let sign = if op.as_str() == "+" { Sign::Plus } else { Sign::Minus };
-                rest.push((sign, build_expr(inner.next().expect("grammar: operator has a term"))?));
-            }
-            if rest.is_empty() {
-                return Ok(first);
-            }
-            Ok(Expr {
-                kind: ExprKind::Add {
-                    first: Box::new(first),
-                    rest,
-                },
-                span,
-            })
-        }
-        Rule::term => {
-            let mut negs = Vec::new();
-            let mut product = None;
-            for p in pair.into_inner() {
-                match p.as_rule() {
-                    Rule::neg => negs.push(p.as_span().start()),
-                    _ => product = Some(build_expr(p)?),
-                }
-            }
-            let mut e = product.expect("grammar: term has a product");
-            for start in negs.into_iter().rev() {
-                let span = Span::new(start, e.span.end);
-                e = Expr {
-                    kind: ExprKind::Neg(Box::new(e)),
-                    span,
-                };
-            }
-            Ok(e)
-        }
-        Rule::product => {
-            let mut inner = pair.into_inner().peekable();
-            let first = build_expr(inner.next().expect("grammar: product has a factor"))?;
-            let mut rest = Vec::new();
-            while let Some(p) = inner.next() {
-                let (op, operand) = if p.as_rule() == Rule::mul_op {
-                    let op = if p.as_str() == "/" { MulOp::Div } else { MulOp::Mul };
-                    (op, inner.next().expect("grammar: operator has a factor"))
-                } else {
-                    (MulOp::Mul, p)
-                };
-                rest.push((op, build_expr(operand)?));
-            }
-            if rest.is_empty() {
-                return Ok(first);
-            }
-            Ok(Expr {
-                kind: ExprKind::Product {
-                    first: Box::new(first),
-                    rest,
-                },
-                span,
-            })
-        }
-        Rule::sigma => {
-            let mut inner = pair.into_inner();
-            inner.next(); // the Σ keyword
-            let indices = build_subscript(inner.next().expect("grammar: Σ has a subscript"));
-            let body = build_expr(inner.next().expect("grammar: Σ has a body"))?;
-            Ok(Expr {
-                kind: ExprKind::Sum {
-                    indices,
-                    body: Box::new(body),
-                },
-                span,
-            })
-        }
-        Rule::factor => {
-            let mut inner = pair.into_inner();
-            let base = build_expr(inner.next().expect("grammar: factor has an atom"))?;
-            match inner.next() {
-                None => Ok(base),
-                Some(power) => {
-                    let exponent = build_exponent(power.into_inner().next().expect("grammar: power has an exponent"))?;
-                    Ok(Expr {
-                        kind: ExprKind::Pow {
-                            base: Box::new(base),
-                            exponent,
-                        },
-                        span,
-                    })
-                }
-            }
-        }
-        Rule::paren => {
-            let inner = pair
-                .into_inner()
-                .next()
-                .expect("grammar: parentheses hold an expression");
-            let mut e = build_expr(inner)?;
-            e.span = span;
-            Ok(e)
-        }
-        Rule::number => Ok(Expr {
-            kind: ExprKind::Number(parse_number(pair.as_str())),
-            span,
-        }),
-        Rule::pi => Ok(Expr {
-            kind: ExprKind::Pi,
-            span,
-        }),
-        Rule::delta => {
-            let mut inner = pair.into_inner();
-            inner.next(); // the δ keyword
-            let indices = build_subscript(inner.next().expect("grammar: δ has a subscript"));
-            Ok(Expr {
-                kind: ExprKind::Delta(indices),
-                span,
-            })
-        }
-        Rule::call => {
-            let mut inner = pair.into_inner();
-            let head = inner.next().expect("grammar: call has a head");
-            let function = ident(&head.into_inner().next().expect("grammar: call head has a name"));
-            let args = inner.map(build_expr).collect::<Result<Vec<_>, _>>()?;
-            Ok(Expr {
-                kind: ExprKind::Call { function, args },
-                span,
-            })
-        }
-        Rule::tensor => Ok(Expr {
-            kind: ExprKind::Tensor(build_tensor(pair)),
-            span,
-        }),
-        r => unreachable!("grammar: {r:?} is not an expression"),
-    }
-}
-
-/// `2`, `-1`, `(1/2)`, `(-3/4)`, `0.5`.
-fn build_exponent(pair: Pair<Rule>) -> Result<BigRational, Diagnostic> {
-    let span: Span = pair.as_span().into();
-    let mut sign = BigRational::one();
-    let mut parts = Vec::new();
-    for p in pair.into_inner() {
-        match p.as_rule() {
-            Rule::neg => sign = -sign,
-            Rule::number => parts.push(parse_number(p.as_str())),
-            r => unreachable!("grammar: {r:?} in an exponent"),
-        }
-    }
-    let value = match parts.as_slice() {
-        [n] => n.clone(),
-        [n, d] if d.is_zero() => {
-            return Err(Diagnostic::new(
-                span,
-                "division by zero in an exponent",
-                "this fraction has a zero denominator",
-            ));
-        }
-        [n, d] => n / d,
-        _ => unreachable!("grammar: an exponent has one or two numbers"),
+/// An exact decimal: `0.25` is 1/4, `1e-4` is 1/10000, `2.5E3` is 2500.
+///
+/// Written out in full (as the canonical print writes it), the number's integer
+/// part and its decimal part may each have at most `max_digits` digits; otherwise
+/// the error says how many it would have. That bounds the exponent by about
+/// `max_digits` (±100 by default), so `1e999999999` is refused before anything
+/// the size of 10^999999999 is built, and the canonical print of an accepted number
+/// parses again under the same limit.
+pub(crate) fn exact_number(text: &str, max_digits: usize) -> Result<BigRational, String> {
+    let (mantissa, exponent) = match text.find(['e', 'E']) {
+        Some(at) => (&text[..at], Some(&text[at + 1..])),
+        None => (text, None),
     };
-    Ok(sign * value)
-}
-
-/// An exact decimal: `0.25` is 1/4.
-pub(crate) fn parse_number(text: &str) -> BigRational {
-    let (int, frac) = text.split_once('.').unwrap_or((text, ""));
-    let digits: BigInt = format!("{int}{frac}").parse().expect("grammar: a number is digits");
-    let scale = num_traits::pow(BigInt::from(10), frac.len());
-    BigRational::new(digits, scale)
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = format!("{int}{frac}");
+    let significant = digits.trim_start_matches('0');
+    if significant.is_empty() {
+        return Ok(BigRational::zero());
+    }
+    let exponent: i64 = match exponent {
+        None => 0,
+        Some(e) => {
+            let (negative, magnitude) = match e.strip_prefix('-').or_else(|| e.strip_prefix('−')) {
+                Some(m) => (true, m),
+                None => (false, e.trim_start_matches('+')),
+            };
+            // Beyond i64 it is far over any digit limit anyway.
+            let m: i64 = magnitude.parse().unwrap_or(i64::MAX / 4);
+            if negative {
+                -m
+            } else {
+                m
+            }
+        }
+    };
+    let trimmed = significant.trim_end_matches('0');
+    let trailing = (significant.len() - trimmed.len()) as i64;
+    // value = trimmed × 10^shift
+    let shift = exponent.saturating_sub(frac.len() as i64).saturating_add(trailing);
+    let len = trimmed.len() as i64;
+    let int_digits = len.saturating_add(shift).max(1);
+    let frac_digits = shift.saturating_neg().max(0);
+    let max = max_digits as i64;
+    if int_digits > max {
+        return Err(format!("more than {max_digits} digits"));
+    }
+    if frac_digits > max {
+        return Err(format!("more than {max_digits} decimal places"));
+    }
+    let value: BigInt = trimmed.parse().expect("grammar: a number is digits");
+    let ten = BigInt::from(10);
+    Ok(if shift >= 0 {
+        BigRational::from_integer(value * num_traits::pow(ten, shift as usize))
+    } else {
+        BigRational::new(value, num_traits::pow(ten, (-shift) as usize))
+    })
 }

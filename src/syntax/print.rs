@@ -93,30 +93,35 @@ fn paren(f: &mut Formatter<'_>, e: &Expr, wrap: bool) -> fmt::Result {
     }
 }
 
-/// Writes a number the way the grammar reads it: integers and terminating decimals.
+/// Writes a number the way the grammar reads it: an integer, a terminating decimal
+/// written out in full (`1e-4` prints as `0.0001`: the parser bounds such a number's
+/// digits, so the print parses again), or else a fraction `(1/3)`.
 pub fn write_number(f: &mut impl fmt::Write, n: &BigRational) -> fmt::Result {
     if n.is_integer() {
         return write!(f, "{}", n.numer());
     }
-    // A literal is always a terminating decimal; print it as one.
-    let mut digits = String::new();
-    let mut frac = n.fract().abs();
-    let int = n.trunc();
-    for _ in 0..200 {
-        if frac.is_zero() {
-            break;
-        }
-        frac *= BigRational::from_integer(10.into());
-        let d = frac.trunc();
-        digits.push_str(&d.numer().to_string());
-        frac -= d;
+    // n = p / (2^a 5^b) is a terminating decimal with max(a, b) places.
+    let mut rest = n.denom().clone();
+    let mut twos = 0usize;
+    let mut fives = 0usize;
+    while (&rest % 2u32).is_zero() {
+        rest /= 2u32;
+        twos += 1;
     }
-    if !frac.is_zero() {
+    while (&rest % 5u32).is_zero() {
+        rest /= 5u32;
+        fives += 1;
+    }
+    if !rest.is_one() {
         // Not a terminating decimal (never from the parser): write it as a fraction.
         return write!(f, "({}/{})", n.numer(), n.denom());
     }
-    let sign = if n.is_negative() && int.is_zero() { "-" } else { "" };
-    write!(f, "{sign}{}.{digits}", int.numer())
+    let places = twos.max(fives);
+    let scaled = (n.abs() * BigRational::from_integer(num_traits::pow(10.into(), places))).to_integer();
+    let digits = format!("{:0>width$}", scaled.to_string(), width = places + 1);
+    let (int, frac) = digits.split_at(digits.len() - places);
+    let sign = if n.is_negative() { "-" } else { "" };
+    write!(f, "{sign}{int}.{frac}")
 }
 
 /// An exponent as the grammar reads it: an integer, a terminating decimal
