@@ -182,7 +182,10 @@ impl Dims {
     /// declares (index → range symbol), and reports every place where two
     /// different declared ranges meet (an axis, a δ). After a conflict the
     /// classes are joined anyway, keeping one of the two ranges.
-    pub fn build(syntax: &crate::syntax::ast::Program, ranges: &BTreeMap<String, String>) -> (Dims, Vec<RangeConflict>) {
+    pub fn build(
+        syntax: &crate::syntax::ast::Program,
+        ranges: &BTreeMap<String, String>,
+    ) -> (Dims, Vec<RangeConflict>) {
         let mut d = Dims::default();
         let mut conflicts = Vec::new();
         for (s, statement) in syntax.statements.iter().enumerate() {

@@ -18,7 +18,7 @@ use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::{One, Signed, ToPrimitive, Zero};
 
-use super::ast::{Expr, ExprKind, MulOp, Program, StatementKind};
+use super::ast::{Expr, ExprKind, MulOp, Program, Span, StatementKind};
 use crate::derive::{lower_expr, Dims};
 use crate::diagnostic::Diagnostic;
 use crate::simplify::{self, Env};
@@ -30,11 +30,14 @@ pub(crate) fn check(syntax: &Program, order: &[usize], dims: &mut Dims) -> Vec<D
     let mut cx = Constants {
         env: Env::default(),
         values: HashMap::new(),
+        defined: HashMap::new(),
         dims,
     };
     for dim in cx.dims.classes() {
         if let Some(r) = cx.dims.range_of(dim) {
-            cx.env.sizes.insert(dim, Term::Var(Name::Tensor(r.as_str().into()), vec![]));
+            cx.env
+                .sizes
+                .insert(dim, Term::Var(Name::Tensor(r.as_str().into()), vec![]));
         }
     }
     // Definitions that are constants stand for their values.
@@ -43,6 +46,7 @@ pub(crate) fn check(syntax: &Program, order: &[usize], dims: &mut Dims) -> Vec<D
             if let Some(t) = cx.value(rhs, s) {
                 if t.free().is_empty() && is_closed(&t) {
                     cx.values.insert(lhs.name.name.as_str().into(), t);
+                    cx.defined.insert(lhs.name.name.clone(), lhs.name.span);
                 }
             }
         }
@@ -68,6 +72,8 @@ struct Constants<'a> {
     env: Env,
     /// The value of each defined name whose definition is a constant.
     values: HashMap<Rc<str>, Term>,
+    /// Where each of those is defined.
+    defined: HashMap<String, Span>,
     dims: &'a mut Dims,
 }
 
@@ -115,28 +121,25 @@ impl Constants<'_> {
                 for (op, factor) in rest {
                     // A literal 0 is reported by the scope checker.
                     if *op == MulOp::Div && !is_literal_zero(factor) && self.is_zero(factor, s) {
-                        out.push(
-                            Diagnostic::new(factor.span, "division by zero", "this divisor is exactly 0")
-                                .with_help(
-                                    "exact arithmetic reduces this divisor to 0 for every value of the inputs; divide by something else",
-                                ),
+                        let d = Diagnostic::new(factor.span, "division by zero", "this divisor is exactly 0").with_help(
+                            "exact arithmetic reduces this divisor to 0 for every value of the inputs; divide by something else",
                         );
+                        out.push(self.constants_in(factor, d));
                     }
                 }
             }
             ExprKind::Pow { base, exponent } if exponent.is_negative() => {
                 if !is_literal_zero(base) && self.is_zero(base, s) {
-                    out.push(
-                        Diagnostic::new(
-                            base.span,
-                            "division by zero: zero to a negative power",
-                            "this is exactly 0",
-                        )
-                        .with_help(format!(
-                            "`^{}` divides by a power of its base, and exact arithmetic reduces the base to 0",
-                            exponent
-                        )),
-                    );
+                    let d = Diagnostic::new(
+                        base.span,
+                        "division by zero: zero to a negative power",
+                        "this is exactly 0",
+                    )
+                    .with_help(format!(
+                        "`^{}` divides by a power of its base, and exact arithmetic reduces the base to 0",
+                        exponent
+                    ));
+                    out.push(self.constants_in(base, d));
                 }
             }
             ExprKind::Call { function, args } if args.len() == 1 => {
@@ -165,6 +168,24 @@ impl Constants<'_> {
             }
             _ => {}
         });
+    }
+
+    /// `d` with a note at the definition of every constant that `e` reads.
+    fn constants_in(&self, e: &Expr, mut d: Diagnostic) -> Diagnostic {
+        let mut seen = Vec::new();
+        e.walk(&mut |x| {
+            if let ExprKind::Tensor(t) = &x.kind {
+                if let Some(&at) = self.defined.get(&t.name.name) {
+                    if !seen.contains(&at) {
+                        seen.push(at);
+                    }
+                }
+            }
+        });
+        for at in seen {
+            d = d.with_note(at, "defined as a constant here");
+        }
+        d
     }
 
     fn is_zero(&mut self, e: &Expr, s: usize) -> bool {
