@@ -128,19 +128,14 @@ impl Constants<'_> {
                     }
                 }
             }
-            ExprKind::Pow { base, exponent } if exponent.is_negative() => {
-                if !is_literal_zero(base) && self.is_zero(base, s) {
-                    let d = Diagnostic::new(
-                        base.span,
-                        "division by zero: zero to a negative power",
-                        "this is exactly 0",
-                    )
+            ExprKind::Pow { base, exponent }
+                if exponent.is_negative() && !is_literal_zero(base) && self.is_zero(base, s) =>
+            {
+                let d = Diagnostic::new(base.span, "division by zero: zero to a negative power", "this is exactly 0")
                     .with_help(format!(
-                        "`^{}` divides by a power of its base, and exact arithmetic reduces the base to 0",
-                        exponent
+                        "`^{exponent}` divides by a power of its base, and exact arithmetic reduces the base to 0"
                     ));
-                    out.push(self.constants_in(base, d));
-                }
+                out.push(self.constants_in(base, d));
             }
             ExprKind::Call { function, args } if args.len() == 1 => {
                 let arg = &args[0];
