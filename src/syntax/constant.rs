@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use num_bigint::BigInt;
+use num_integer::Integer;
 use num_rational::BigRational;
 use num_traits::{One, Signed, ToPrimitive, Zero};
 
@@ -269,12 +270,17 @@ fn is_closed(t: &Term) -> bool {
 /// The sign of a term built from numbers and π with `+`, `·` and integer
 /// powers, decided exactly; `None` for anything else, or when even tight
 /// bounds on π cannot decide it.
+///
+/// Bounds are kept as integers over `2^bits` (no rational arithmetic, so no
+/// gcd on long numbers): each operation rounds its lower bound down and its
+/// upper bound up, so the true value always lies within.
 pub(crate) fn sign(t: &Term) -> Option<Ordering> {
     if let Term::Num(n) = t {
         return Some(n.cmp(&BigRational::zero()));
     }
-    for digits in [30, 300, 3000] {
-        let (lo, hi) = interval(t, &pi_bounds(digits))?;
+    for (k, bits) in PRECISIONS.iter().enumerate() {
+        let pi = PI[k].get_or_init(|| pi_bounds(*bits));
+        let (lo, hi) = interval(t, pi, *bits)?;
         if lo.is_positive() {
             return Some(Ordering::Greater);
         }
@@ -285,40 +291,65 @@ pub(crate) fn sign(t: &Term) -> Option<Ordering> {
     None
 }
 
-type Interval = (BigRational, BigRational);
+/// The precisions tried, in bits after the point (about 38, 308 and 2466 digits).
+const PRECISIONS: [u64; 3] = [128, 1024, 8192];
 
-/// Rational bounds on the value of `t` given bounds on π.
-fn interval(t: &Term, pi: &Interval) -> Option<Interval> {
+/// Bounds on π at each precision, computed once.
+static PI: [std::sync::OnceLock<Interval>; 3] = [
+    std::sync::OnceLock::new(),
+    std::sync::OnceLock::new(),
+    std::sync::OnceLock::new(),
+];
+
+/// `[lo, hi] / 2^bits`.
+type Interval = (BigInt, BigInt);
+
+/// `⌈a / 2^bits⌉`.
+fn shift_up(a: BigInt, bits: u64) -> BigInt {
+    -((-a) >> bits)
+}
+
+/// Bounds on the value of `t` given bounds on π (all over `2^bits`).
+fn interval(t: &Term, pi: &Interval, bits: u64) -> Option<Interval> {
     Some(match t {
-        Term::Num(n) => (n.clone(), n.clone()),
+        Term::Num(n) => {
+            let scaled = n.numer() << bits;
+            // ⌊scaled / d⌋ and ⌈scaled / d⌉ (the denominator is positive)
+            let lo = scaled.div_floor(n.denom());
+            let hi = -((-scaled).div_floor(n.denom()));
+            (lo, hi)
+        }
         Term::Pi => pi.clone(),
         Term::Add(ts) => {
-            let mut acc = (BigRational::zero(), BigRational::zero());
+            let mut acc = (BigInt::zero(), BigInt::zero());
             for x in ts {
-                let (lo, hi) = interval(x, pi)?;
+                let (lo, hi) = interval(x, pi, bits)?;
                 acc = (acc.0 + lo, acc.1 + hi);
             }
             acc
         }
         Term::Mul(ts) => {
-            let mut acc = (BigRational::one(), BigRational::one());
+            let mut acc = (BigInt::one() << bits, BigInt::one() << bits);
             for x in ts {
-                acc = times(&acc, &interval(x, pi)?);
+                acc = times(&acc, &interval(x, pi, bits)?, bits);
             }
             acc
         }
         Term::Pow(b, e) if e.is_integer() => {
-            let k = e.to_integer().to_i32().filter(|k| k.abs() <= 64)?;
-            let mut base = interval(b, pi)?;
+            let k = e.to_integer().to_i32().filter(|k| k.abs() <= 1024)?;
+            let mut base = interval(b, pi, bits)?;
             if k < 0 {
-                if !(base.0.is_positive() || base.1.is_negative()) {
-                    return None;
-                }
-                base = (base.1.recip(), base.0.recip());
+                base = reciprocal(&base, bits)?;
             }
-            let mut acc = (BigRational::one(), BigRational::one());
-            for _ in 0..k.abs() {
-                acc = times(&acc, &base);
+            // by squaring: a product of enclosures encloses the product
+            let mut acc = (BigInt::one() << bits, BigInt::one() << bits);
+            let mut k = k.unsigned_abs();
+            while k > 0 {
+                if k & 1 == 1 {
+                    acc = times(&acc, &base, bits);
+                }
+                base = times(&base, &base, bits);
+                k >>= 1;
             }
             acc
         }
@@ -326,26 +357,37 @@ fn interval(t: &Term, pi: &Interval) -> Option<Interval> {
     })
 }
 
-fn times(a: &Interval, b: &Interval) -> Interval {
+fn times(a: &Interval, b: &Interval, bits: u64) -> Interval {
     let products = [&a.0 * &b.0, &a.0 * &b.1, &a.1 * &b.0, &a.1 * &b.1];
     let lo = products.iter().min().expect("four products").clone();
     let hi = products.iter().max().expect("four products").clone();
-    (lo, hi)
+    // `>>` on a BigInt rounds towards −∞
+    (lo >> bits, shift_up(hi, bits))
 }
 
-/// Rational bounds `lo < π < hi` about `10^-digits` apart, from Machin's
-/// formula π = 16 arctan(1/5) − 4 arctan(1/239) in integer arithmetic.
-fn pi_bounds(digits: u32) -> Interval {
-    let scale = BigInt::from(10).pow(digits);
+/// `1 / [lo, hi]`, for an interval that does not contain 0.
+fn reciprocal(a: &Interval, bits: u64) -> Option<Interval> {
+    let one = BigInt::one() << (2 * bits);
+    if a.0.is_positive() {
+        Some((one.div_floor(&a.1), -((-&one).div_floor(&a.0))))
+    } else if a.1.is_negative() {
+        let (lo, hi) = reciprocal(&(-&a.1, -&a.0), bits)?;
+        Some((-hi, -lo))
+    } else {
+        None
+    }
+}
+
+/// Bounds `lo < π · 2^bits < hi`, from Machin's formula
+/// π = 16 arctan(1/5) − 4 arctan(1/239) in integer arithmetic.
+fn pi_bounds(bits: u64) -> Interval {
+    let scale = BigInt::one() << bits;
     let (a, na) = arctan_inverse(5, &scale);
     let (b, nb) = arctan_inverse(239, &scale);
     let p = a * 16 - b * 4;
     // Each series is off by less than 2 per term summed plus 1 for its tail.
     let error = BigInt::from(16 * (2 * na + 1) + 4 * (2 * nb + 1));
-    (
-        BigRational::new(&p - &error, scale.clone()),
-        BigRational::new(p + error, scale),
-    )
+    (&p - &error, p + error)
 }
 
 /// `scale · arctan(1/x)`, truncated, and the number of terms summed.
@@ -380,15 +422,17 @@ mod tests {
 
     #[test]
     fn pi_bounds_enclose_pi_tightly() {
-        for digits in [30, 300] {
-            let (lo, hi) = pi_bounds(digits);
+        for bits in PRECISIONS {
+            let (lo, hi) = pi_bounds(bits);
+            let scale = BigInt::one() << bits;
+            let (lo, hi) = (BigRational::new(lo, scale.clone()), BigRational::new(hi, scale));
             assert!(lo < hi);
             // 3.14159265358979 < π < 3.14159265358980, and π < 355/113
             assert!(lo > q(314159265358979, 100000000000000));
             assert!(hi < q(314159265358980, 100000000000000));
             assert!(hi < q(355, 113));
             let width = &hi - &lo;
-            assert!(width < BigRational::new(1.into(), BigInt::from(10).pow(digits - 5)));
+            assert!(width < BigRational::new(BigInt::one() << 20, BigInt::one() << bits));
         }
     }
 
@@ -410,5 +454,16 @@ mod tests {
         // 1/(π − 3)^2 > 0; a tensor is not a constant
         assert_eq!(sign(&Term::pow(pi_minus(3, 1), -2)), Some(Ordering::Greater));
         assert_eq!(sign(&Term::Var(Name::Tensor("a".into()), vec![])), None);
+        // negative bases: odd and even powers, reciprocals
+        let three_minus_pi = Term::Add(vec![Term::int(3), Term::Mul(vec![Term::int(-1), Term::Pi])]);
+        assert_eq!(sign(&Term::pow(three_minus_pi.clone(), -3)), Some(Ordering::Less));
+        assert_eq!(sign(&Term::pow(three_minus_pi.clone(), 2)), Some(Ordering::Greater));
+        assert_eq!(sign(&Term::pow(three_minus_pi.clone(), 1001)), Some(Ordering::Less));
+        // (3 − π)^2 − 1/50: 0.02005… − 0.02
+        let square_minus = Term::Add(vec![Term::pow(three_minus_pi, 2), Term::Num(-q(1, 50))]);
+        assert_eq!(sign(&square_minus), Some(Ordering::Greater));
+        // a function of a constant is not decided
+        let log_two = Term::Fn(crate::term::Func::Log, Box::new(Term::int(2)));
+        assert_eq!(sign(&log_two), None);
     }
 }
