@@ -1,7 +1,7 @@
 //! What exact arithmetic decides about a program's constants: a divisor (or
 //! the base of a negative power) that is identically 0, `log` of 0 or of a
-//! negative constant, `sqrt` of a negative constant, and an assumption whose
-//! sides always differ.
+//! negative constant, `sqrt` (or a fractional power, `^0.5`) of a negative
+//! constant, and an assumption whose sides always differ.
 //!
 //! Each sub-expression is lowered to a [`Term`] as `derive` lowers it and put
 //! in the simplifier's normal form (like terms collected with rational
@@ -115,7 +115,7 @@ impl Constants<'_> {
         }
     }
 
-    /// Checks every divisor, negative power, `log` and `sqrt` in `e`.
+    /// Checks every divisor, negative or fractional power, `log` and `sqrt` in `e`.
     fn expr(&mut self, e: &Expr, s: usize, out: &mut Vec<Diagnostic>) {
         e.walk(&mut |x| match &x.kind {
             ExprKind::Product { rest, .. } => {
@@ -129,37 +129,52 @@ impl Constants<'_> {
                     }
                 }
             }
-            ExprKind::Pow { base, exponent }
-                if exponent.is_negative() && !is_literal_zero(base) && self.is_zero(base, s) =>
-            {
-                let d = Diagnostic::new(base.span, "division by zero: zero to a negative power", "this is exactly 0")
-                    .with_help(format!(
-                        "`^{exponent}` divides by a power of its base, and exact arithmetic reduces the base to 0"
-                    ));
-                out.push(self.constants_in(base, d));
+            ExprKind::Pow { base, exponent } => {
+                if exponent.is_negative() && !is_literal_zero(base) && self.is_zero(base, s) {
+                    let d = Diagnostic::new(base.span, "division by zero: zero to a negative power", "this is exactly 0")
+                        .with_help(format!(
+                            "`^{exponent}` divides by a power of its base, and exact arithmetic reduces the base to 0"
+                        ));
+                    out.push(self.constants_in(base, d));
+                } else if !exponent.is_integer() {
+                    if let Some(t) = self.value(base, s).filter(|t| sign(t) == Some(Ordering::Less)) {
+                        let d = Diagnostic::new(
+                            base.span,
+                            format!("a negative number to the fractional power {}", show(exponent)),
+                            negative(&t),
+                        )
+                        .with_help(
+                            "a fractional power is the principal root, not real for a negative number (NumPy gives nan); use an integer exponent",
+                        );
+                        out.push(self.constants_in(base, d));
+                    }
+                }
             }
             ExprKind::Call { function, args } if args.len() == 1 => {
                 let arg = &args[0];
-                match function.name.as_str() {
+                let d = match function.name.as_str() {
                     "log" => match self.value(arg, s) {
-                        Some(t) if t.is_zero() => out.push(
+                        Some(t) if t.is_zero() => Some(
                             Diagnostic::new(arg.span, "logarithm of zero", "this is exactly 0")
                                 .with_help("`log` is defined for positive numbers only; log(0) is −∞"),
                         ),
-                        Some(t) if sign(&t) == Some(Ordering::Less) => out.push(
+                        Some(t) if sign(&t) == Some(Ordering::Less) => Some(
                             Diagnostic::new(arg.span, "logarithm of a negative number", negative(&t))
                                 .with_help("`log` is defined for positive numbers only"),
                         ),
-                        _ => {}
+                        _ => None,
                     },
                     "sqrt" => match self.value(arg, s) {
-                        Some(t) if sign(&t) == Some(Ordering::Less) => out.push(
+                        Some(t) if sign(&t) == Some(Ordering::Less) => Some(
                             Diagnostic::new(arg.span, "square root of a negative number", negative(&t))
                                 .with_help("`sqrt` is real for numbers ≥ 0 only"),
                         ),
-                        _ => {}
+                        _ => None,
                     },
-                    _ => {}
+                    _ => None,
+                };
+                if let Some(d) = d {
+                    out.push(self.constants_in(arg, d));
                 }
             }
             _ => {}

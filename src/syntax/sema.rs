@@ -119,6 +119,7 @@ mod tests {
             ("y = log((1 − 2)^3)", "logarithm of a negative number"),
             ("y = log(1/(3 − π))", "logarithm of a negative number"),
             ("y = sqrt(π^2 − 10)", "square root of a negative number"),
+            ("y = (π − 4)^(3/4)", "a negative number to the fractional power 3/4"),
             (
                 "assume a − a = 1",
                 "this assumption is false: its sides are never equal",
