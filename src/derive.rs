@@ -13,7 +13,7 @@ use crate::diagnostic::{plural, Diagnostic};
 use crate::diff::differentiate;
 use crate::matrix::Mat;
 use crate::simplify::{self, Env, Log};
-use crate::syntax::ast::{Expr, ExprKind, MulOp, Sign, Span, StatementKind};
+use crate::syntax::ast::{Expr, ExprKind, Ident, MulOp, Sign, Span, StatementKind};
 use crate::syntax::Program;
 use crate::term::{Func, Ix, Name, Term};
 
@@ -25,6 +25,46 @@ pub struct Dims {
     keys: HashMap<String, u32>,
     /// The declared range symbol of a class's root, if any.
     range: HashMap<u32, String>,
+    /// Where a class's range came in: the use of a declared index.
+    origin: HashMap<u32, Origin>,
+}
+
+/// The use of a declared index that gave a dimension class its range.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    /// The index as written.
+    pub index: String,
+    /// Where.
+    pub span: Span,
+}
+
+/// How two dimension classes met.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Meeting {
+    /// An index of a tensor access, `x_j`: the tensor's axis (from 0) and the index.
+    Axis {
+        /// The tensor.
+        tensor: String,
+        /// Which axis, from 0.
+        axis: usize,
+        /// The index written there.
+        index: String,
+    },
+    /// A Kronecker delta `δ_ij` and its two indices.
+    Delta(String, String),
+}
+
+/// Two different declared ranges joined in one dimension class.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RangeConflict {
+    /// Where they meet: the index of the access, or the whole δ.
+    pub at: Span,
+    /// How.
+    pub meeting: Meeting,
+    /// The range of the class met first (the axis, the δ's first index) and where it came from.
+    pub first: (String, Option<Origin>),
+    /// The other range and where it came from.
+    pub second: (String, Option<Origin>),
 }
 
 impl Dims {
@@ -47,13 +87,28 @@ impl Dims {
         n
     }
 
-    fn union(&mut self, a: u32, b: u32) {
+    /// Joins two classes; the root of `b` stays the root. When both carry a
+    /// declared range and the ranges differ, returns them (`a`'s first); `b`'s
+    /// range is kept.
+    #[allow(clippy::type_complexity)]
+    fn union(&mut self, a: u32, b: u32) -> Option<((String, Option<Origin>), (String, Option<Origin>))> {
         let (a, b) = (self.find(a), self.find(b));
-        if a != b {
-            self.parent[a as usize] = b;
-            if let Some(r) = self.range.remove(&a) {
-                self.range.entry(b).or_insert(r);
+        if a == b {
+            return None;
+        }
+        self.parent[a as usize] = b;
+        let origin = self.origin.remove(&a);
+        let r = self.range.remove(&a)?;
+        match self.range.get(&b) {
+            None => {
+                self.range.insert(b, r);
+                if let Some(o) = origin {
+                    self.origin.insert(b, o);
+                }
+                None
             }
+            Some(other) if *other != r => Some(((r, origin), (other.clone(), self.origin.get(&b).cloned()))),
+            Some(_) => None,
         }
     }
 
@@ -66,6 +121,26 @@ impl Dims {
     fn index(&mut self, statement: usize, index: &str) -> u32 {
         let n = self.node(format!("index\u{0}{statement}\u{0}{index}"));
         self.find(n)
+    }
+
+    /// [`Dims::index`] for a use in the source: the first use of a declared
+    /// index in a statement gives its class the declared range.
+    fn index_at(&mut self, statement: usize, index: &Ident, ranges: &BTreeMap<String, String>) -> u32 {
+        let key = format!("index\u{0}{statement}\u{0}{}", index.name);
+        let new = !self.keys.contains_key(&key);
+        let n = self.node(key);
+        let root = self.find(n);
+        if let (true, Some(r)) = (new, ranges.get(&index.name)) {
+            self.range.insert(root, r.clone());
+            self.origin.insert(
+                root,
+                Origin {
+                    index: index.name.clone(),
+                    span: index.span,
+                },
+            );
+        }
+        root
     }
 
     /// The declared range symbol of a class, if any.
@@ -100,39 +175,31 @@ impl Dims {
 
     /// Builds the classes of a checked program.
     pub fn of(program: &Program) -> Dims {
+        Dims::build(&program.syntax, &program.ranges).0
+    }
+
+    /// Builds the classes of a parsed program whose indices range as `ranges`
+    /// declares (index → range symbol), and reports every place where two
+    /// different declared ranges meet (an axis, a δ). After a conflict the
+    /// classes are joined anyway, keeping one of the two ranges.
+    pub fn build(
+        syntax: &crate::syntax::ast::Program,
+        ranges: &BTreeMap<String, String>,
+    ) -> (Dims, Vec<RangeConflict>) {
         let mut d = Dims::default();
-        let ranges = program.ranges.clone();
-        for (s, statement) in program.syntax.statements.iter().enumerate() {
-            let visit = |d: &mut Dims, e: &Expr| {
-                e.walk(&mut |x| match &x.kind {
-                    ExprKind::Tensor(t) => {
-                        for (k, i) in t.indices.iter().enumerate() {
-                            let a = d.axis(&t.name.name, k);
-                            let b = d.index(s, &i.name);
-                            d.union(a, b);
-                        }
-                    }
-                    ExprKind::Delta(ix) if ix.len() == 2 => {
-                        let a = d.index(s, &ix[0].name);
-                        let b = d.index(s, &ix[1].name);
-                        d.union(a, b);
-                    }
-                    _ => {}
-                });
-            };
+        let mut conflicts = Vec::new();
+        for (s, statement) in syntax.statements.iter().enumerate() {
             match &statement.kind {
                 StatementKind::Definition { lhs, rhs } => {
                     for (k, i) in lhs.indices.iter().enumerate() {
-                        let a = d.axis(&lhs.name.name, k);
-                        let b = d.index(s, &i.name);
-                        d.union(a, b);
+                        d.access(s, &lhs.name.name, k, i, ranges, &mut conflicts);
                     }
-                    visit(&mut d, rhs);
+                    d.visit(s, rhs, ranges, &mut conflicts);
                 }
                 StatementKind::Assume { lhs, rhs } => {
-                    visit(&mut d, lhs);
+                    d.visit(s, lhs, ranges, &mut conflicts);
                     if let Some(rhs) = rhs {
-                        visit(&mut d, rhs);
+                        d.visit(s, rhs, ranges, &mut conflicts);
                     }
                 }
                 StatementKind::Index { .. } => {}
@@ -154,7 +221,9 @@ impl Dims {
             if let Some(range) = ranges.get(index) {
                 let root = d.find(node);
                 match by_range.get(range) {
-                    Some(&other) => d.union(root, other),
+                    Some(&other) => {
+                        d.union(root, other);
+                    }
                     None => {
                         by_range.insert(range.clone(), root);
                     }
@@ -163,7 +232,57 @@ impl Dims {
                 d.range.insert(root, range.clone());
             }
         }
-        d
+        (d, conflicts)
+    }
+
+    /// Joins axis `k` of `tensor` with the index written there.
+    fn access(
+        &mut self,
+        s: usize,
+        tensor: &str,
+        k: usize,
+        index: &Ident,
+        ranges: &BTreeMap<String, String>,
+        conflicts: &mut Vec<RangeConflict>,
+    ) {
+        let a = self.axis(tensor, k);
+        let b = self.index_at(s, index, ranges);
+        if let Some((first, second)) = self.union(a, b) {
+            conflicts.push(RangeConflict {
+                at: index.span,
+                meeting: Meeting::Axis {
+                    tensor: tensor.to_string(),
+                    axis: k,
+                    index: index.name.clone(),
+                },
+                first,
+                second,
+            });
+        }
+    }
+
+    /// Joins the classes an expression of statement `s` relates, in source order.
+    fn visit(&mut self, s: usize, e: &Expr, ranges: &BTreeMap<String, String>, conflicts: &mut Vec<RangeConflict>) {
+        e.walk(&mut |x| match &x.kind {
+            ExprKind::Tensor(t) => {
+                for (k, i) in t.indices.iter().enumerate() {
+                    self.access(s, &t.name.name, k, i, ranges, conflicts);
+                }
+            }
+            ExprKind::Delta(ix) if ix.len() == 2 => {
+                let a = self.index_at(s, &ix[0], ranges);
+                let b = self.index_at(s, &ix[1], ranges);
+                if let Some((first, second)) = self.union(a, b) {
+                    conflicts.push(RangeConflict {
+                        at: x.span,
+                        meeting: Meeting::Delta(ix[0].name.clone(), ix[1].name.clone()),
+                        first,
+                        second,
+                    });
+                }
+            }
+            _ => {}
+        });
     }
 }
 
@@ -301,7 +420,7 @@ pub fn lower(program: &Program) -> Lowered {
 
 /// An expression of statement `s` as a term; free indices are looked up in (or
 /// added to) `scope`, every Σ binds fresh indices.
-fn lower_expr(e: &Expr, s: usize, scope: &mut HashMap<String, Ix>, dims: &mut Dims) -> Term {
+pub(crate) fn lower_expr(e: &Expr, s: usize, scope: &mut HashMap<String, Ix>, dims: &mut Dims) -> Term {
     let index = |scope: &mut HashMap<String, Ix>, dims: &mut Dims, name: &str| -> Ix {
         scope
             .entry(name.to_string())

@@ -101,6 +101,7 @@ pub fn check(mut syntax: super::ast::Program, options: CheckOptions) -> Result<P
     }
     cx.calls_against_tensors();
     let order = cx.definition_order(&syntax);
+    cx.errors.extend(super::sema::check(&syntax, &cx.ranges, &order));
     if !cx.errors.is_empty() {
         cx.errors.sort_by_key(|d| (d.span.start, d.span.end));
         cx.errors.dedup();

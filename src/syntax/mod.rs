@@ -2,8 +2,10 @@
 
 pub mod ast;
 pub mod check;
+mod constant;
 mod expected;
 pub mod parse;
 pub mod print;
+mod sema;
 
 pub use check::{check, CheckOptions, Program};
