@@ -269,3 +269,62 @@ impl PyNames {
         self.taken.iter().cloned().collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(source: &str) -> PyNames {
+        let program = crate::load(source, &crate::Options::default()).unwrap();
+        let lowered = crate::derive::lower(&program);
+        PyNames::new(&program, &lowered, "L")
+    }
+
+    #[test]
+    fn ascii_names_keep_their_spelling_and_the_others_give_way() {
+        let n = names("L = Σ_i W^(1)_i x_i + Σ_i W1_i x_i + λ lambda + Σ_i ŷ_i yhat_i + Σ_i W^(L)_i x_i");
+        assert_eq!(n.name("W1"), "W1");
+        assert_eq!(n.name("W^(1)"), "W_1");
+        assert_eq!(n.name("W^(L)"), "WL");
+        assert_eq!(n.name("lambda"), "lambda_");
+        assert_eq!(n.name("λ"), "lambda_2");
+        assert_eq!(n.name("yhat"), "yhat");
+        assert_eq!(n.name("ŷ"), "yhat_2");
+        assert_eq!(n.grad("L", "W^(1)"), "dL_dW_1");
+        assert_eq!(n.grad("L", "λ"), "dL_dlambda_2");
+        assert_eq!(n.grad("L", "lambda"), "dL_dlambda");
+    }
+
+    #[test]
+    fn without_a_clash_the_spelling_is_the_ascii_one() {
+        let n = names("L = Σ_i W^(1)_i ŷ_i λ");
+        assert_eq!(n.name("W^(1)"), "W1");
+        assert_eq!(n.name("ŷ"), "yhat");
+        assert_eq!(n.name("λ"), "lambda_");
+        assert_eq!(n.grad("L", "λ"), "dL_dlambda");
+    }
+
+    #[test]
+    fn every_name_is_taken_once() {
+        let n = names("L = Σ_i W^(1)_i x_i + Σ_i W1_i x_i + h(c) + c");
+        let taken = n.taken();
+        for name in [
+            "W_1", "W1", "x", "c", "h", "L", "dL_dW_1", "dL_dW1", "dL_dx", "h_prime", "n_i",
+        ] {
+            assert!(taken.contains(name), "{name} in {taken:?}");
+        }
+        assert_eq!(n.opaque("h", 2), "h_prime_prime");
+    }
+
+    #[test]
+    fn sizes_are_named_after_the_range_or_the_programs_first_index() {
+        let source = "index k : K\nY_ij = A_ij\nL = Σ_ab Y_ab + Σ_k z_k";
+        let program = crate::load(source, &crate::Options::default()).unwrap();
+        let lowered = crate::derive::lower(&program);
+        let n = PyNames::new(&program, &lowered, "L");
+        let mut dims = lowered.dims.clone();
+        assert_eq!(n.size(dims.axis("Y", 0)), "n_i");
+        assert_eq!(n.size(dims.axis("Y", 1)), "n_j");
+        assert_eq!(n.size(dims.axis("z", 0)), "K");
+    }
+}

@@ -237,7 +237,8 @@ mod tests {
         let ab = b.mul(n("A"), "@", n("B"));
         let abc = b.mul(ab.clone(), "@", n("C"));
         assert_eq!(abc.text, "A @ B @ C");
-        let a_bc = b.mul(n("A"), "@", b_mul(&mut b, "B", "C"));
+        let bc = b.mul(n("B"), "@", n("C"));
+        let a_bc = b.mul(n("A"), "@", bc);
         assert_eq!(a_bc.text, "A @ (B @ C)");
         let sum = b.add(n("a"), "+", n("b"));
         assert_eq!(b.add(n("c"), "-", sum.clone()).text, "c - (a + b)");
@@ -252,10 +253,6 @@ mod tests {
         assert_eq!(b.mul(n("a"), "*", neg).text, "a * -x");
         assert_eq!(b.suffix(ab, ".T").text, "(A @ B).T");
         assert!(b.take().is_empty());
-    }
-
-    fn b_mul(b: &mut Block, x: &str, y: &str) -> Py {
-        b.mul(n(x), "@", n(y))
     }
 
     #[test]
