@@ -441,6 +441,41 @@ def chain_case(rng):
     return results
 
 
+def einsum_case(rng, count=60):
+    """An order-3 result (no matrix form) over more indices than einsum has
+    letters: contracted two operands at a time, and right."""
+    ix = [f"a{k}" for k in range(count + 1)]
+    factors = " ".join(f"A{k + 1}_{{{ix[k]},{ix[k + 1]}}}" for k in range(count))
+    path = os.path.join(tempfile.mkdtemp(), "einsum.ricci")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(f"Y_{{a0,{ix[-1]},k}} = Σ_{{{','.join(ix[1:-1])}}} {factors} t_k\n")
+    wrts = [f"A{count // 2}", "t"]
+    args = [RICCI, "derive", path, "--format", "numpy"] + [a for w in wrts for a in ("--wrt", w)]
+    code = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    scope = {"np": np}
+    exec(compile(code, "einsum.py", "exec"), scope)
+    inputs = stable_matrices(rng, count, 2)
+    inputs["t"] = rng.uniform(-1, 1, 3)
+
+    def forward(v):
+        m = v["A1"]
+        for k in range(2, count + 1):
+            m = m @ v[f"A{k}"]
+        return {"Y": np.einsum("ij,k->ijk", m, v["t"])}
+
+    grads = {"Y": rng.uniform(-1, 1, (2, 2, 3))}
+    available = dict(inputs, dL_dY=grads["Y"])
+    results = []
+    for wrt, fname in zip(wrts, function_names(code)):
+        fn = scope[fname]
+        got = fn(**{p: available[p] for p in inspect.signature(fn).parameters})
+        want = numeric_gradient(forward, inputs, grads, wrt)
+        scale = max(1.0, float(np.abs(want).max()))
+        error = float(np.abs(got - want).max()) / scale if got.shape == want.shape else float("inf")
+        results.append((wrt, error, got.shape, want.shape))
+    return results
+
+
 def main():
     rng = np.random.default_rng(20261121)
     passed = failed = 0
@@ -450,11 +485,12 @@ def main():
         for problem in whole_program(path, wrts(path)):
             failed += 1
             print(f"FAIL {name}: {problem}")
-    for wrt, error, got, want in chain_case(rng):
-        ok = error <= TOLERANCE
-        passed += ok
-        failed += not ok
-        print(f"{'ok  ' if ok else 'FAIL'} chain{CHAIN} --wrt {wrt}: relative error {error:.1e}")
+    for case, results in ((f"chain{CHAIN}", chain_case(rng)), ("einsum60", einsum_case(rng))):
+        for wrt, error, got, want in results:
+            ok = error <= TOLERANCE
+            passed += ok
+            failed += not ok
+            print(f"{'ok  ' if ok else 'FAIL'} {case} --wrt {wrt}: relative error {error:.1e}")
     runs = [(n, m, CASES_DIR) for n, m in CASES.items()] + [(n, m, extra_dir) for n, m in EXTRA.items()]
     for name, make, folder in runs:
         for wrt, error, got, want in run_case(name, make, rng, folder):
