@@ -9,10 +9,12 @@ Prints one line per case and ends with `numpy: N passed, M failed`; exits 1 on
 any failure.
 """
 
+import ast
 import inspect
 import os
 import subprocess
 import sys
+import tempfile
 
 import numpy as np
 
@@ -157,19 +159,88 @@ def case_004_hw(rng):
     return inputs, lambda v: {"Y": v["H"] @ v["W"]}
 
 
-def simple(shapes, forward, positive=(), sizes=None):
+def simple(shapes, forward, positive=(), sizes=None, names=None):
+    """A case from input shapes (keyed by the Python names ricci gives them)
+    and a forward pass; `sizes` are the int parameters, `names` maps a --wrt
+    name to its Python name where the plain ASCII spelling is not it."""
+
     def make(rng):
         inputs = {k: rng.uniform(0.1, 0.9, shp) if k in positive else rng.uniform(-1, 1, shp) for k, shp in shapes.items()}
         return inputs, forward
 
     make.sizes = sizes or {}
+    make.names = names or {}
     return make
+
+
+def stable_matrices(rng, count, n):
+    """`count` n×n matrices whose long products neither blow up nor vanish."""
+    out = {}
+    for k in range(1, count + 1):
+        q, _ = np.linalg.qr(rng.uniform(-1, 1, (n, n)))
+        out[f"A{k}"] = q * rng.uniform(0.95, 1.05, n)
+    return out
+
+
+def chain_forward(count):
+    def forward(v):
+        row = v["x"]
+        for k in range(1, count + 1):
+            row = row @ v[f"A{k}"]
+        return {"L": row @ v["y"]}
+
+    return forward
+
+
+CHAIN = 250
+
+
+def case_chain250(rng):
+    inputs = stable_matrices(rng, CHAIN, 2)
+    inputs.update(x=rng.uniform(-1, 1, 2), y=rng.uniform(-1, 1, 2))
+    return inputs, chain_forward(CHAIN)
+
+
+def write_chain(path, count):
+    """`L = Σ x_i0 A1_{i0,i1} … A<count>_{…} y_…`, a product chain of `count` matrices."""
+    ix = [f"i{k}" for k in range(count + 1)]
+    factors = " ".join(f"A{k + 1}_{{{ix[k]},{ix[k + 1]}}}" for k in range(count))
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(f"# a product chain of {count} matrices: flat @ chains, temporaries past Python's limits\n")
+        f.write(f"# wrt: A1 A{count // 2} A{count} x\n")
+        f.write(f"L = Σ_{{{','.join(ix)}}} x_{{i0}} {factors} y_{{{ix[-1]}}}\n")
 
 
 # Derivations beyond the seed documents, each with its own forward pass.
 EXTRA = {
-    # the identity needs its size as an int parameter (SPEC §4)
-    "trace": simple(dict(X=(3, 3)), lambda v: {"L": np.trace(v["X"])}, sizes={"n_i": 3, "n_j": 3}),
+    # the identity needs its size as an int parameter named after the program's index (SPEC §4)
+    "trace": simple(dict(X=(3, 3)), lambda v: {"L": np.trace(v["X"])}, sizes={"n_i": 3}),
+    # ... or after the declared range
+    "trace_range": simple(dict(X=(3, 3)), lambda v: {"L": np.trace(v["X"])}, sizes={"N": 3}),
+    # sizes read from the arguments' shapes: np.eye(B.shape[0]), T.shape[0] c
+    "sizes": simple(
+        dict(X=(3, 3), B=(3, 3), c=(), T=4),
+        lambda v: {"L": np.trace(v["X"]) + (v["X"] * v["B"]).sum() + ((v["c"] - v["T"]) ** 2).sum()},
+    ),
+    # names that share an ASCII spelling get distinct ones (W^(1) → W_1 beside W1)
+    "names": simple(
+        dict(W_1=(3, 4), W1=(3, 4), x=4, lambda_=(), lambda_2=(), yhat=4, yhat_2=4, b1=(), b_1=4),
+        lambda v: {
+            "L": (v["W_1"] @ v["x"]).sum()
+            + (v["W1"] * v["x"] * v["W1"]).sum()
+            + v["lambda_2"] * (v["x"] ** 2).sum()
+            + v["lambda_"] * v["x"].sum()
+            + (v["yhat_2"] * v["yhat"]).sum()
+            + v["b1"] * (v["b_1"] * v["x"]).sum()
+        },
+        sizes={"n_i": 3},
+        names={"W^(1)": "W_1", "λ": "lambda_2", "lambda": "lambda_", "ŷ": "yhat_2", "b^(1)": "b_1"},
+    ),
+    # upstream gradients of two outputs that share an ASCII spelling
+    "upstream_names": simple(
+        dict(A=(3, 4), x=4),
+        lambda v: {"Y_1": v["A"] @ v["x"], "Y1": v["x"] ** 2},
+    ),
     "quadratic": simple(dict(x=3, A=(3, 3)), lambda v: {"L": v["x"] @ v["A"] @ v["x"]}),
     "order3": simple(
         dict(A=(2, 3), B=(3, 4), T=(2, 3, 4)),
@@ -221,6 +292,10 @@ def wrts(path):
 
 def ascii_name(name):
     return name.replace("^(", "").replace(")", "").replace("ŷ", "yhat").replace("λ", "lambda_")
+
+
+def function_names(code):
+    return [line[4 : line.index("(")] for line in code.splitlines() if line.startswith("def ")]
 
 
 def loss_of(forward, values, grads):
@@ -292,8 +367,8 @@ def run_case(name, make, rng, folder=CASES_DIR):
         torch_code = generated(path, wrt, "torch")
         compile(torch_code, f"{name}-{wrt}-torch.py", "exec")  # valid Python at least
         scope = {"np": np}
-        exec(code, scope)
-        fname = "dL_d" + ascii_name(wrt).replace("lambda_", "lambda")
+        exec(compile(code, f"{name}-{wrt}.py", "exec"), scope)
+        (fname,) = function_names(code)
         fn = scope[fname]
         available = dict(inputs)
         available.update({"dL_d" + k: v for k, v in grads.items()})
@@ -306,7 +381,7 @@ def run_case(name, make, rng, folder=CASES_DIR):
             elif p.default is inspect.Parameter.empty:
                 raise KeyError(f"{fname} needs {p.name}")
         got = np.asarray(fn(**kwargs), dtype=float)
-        key = ascii_name(wrt)
+        key = getattr(make, "names", {}).get(wrt, ascii_name(wrt))
         values = dict(inputs)
         if key not in values:
             values[key] = intermediate(forward, inputs, key)
@@ -326,10 +401,96 @@ def run_case(name, make, rng, folder=CASES_DIR):
     return results
 
 
+def whole_program(path, wrts):
+    """One run with every --wrt: the functions and their parameters are distinct."""
+    args = [RICCI, "derive", path, "--format", "numpy"]
+    for w in wrts:
+        args += ["--wrt", w]
+    code = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    tree = ast.parse(code)
+    functions = [f for f in tree.body if isinstance(f, ast.FunctionDef)]
+    names = [f.name for f in functions]
+    problems = []
+    if len(set(names)) != len(wrts):
+        problems.append(f"{len(wrts)} results, functions {names}")
+    for f in functions:
+        params = [a.arg for a in f.args.args]
+        if len(set(params)) != len(params):
+            problems.append(f"{f.name} repeats a parameter: {params}")
+    return problems
+
+
+def chain_case(rng):
+    """A 250-factor product chain: every function compiles and agrees."""
+    path = os.path.join(tempfile.mkdtemp(), "chain250.ricci")
+    write_chain(path, CHAIN)
+    wrts = ["A1", f"A{CHAIN // 2}", f"A{CHAIN}", "x"]
+    args = [RICCI, "derive", path, "--format", "numpy"] + [a for w in wrts for a in ("--wrt", w)]
+    code = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    scope = {"np": np}
+    exec(compile(code, "chain250.py", "exec"), scope)
+    inputs, forward = case_chain250(rng)
+    results = []
+    for wrt, fname in zip(wrts, function_names(code)):
+        fn = scope[fname]
+        got = fn(**{p: inputs[p] for p in inspect.signature(fn).parameters})
+        want = numeric_gradient(forward, inputs, {}, wrt)
+        scale = max(1.0, float(np.abs(want).max()))
+        error = float(np.abs(got - want).max()) / scale if got.shape == want.shape else float("inf")
+        results.append((wrt, error, got.shape, want.shape))
+    return results
+
+
+def einsum_case(rng, count=60):
+    """An order-3 result (no matrix form) over more indices than einsum has
+    letters: contracted two operands at a time, and right."""
+    ix = [f"a{k}" for k in range(count + 1)]
+    factors = " ".join(f"A{k + 1}_{{{ix[k]},{ix[k + 1]}}}" for k in range(count))
+    path = os.path.join(tempfile.mkdtemp(), "einsum.ricci")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(f"Y_{{a0,{ix[-1]},k}} = Σ_{{{','.join(ix[1:-1])}}} {factors} t_k\n")
+    wrts = [f"A{count // 2}", "t"]
+    args = [RICCI, "derive", path, "--format", "numpy"] + [a for w in wrts for a in ("--wrt", w)]
+    code = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    scope = {"np": np}
+    exec(compile(code, "einsum.py", "exec"), scope)
+    inputs = stable_matrices(rng, count, 2)
+    inputs["t"] = rng.uniform(-1, 1, 3)
+
+    def forward(v):
+        m = v["A1"]
+        for k in range(2, count + 1):
+            m = m @ v[f"A{k}"]
+        return {"Y": np.einsum("ij,k->ijk", m, v["t"])}
+
+    grads = {"Y": rng.uniform(-1, 1, (2, 2, 3))}
+    available = dict(inputs, dL_dY=grads["Y"])
+    results = []
+    for wrt, fname in zip(wrts, function_names(code)):
+        fn = scope[fname]
+        got = fn(**{p: available[p] for p in inspect.signature(fn).parameters})
+        want = numeric_gradient(forward, inputs, grads, wrt)
+        scale = max(1.0, float(np.abs(want).max()))
+        error = float(np.abs(got - want).max()) / scale if got.shape == want.shape else float("inf")
+        results.append((wrt, error, got.shape, want.shape))
+    return results
+
+
 def main():
     rng = np.random.default_rng(20261121)
     passed = failed = 0
     extra_dir = os.path.join(ROOT, "tests", "cases", "numpy")
+    for name in sorted(EXTRA):
+        path = os.path.join(extra_dir, name + ".ricci")
+        for problem in whole_program(path, wrts(path)):
+            failed += 1
+            print(f"FAIL {name}: {problem}")
+    for case, results in ((f"chain{CHAIN}", chain_case(rng)), ("einsum60", einsum_case(rng))):
+        for wrt, error, got, want in results:
+            ok = error <= TOLERANCE
+            passed += ok
+            failed += not ok
+            print(f"{'ok  ' if ok else 'FAIL'} {case} --wrt {wrt}: relative error {error:.1e}")
     runs = [(n, m, CASES_DIR) for n, m in CASES.items()] + [(n, m, extra_dir) for n, m in EXTRA.items()]
     for name, make, folder in runs:
         for wrt, error, got, want in run_case(name, make, rng, folder):

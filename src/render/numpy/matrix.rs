@@ -1,0 +1,283 @@
+//! Matrix form → NumPy. Vectors are 1-D arrays, so the translation tracks
+//! whether a vector stands as a row or a column: `1ᵀ G` becomes
+//! `G.sum(axis=0)`, `u vᵀ` becomes `np.outer(u, v)`, `diag(v) M` becomes
+//! `v[:, None] * M`. A product is read left to right into one flat chain
+//! `A @ B @ C`, whatever its length.
+
+use num_traits::One;
+
+use super::einsum::np_term;
+use super::python::Py;
+use super::Ctx;
+use crate::matrix::Mat;
+use crate::term::Term;
+
+/// How a NumPy value stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Kind {
+    Scalar,
+    Col,
+    Row,
+    Matrix,
+    /// `diag(v)`, kept as the vector `v` until it meets a product.
+    Diag,
+}
+
+/// The NumPy expression of a matrix form and how it stands.
+pub(super) fn np_mat(m: &Mat, cx: &mut Ctx) -> Option<(Py, Kind)> {
+    Some(match m {
+        Mat::Var(name, dims) => {
+            let kind = match dims.len() {
+                0 => Kind::Scalar,
+                1 => Kind::Col,
+                2 => Kind::Matrix,
+                _ => return None,
+            };
+            (cx.var(name), kind)
+        }
+        Mat::Scalar(t) => (np_term(t, &[], cx)?, Kind::Scalar),
+        Mat::T(x) => match &**x {
+            Mat::T(y) => np_mat(y, cx)?,
+            _ => {
+                let (e, k) = np_mat(x, cx)?;
+                match k {
+                    Kind::Matrix => (cx.block.suffix(e, ".T"), Kind::Matrix),
+                    Kind::Col => (e, Kind::Row),
+                    Kind::Row => (e, Kind::Col),
+                    k => (e, k),
+                }
+            }
+        },
+        Mat::MatMul(xs) => {
+            let mut acc: Option<Val> = None;
+            for x in xs {
+                let v = factor(x, cx)?;
+                acc = Some(match acc {
+                    None => v,
+                    Some(a) => product(a, v, cx)?,
+                });
+            }
+            materialize(acc?, cx)
+        }
+        Mat::Had(xs) => {
+            let mut out: Option<Py> = None;
+            let mut kind = Kind::Scalar;
+            for x in xs {
+                let (e, k) = np_mat(x, cx)?;
+                if k == Kind::Diag {
+                    return None;
+                }
+                if k != Kind::Scalar {
+                    if kind != Kind::Scalar && kind != k {
+                        return None;
+                    }
+                    kind = k;
+                }
+                out = Some(match out {
+                    None => e,
+                    Some(a) => cx.block.mul(a, "*", e),
+                });
+            }
+            (out?, kind)
+        }
+        Mat::HDiv(a, b) => {
+            let (ea, ka) = np_mat(a, cx)?;
+            let (eb, kb) = np_mat(b, cx)?;
+            if ka == Kind::Diag || kb == Kind::Diag {
+                return None;
+            }
+            let kind = if ka == Kind::Scalar { kb } else { ka };
+            (cx.block.mul(ea, "/", eb), kind)
+        }
+        Mat::Add(ts) => {
+            let mut out: Option<Py> = None;
+            let mut kind = Kind::Scalar;
+            for (neg, x) in ts {
+                let (e, k) = np_mat(x, cx)?;
+                if k == Kind::Diag {
+                    return None;
+                }
+                if k != Kind::Scalar {
+                    kind = k;
+                }
+                out = Some(match (out, neg) {
+                    (None, false) => e,
+                    (None, true) => cx.block.neg(e),
+                    (Some(a), false) => cx.block.add(a, "+", e),
+                    (Some(a), true) => cx.block.add(a, "-", e),
+                });
+            }
+            (out?, kind)
+        }
+        Mat::Scale(s, x) => {
+            let (e, k) = np_mat(x, cx)?;
+            if s.is_one() {
+                (e, k)
+            } else if s == &Term::int(-1) {
+                (cx.block.neg(e), k)
+            } else {
+                let c = np_term(s, &[], cx)?;
+                (cx.block.mul(c, "*", e), k)
+            }
+        }
+        Mat::Ones(d) => {
+            let n = cx.size(*d);
+            (cx.constant("ones", n), Kind::Col)
+        }
+        Mat::Eye(d) => {
+            let n = cx.size(*d);
+            (cx.constant("eye", n), Kind::Matrix)
+        }
+        Mat::Map(f, x) => {
+            let (e, k) = np_mat(x, cx)?;
+            if k == Kind::Diag {
+                return None;
+            }
+            (cx.func(f, e), k)
+        }
+        Mat::Pow(x, e) => {
+            let (b, k) = np_mat(x, cx)?;
+            if k == Kind::Diag {
+                return None;
+            }
+            (cx.block.pow(b, e), k)
+        }
+        Mat::Diag(v) => {
+            let (e, _) = np_mat(v, cx)?;
+            (e, Kind::Diag)
+        }
+    })
+}
+
+/// A factor of a matrix product, kept symbolic where NumPy has a shorter
+/// spelling for its product with a neighbour.
+enum Val {
+    /// The column of ones over a dimension.
+    Ones(u32),
+    /// The row of ones `1ᵀ`.
+    OnesRow(u32),
+    /// `diag(v)`, as `v`.
+    Diag(Py),
+    /// `diag(1 ⊘ v)`, as `v`.
+    DiagInv(Py),
+    /// `u vᵀ`, as the column `u` and the row `v`: the factors after it
+    /// multiply the row, those before it the column (a vector chain, not a
+    /// matrix chain).
+    Outer(Py, Py),
+    /// Anything else.
+    Of(Py, Kind),
+}
+
+fn factor(m: &Mat, cx: &mut Ctx) -> Option<Val> {
+    let diag = |v: &Mat, cx: &mut Ctx| -> Option<Val> {
+        if let Mat::Pow(base, e) = v {
+            if *e == -num_rational::BigRational::one() {
+                return Some(Val::DiagInv(np_mat(base, cx)?.0));
+            }
+        }
+        Some(Val::Diag(np_mat(v, cx)?.0))
+    };
+    Some(match m {
+        Mat::Ones(d) => Val::Ones(*d),
+        Mat::Diag(v) => diag(v, cx)?,
+        Mat::T(x) => match &**x {
+            Mat::Ones(d) => Val::OnesRow(*d),
+            Mat::Diag(v) => diag(v, cx)?,
+            _ => of(m, cx)?,
+        },
+        _ => of(m, cx)?,
+    })
+}
+
+fn of(m: &Mat, cx: &mut Ctx) -> Option<Val> {
+    Some(match np_mat(m, cx)? {
+        (e, Kind::Diag) => Val::Diag(e),
+        (e, k) => Val::Of(e, k),
+    })
+}
+
+fn materialize(v: Val, cx: &mut Ctx) -> (Py, Kind) {
+    match v {
+        Val::Ones(d) => {
+            let n = cx.size(d);
+            (cx.constant("ones", n), Kind::Col)
+        }
+        Val::OnesRow(d) => {
+            let n = cx.size(d);
+            (cx.constant("ones", n), Kind::Row)
+        }
+        Val::Diag(e) => (e, Kind::Diag),
+        Val::DiagInv(e) => (cx.block.mul(Py::name("1"), "/", e), Kind::Diag),
+        Val::Outer(u, v) => {
+            let outer = format!("{}.outer", cx.backend.m());
+            (cx.block.call(&outer, vec![u, v]), Kind::Matrix)
+        }
+        Val::Of(e, k) => (e, k),
+    }
+}
+
+/// `a b`, the product of two neighbouring factors.
+fn product(a: Val, b: Val, cx: &mut Ctx) -> Option<Val> {
+    use Kind::*;
+    use Val::{DiagInv, Of, Ones, OnesRow, Outer};
+    Some(match (a, b) {
+        (Of(s, Scalar), v) | (v, Of(s, Scalar)) => match materialize(v, cx) {
+            (e, Diag) => Val::Diag(cx.block.mul(s, "*", e)),
+            (e, k) => Of(cx.block.mul(s, "*", e), k),
+        },
+        (Outer(u, v), b) => match product(Of(v, Row), b, cx)? {
+            Of(v, Row) => Outer(u, v),
+            Of(s, Scalar) => Of(cx.block.mul(u, "*", s), Col),
+            _ => return None,
+        },
+        (a, Outer(u, v)) => match product(a, Of(u, Col), cx)? {
+            Of(u, Col) => Outer(u, v),
+            Of(s, Scalar) => Of(cx.block.mul(s, "*", v), Row),
+            _ => return None,
+        },
+        (OnesRow(_), Of(x, Matrix)) => Of(cx.sum(x, Some(0)), Row),
+        (OnesRow(_), Of(x, Col)) => Of(cx.sum(x, None), Scalar),
+        (OnesRow(_), Val::Diag(v)) => Of(v, Row),
+        (OnesRow(_), DiagInv(v)) => Of(cx.block.mul(Py::name("1"), "/", v), Row),
+        (OnesRow(d), Ones(_)) => Of(cx.size(d), Scalar),
+        (Ones(d), OnesRow(e)) => {
+            let (n, k) = (cx.size(d), cx.size(e));
+            Outer(cx.constant("ones", n), cx.constant("ones", k))
+        }
+        (Ones(d), Of(r, Row)) => {
+            let n = cx.size(d);
+            Outer(cx.constant("ones", n), r)
+        }
+        (Of(x, Matrix), Ones(_)) => Of(cx.sum(x, Some(1)), Col),
+        (Of(x, Row), Ones(_)) => Of(cx.sum(x, None), Scalar),
+        (Val::Diag(v), Ones(_)) => Of(v, Col),
+        (DiagInv(v), Ones(_)) => Of(cx.block.mul(Py::name("1"), "/", v), Col),
+        (Of(c, Col), OnesRow(e)) => {
+            let n = cx.size(e);
+            Outer(c, cx.constant("ones", n))
+        }
+        (Val::Diag(a), Val::Diag(b)) => Val::Diag(cx.block.mul(a, "*", b)),
+        (DiagInv(a), DiagInv(b)) => DiagInv(cx.block.mul(a, "*", b)),
+        (Val::Diag(a), DiagInv(b)) | (DiagInv(b), Val::Diag(a)) => Val::Diag(cx.block.mul(a, "/", b)),
+        (Val::Diag(v), Of(x, Matrix)) => {
+            let v = cx.block.suffix(v, "[:, None]");
+            Of(cx.block.mul(v, "*", x), Matrix)
+        }
+        (DiagInv(v), Of(x, Matrix)) => {
+            let v = cx.block.suffix(v, "[:, None]");
+            Of(cx.block.mul(x, "/", v), Matrix)
+        }
+        (Of(x, Matrix), Val::Diag(v)) => Of(cx.block.mul(x, "*", v), Matrix),
+        (Of(x, Matrix), DiagInv(v)) => Of(cx.block.mul(x, "/", v), Matrix),
+        (Val::Diag(v), Of(x, Col)) => Of(cx.block.mul(v, "*", x), Col),
+        (DiagInv(v), Of(x, Col)) => Of(cx.block.mul(x, "/", v), Col),
+        (Of(x, Row), Val::Diag(v)) => Of(cx.block.mul(x, "*", v), Row),
+        (Of(x, Row), DiagInv(v)) => Of(cx.block.mul(x, "/", v), Row),
+        (Of(a, Matrix), Of(b, Matrix)) => Of(cx.block.mul(a, "@", b), Matrix),
+        (Of(a, Matrix), Of(b, Col)) => Of(cx.block.mul(a, "@", b), Col),
+        (Of(a, Row), Of(b, Matrix)) => Of(cx.block.mul(a, "@", b), Row),
+        (Of(a, Row), Of(b, Col)) => Of(cx.block.mul(a, "@", b), Scalar),
+        (Of(a, Col), Of(b, Row)) => Outer(a, b),
+        _ => return None,
+    })
+}

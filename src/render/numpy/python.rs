@@ -1,0 +1,285 @@
+//! Python expressions that know their precedence, so that operators get the
+//! parentheses Python needs and no more: a product chain `A @ B @ C` stays flat
+//! however long it is (`@`, `*` and `/` associate to the left). Two limits of
+//! Python's parser remain — about 200 nested brackets, and a few thousand
+//! operands in one chain — so an operand nested [`MAX_DEPTH`] deep, or a chain
+//! of [`MAX_CHAIN`] operands, is bound to a temporary first (`_t1 = …`, a line
+//! of its own): the code compiles for any length of program.
+
+use num_rational::BigRational;
+use num_traits::Signed;
+
+/// How tightly an expression binds, loosest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Prec {
+    /// `a + b`, `a - b`.
+    Add,
+    /// `a * b`, `a @ b`, `a / b`.
+    Mul,
+    /// `-a`.
+    Unary,
+    /// `a ** b`.
+    Power,
+    /// A name, a number, a call, an attribute, a subscript, a parenthesised expression.
+    Atom,
+}
+
+/// Bracket nesting at which an operand is bound to a temporary.
+pub(super) const MAX_DEPTH: u32 = 32;
+/// Operands of one flat chain at which the chain so far is bound to a temporary.
+pub(super) const MAX_CHAIN: u32 = 64;
+
+/// A Python expression.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Py {
+    /// The source text.
+    pub text: String,
+    prec: Prec,
+    /// Deepest bracket nesting in `text`.
+    depth: u32,
+    /// Operands in the top-level chain of `prec` (1 for anything else).
+    chain: u32,
+}
+
+impl Py {
+    /// A name or another atom without brackets.
+    pub fn name(s: impl Into<String>) -> Py {
+        Py {
+            text: s.into(),
+            prec: Prec::Atom,
+            depth: 0,
+            chain: 1,
+        }
+    }
+
+    /// An exact number: `2`, `-3`, `(1 / 2)`.
+    pub fn number(n: &BigRational) -> Py {
+        if n.is_integer() {
+            Py {
+                text: n.numer().to_string(),
+                prec: if n.is_negative() { Prec::Unary } else { Prec::Atom },
+                depth: 0,
+                chain: 1,
+            }
+        } else {
+            Py {
+                text: format!("({} / {})", n.numer(), n.denom()),
+                prec: Prec::Atom,
+                depth: 1,
+                chain: 1,
+            }
+        }
+    }
+}
+
+/// The lines of a function body being written, and its temporaries.
+#[derive(Debug, Default)]
+pub(super) struct Block {
+    /// Temporaries bound since the last statement was taken.
+    pending: Vec<String>,
+    temps: usize,
+}
+
+impl Block {
+    /// Binds `e` to a new temporary and returns its name.
+    pub fn hoist(&mut self, e: Py) -> Py {
+        self.temps += 1;
+        let name = format!("_t{}", self.temps);
+        self.pending.push(format!("{name} = {}", e.text));
+        Py::name(name)
+    }
+
+    /// The temporaries bound since the last call, in order.
+    pub fn take(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.pending)
+    }
+
+    fn shallow(&mut self, e: Py) -> Py {
+        if e.depth >= MAX_DEPTH {
+            self.hoist(e)
+        } else {
+            e
+        }
+    }
+
+    /// `(e)`.
+    pub fn paren(&mut self, e: Py) -> Py {
+        let e = self.shallow(e);
+        Py {
+            text: format!("({})", e.text),
+            prec: Prec::Atom,
+            depth: e.depth + 1,
+            chain: 1,
+        }
+    }
+
+    /// `e`, parenthesised unless it binds at least as tightly as `p`.
+    fn at_least(&mut self, e: Py, p: Prec) -> Py {
+        if e.prec >= p {
+            self.shallow(e)
+        } else {
+            self.paren(e)
+        }
+    }
+
+    /// `f(a, b, …)`; `args` may also be keyword arguments written as names.
+    pub fn call(&mut self, f: &str, args: Vec<Py>) -> Py {
+        let args: Vec<Py> = args.into_iter().map(|a| self.shallow(a)).collect();
+        let depth = args.iter().map(|a| a.depth).max().unwrap_or(0) + 1;
+        let text: Vec<&str> = args.iter().map(|a| a.text.as_str()).collect();
+        Py {
+            text: format!("{f}({})", text.join(", ")),
+            prec: Prec::Atom,
+            depth,
+            chain: 1,
+        }
+    }
+
+    /// `(a, b)`, or `(a,)` for one item.
+    pub fn tuple(&mut self, items: Vec<Py>) -> Py {
+        let one = items.len() == 1;
+        let mut t = self.call("", items);
+        if one {
+            t.text.insert(t.text.len() - 1, ',');
+        }
+        t
+    }
+
+    /// `e` followed by an attribute, call or subscript: `e.T`, `e.sum(axis=0)`, `e[:, None]`.
+    pub fn suffix(&mut self, e: Py, suffix: &str) -> Py {
+        let e = self.at_least(e, Prec::Atom);
+        let bracketed = suffix.contains(['(', '[']);
+        Py {
+            text: format!("{}{suffix}", e.text),
+            prec: Prec::Atom,
+            depth: if bracketed { e.depth.max(1) } else { e.depth },
+            chain: 1,
+        }
+    }
+
+    /// `a op b` for `op` one of `*`, `@`, `/` (left-associative, so a chain stays flat).
+    pub fn mul(&mut self, a: Py, op: &str, b: Py) -> Py {
+        self.binary(a, op, b, Prec::Mul)
+    }
+
+    /// `a op b` for `op` one of `+`, `-`.
+    pub fn add(&mut self, a: Py, op: &str, b: Py) -> Py {
+        self.binary(a, op, b, Prec::Add)
+    }
+
+    fn binary(&mut self, a: Py, op: &str, b: Py, prec: Prec) -> Py {
+        let a = if a.prec == prec && a.chain >= MAX_CHAIN {
+            self.hoist(a)
+        } else {
+            self.at_least(a, prec)
+        };
+        // The right operand binds tighter: `a - (b + c)`, `a / (b * c)`.
+        let right = match prec {
+            Prec::Add => Prec::Mul,
+            _ => Prec::Unary,
+        };
+        let b = self.at_least(b, right);
+        Py {
+            chain: if a.prec == prec { a.chain + 1 } else { 2 },
+            text: format!("{} {op} {}", a.text, b.text),
+            prec,
+            depth: a.depth.max(b.depth),
+        }
+    }
+
+    /// `-e`.
+    pub fn neg(&mut self, e: Py) -> Py {
+        let e = self.at_least(e, Prec::Unary);
+        Py {
+            text: format!("-{}", e.text),
+            prec: Prec::Unary,
+            depth: e.depth,
+            chain: 1,
+        }
+    }
+
+    /// `e ** exponent`.
+    pub fn pow(&mut self, e: Py, exponent: &BigRational) -> Py {
+        let e = self.at_least(e, Prec::Atom);
+        let x = Py::number(exponent);
+        Py {
+            text: format!("{} ** {}", e.text, x.text),
+            prec: Prec::Power,
+            depth: e.depth.max(x.depth),
+            chain: 1,
+        }
+    }
+
+    /// `a > 0` wrapped as an atom: `(a > 0)`.
+    pub fn positive(&mut self, e: Py) -> Py {
+        let e = self.at_least(e, Prec::Add);
+        let e = self.shallow(e);
+        Py {
+            text: format!("({} > 0)", e.text),
+            prec: Prec::Atom,
+            depth: e.depth + 1,
+            chain: 1,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn n(s: &str) -> Py {
+        Py::name(s)
+    }
+
+    #[test]
+    fn operators_get_only_the_parentheses_python_needs() {
+        let mut b = Block::default();
+        let ab = b.mul(n("A"), "@", n("B"));
+        let abc = b.mul(ab.clone(), "@", n("C"));
+        assert_eq!(abc.text, "A @ B @ C");
+        let bc = b.mul(n("B"), "@", n("C"));
+        let a_bc = b.mul(n("A"), "@", bc);
+        assert_eq!(a_bc.text, "A @ (B @ C)");
+        let sum = b.add(n("a"), "+", n("b"));
+        assert_eq!(b.add(n("c"), "-", sum.clone()).text, "c - (a + b)");
+        assert_eq!(b.add(sum.clone(), "-", n("c")).text, "a + b - c");
+        assert_eq!(b.mul(sum.clone(), "*", n("c")).text, "(a + b) * c");
+        assert_eq!(b.neg(sum.clone()).text, "-(a + b)");
+        let neg = b.neg(n("x"));
+        assert_eq!(
+            b.pow(neg.clone(), &BigRational::from_integer(2.into())).text,
+            "(-x) ** 2"
+        );
+        assert_eq!(b.mul(n("a"), "*", neg).text, "a * -x");
+        assert_eq!(b.suffix(ab, ".T").text, "(A @ B).T");
+        assert!(b.take().is_empty());
+    }
+
+    #[test]
+    fn a_long_chain_is_cut_into_temporaries() {
+        let mut b = Block::default();
+        let mut e = n("A0");
+        for k in 1..200 {
+            e = b.mul(e, "@", n(&format!("A{k}")));
+        }
+        let lines = b.take();
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert!(lines[0].starts_with("_t1 = A0 @ A1 @ "));
+        assert!(lines[1].starts_with("_t2 = _t1 @ "));
+        assert!(e.text.starts_with("_t3 @ "));
+        assert!(e.chain < MAX_CHAIN);
+    }
+
+    #[test]
+    fn deep_nesting_is_cut_into_temporaries() {
+        let mut b = Block::default();
+        let mut e = n("x");
+        for _ in 0..100 {
+            e = b.call("np.exp", vec![e]);
+        }
+        assert!(e.depth <= MAX_DEPTH);
+        let lines = b.take();
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert!(lines.iter().all(|l| l.matches('(').count() as u32 <= MAX_DEPTH));
+    }
+}
