@@ -250,33 +250,22 @@ fn run(cli: Cli) -> ExitCode {
                 Format::Latex if args.standalone => crate::render::latex::document(&derivation, derivations.as_deref()),
                 Format::Latex => crate::render::latex::render(&derivation, derivations.as_deref()),
                 Format::Numpy | Format::Torch => {
-                    use crate::render::numpy::{function, Backend};
+                    use crate::render::numpy::{functions, Backend};
                     let backend = if args.format == Format::Torch {
                         Backend::Torch
                     } else {
                         Backend::Numpy
                     };
-                    let fs: Vec<String> = derivation
-                        .results
-                        .iter()
-                        .map(|r| function(&program, &lowered, &derivation.of, r, backend))
-                        .collect();
+                    let fs = functions(&program, &lowered, &derivation, backend);
                     format!("{}\n\n\n{}", backend.import(), fs.join("\n\n"))
                 }
                 Format::Json => {
-                    let numpy: Vec<String> = derivation
-                        .results
-                        .iter()
-                        .map(|r| {
-                            crate::render::numpy::function(
-                                &program,
-                                &lowered,
-                                &derivation.of,
-                                r,
-                                crate::render::numpy::Backend::Numpy,
-                            )
-                        })
-                        .collect();
+                    let numpy = crate::render::numpy::functions(
+                        &program,
+                        &lowered,
+                        &derivation,
+                        crate::render::numpy::Backend::Numpy,
+                    );
                     let steps = derivations.unwrap_or_default();
                     let v = crate::render::json::render(&derivation, style, &numpy, &steps);
                     format!("{}\n", serde_json::to_string_pretty(&v).expect("JSON values serialise"))
