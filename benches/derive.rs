@@ -136,7 +136,8 @@ fn check_trace(bencher: divan::Bencher, k: usize) {
     };
     let d = derive(&program, &request).expect("bench derivations succeed");
     let lowered = ricci::derive::lower(&program);
-    bencher.bench(|| {
+    // the program's terms share `Rc`s: not `Sync`, so one thread
+    bencher.bench_local(|| {
         let mut checker = ricci::check::Checker::new(&program, &lowered, "L", 1);
         let reports = checker.check(&d);
         assert_eq!(reports[0].verdict(1e-6), ricci::check::Verdict::Agrees);
