@@ -66,7 +66,10 @@ fn json_with_check_is_valid_json_and_carries_the_report() {
     assert!(check.get("reason").is_none(), "{check}");
     assert!(text(&out.stderr).contains("check W:"));
     // no matrix form: null; not ok: a reason
-    let out = derive("L = Σ_ijk T_ijk A_ij B_jk + exp(-10000 Σ_i x_i^2)", &["--wrt", "T", "--wrt", "x", "--format", "json"]);
+    let out = derive(
+        "L = Σ_ijk T_ijk A_ij B_jk + exp(-10000 Σ_i x_i^2)",
+        &["--wrt", "T", "--wrt", "x", "--format", "json"],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON object");
     let t = &v["results"][0]["check"];
@@ -83,7 +86,10 @@ fn numpy_with_check_keeps_standard_output_python() {
     assert_ok(&out);
     let stdout = text(&out.stdout);
     assert!(stdout.starts_with("import numpy as np"), "{stdout}");
-    assert!(!stdout.contains("check") && !stdout.contains("relative error"), "{stdout}");
+    assert!(
+        !stdout.contains("check") && !stdout.contains("relative error"),
+        "{stdout}"
+    );
     // where Python is installed, it compiles
     if let Ok(python) = std::process::Command::new("python3")
         .args(["-c", "import sys, ast; ast.parse(sys.stdin.read())"])
@@ -126,7 +132,11 @@ fn a_scalar_assumption_is_honoured() {
     assert!(text(&out.stdout).contains("= 9"), "{}", text(&out.stdout));
     assert_ok(&out);
     // perturbing `a` leaves the assumption
-    assert_undecided(&derive(program, &["--wrt", "a"]), "a", "perturbing a leaves `assume a = 3`");
+    assert_undecided(
+        &derive(program, &["--wrt", "a"]),
+        "a",
+        "perturbing a leaves `assume a = 3`",
+    );
 }
 
 #[test]
@@ -139,7 +149,11 @@ fn unit_rows_are_honoured() {
 #[test]
 fn an_assumption_that_cannot_be_imposed_is_undecided() {
     let out = derive("assume Σ_k U_sk V_sk = 1\nL = Σ_sk U_sk V_sk y_s", &["--wrt", "y"]);
-    assert_undecided(&out, "y", "does not hold at the random inputs, and the check cannot impose it");
+    assert_undecided(
+        &out,
+        "y",
+        "does not hold at the random inputs, and the check cannot impose it",
+    );
 }
 
 #[test]

@@ -244,7 +244,11 @@ fn check_that_cannot_tell_says_so_and_fails() {
     // the same form on a loss of ordinary size is checked
     let out = ricci(&["derive", "-e", "L = Σ_i (4 y_i + x_i)", "--wrt", "x", "--check"], b"");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("check x: relative error"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("check x: relative error"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]

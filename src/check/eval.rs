@@ -137,11 +137,7 @@ impl World {
     pub fn tabulate(&self, indices: &[Ix], t: &Term) -> ArrayD<f64> {
         let table = self.table(t);
         let shape: Vec<usize> = indices.iter().map(|i| self.size(i)).collect();
-        let axis: Vec<Option<usize>> = table
-            .ix
-            .iter()
-            .map(|i| indices.iter().position(|j| j == i))
-            .collect();
+        let axis: Vec<Option<usize>> = table.ix.iter().map(|i| indices.iter().position(|j| j == i)).collect();
         let mut at = vec![0; table.ix.len()];
         ArrayD::from_shape_fn(IxDyn(&shape), |pos| {
             for (k, a) in axis.iter().enumerate() {
@@ -240,7 +236,11 @@ impl World {
                         let free = t.free();
                         let (mine, absent): (Vec<Ix>, Vec<Ix>) = ks.iter().cloned().partition(|k| free.contains(k));
                         let count: f64 = absent.iter().map(|k| self.size(k) as f64).product();
-                        let v = if mine.is_empty() { self.table(t) } else { self.sum(&mine, t) };
+                        let v = if mine.is_empty() {
+                            self.table(t)
+                        } else {
+                            self.sum(&mine, t)
+                        };
                         if absent.is_empty() {
                             v
                         } else {
@@ -317,9 +317,7 @@ impl World {
                         }
                     }
                 }
-                let cost = seen
-                    .iter()
-                    .fold(1usize, |c, i| c.saturating_mul(self.size(i)));
+                let cost = seen.iter().fold(1usize, |c, i| c.saturating_mul(self.size(i)));
                 if best.is_none_or(|(_, c)| cost < c) {
                     best = Some((n, cost));
                 }

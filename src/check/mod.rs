@@ -132,14 +132,15 @@ impl Report {
             reason: Some(reason),
         };
         if self.overflow {
-            return undecided(
-                "the loss is not a finite f64 at the random inputs: nothing could be compared".into(),
-            );
+            return undecided("the loss is not a finite f64 at the random inputs: nothing could be compared".into());
         }
         if let Some(reason) = &self.undecided {
             return undecided(reason.clone());
         }
-        let forms = [("index form", Some(self.index_error)), ("matrix form", self.matrix_error)];
+        let forms = [
+            ("index form", Some(self.index_error)),
+            ("matrix form", self.matrix_error),
+        ];
         let off: Vec<String> = forms
             .iter()
             .filter_map(|(what, e)| e.map(|e| (what, e)))
@@ -268,7 +269,11 @@ impl<'a> Checker<'a> {
         c.world = c.draw(seed, fixed);
         c.forward(None);
         c.base = c.loss();
-        c.broken = c.assumptions.iter().find(|a| !a.holds(&c.world)).map(|a| a.text.clone());
+        c.broken = c
+            .assumptions
+            .iter()
+            .find(|a| !a.holds(&c.world))
+            .map(|a| a.text.clone());
         c
     }
 
@@ -546,4 +551,3 @@ fn positive_inputs(lowered: &Lowered) -> Vec<String> {
     }
     out
 }
-

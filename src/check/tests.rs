@@ -10,8 +10,7 @@ fn load(source: &str) -> Program {
 
 fn close(a: &ArrayD<f64>, b: &ArrayD<f64>) -> bool {
     a.shape() == b.shape()
-        && a
-            .iter()
+        && a.iter()
             .zip(b.iter())
             .all(|(x, y)| (x - y).abs() <= 1e-12 * x.abs().max(y.abs()).max(1.0) || x.is_nan() && y.is_nan())
 }
@@ -85,7 +84,9 @@ fn contraction_gives_the_oracles_numbers_on_small_programs() {
         paths.sort();
         for path in paths.iter().filter(|p| p.extension().is_some_and(|e| e == "ricci")) {
             let source = std::fs::read_to_string(path).unwrap();
-            let einstein = path.file_name().is_some_and(|n| n.to_string_lossy().contains("einstein"));
+            let einstein = path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().contains("einstein"));
             if einstein {
                 continue;
             }
@@ -130,11 +131,19 @@ fn a_loss_that_never_varies_is_undecided() {
 #[test]
 fn differences_that_are_all_zero_under_a_form_that_is_not_are_undecided() {
     // the loss varies with y, but its dependence on x underflows
-    undecided("L = Σ_i y_i + exp(-10000 Σ_i x_i^2)", "x", "exactly 0 while the derived form is not 0");
+    undecided(
+        "L = Σ_i y_i + exp(-10000 Σ_i x_i^2)",
+        "x",
+        "exactly 0 while the derived form is not 0",
+    );
     // a relu off at every entry
     undecided("L = Σ_i y_i + Σ_i relu(-x_i^2 - 1)", "x", "exactly 0");
     // a gradient within the tolerance cannot be told from 0
-    undecided("L = Σ_i y_i^2 + 1/10000000 Σ_i x_i", "x", "cannot tell the derived form from 0");
+    undecided(
+        "L = Σ_i y_i^2 + 1/10000000 Σ_i x_i",
+        "x",
+        "cannot tell the derived form from 0",
+    );
 }
 
 #[test]
@@ -198,14 +207,21 @@ fn an_assumption_the_check_cannot_impose_is_undecided() {
 
 #[test]
 fn perturbing_a_constrained_tensor_is_undecided() {
-    undecided("assume a = 3\nL = Σ_k a^2 x_k", "a", "perturbing a leaves `assume a = 3`");
+    undecided(
+        "assume a = 3\nL = Σ_k a^2 x_k",
+        "a",
+        "perturbing a leaves `assume a = 3`",
+    );
     undecided(
         "assume Σ_k T_sk = 1\nL = Σ_sk T_sk y_s",
         "T",
         "perturbing T leaves `assume Σ_k T_sk = 1`",
     );
     // an assumption on a defined tensor that holds by construction is kept by every perturbation
-    ok("P_ik = exp(Z_ik) / Σ_c exp(Z_ic)\nassume Σ_k P_ik = 1\nL = Σ_ik P_ik y_k", "Z");
+    ok(
+        "P_ik = exp(Z_ik) / Σ_c exp(Z_ic)\nassume Σ_k P_ik = 1\nL = Σ_ik P_ik y_k",
+        "Z",
+    );
 }
 
 #[test]
