@@ -38,11 +38,11 @@ pub struct World {
 /// A dense array over named indices: axis `k` of `data` is index `ix[k]`;
 /// `data` is in standard (row-major) layout and the indices are distinct.
 #[derive(Clone, Debug)]
-pub struct Table {
+pub(crate) struct Table {
     /// The indices, one per axis.
-    pub ix: Vec<Ix>,
+    pub(crate) ix: Vec<Ix>,
     /// The values.
-    pub data: ArrayD<f64>,
+    pub(crate) data: ArrayD<f64>,
 }
 
 impl Table {
@@ -125,7 +125,7 @@ impl World {
 
     /// The value of a term with no free indices (a term with some is read at
     /// index 0 of each).
-    pub fn scalar(&self, t: &Term) -> f64 {
+    pub(crate) fn scalar(&self, t: &Term) -> f64 {
         let table = self.table(t);
         let at = vec![0; table.ix.len()];
         table.data.get(IxDyn(&at)).copied().unwrap_or(f64::NAN)
@@ -134,7 +134,7 @@ impl World {
     /// The term as a dense array whose axes follow `indices` (an index the term
     /// does not mention is broadcast along; a free index of the term missing
     /// from `indices` is read at 0).
-    pub fn tabulate(&self, indices: &[Ix], t: &Term) -> ArrayD<f64> {
+    pub(crate) fn tabulate(&self, indices: &[Ix], t: &Term) -> ArrayD<f64> {
         let table = self.table(t);
         let shape: Vec<usize> = indices.iter().map(|i| self.size(i)).collect();
         let axis: Vec<Option<usize>> = table.ix.iter().map(|i| indices.iter().position(|j| j == i)).collect();
@@ -148,7 +148,7 @@ impl World {
     }
 
     /// The term over its free indices.
-    pub fn table(&self, t: &Term) -> Table {
+    pub(crate) fn table(&self, t: &Term) -> Table {
         match t {
             Term::Num(n) => Table::scalar(number(n)),
             Term::Pi => Table::scalar(std::f64::consts::PI),
@@ -166,7 +166,7 @@ impl World {
             Term::Mul(_) => {
                 let mut factors = Vec::new();
                 let mut summed = Vec::new();
-                self.factors(t, &mut factors, &mut summed);
+                self.factors(t, &mut factors, &mut summed, &BTreeSet::new());
                 self.contract(factors, summed)
             }
             Term::Pow(b, e) => {
@@ -254,34 +254,37 @@ impl World {
             _ => {
                 let mut factors = Vec::new();
                 let mut summed: Vec<Ix> = ks.to_vec();
-                self.factors(body, &mut factors, &mut summed);
+                self.factors(body, &mut factors, &mut summed, &BTreeSet::new());
                 self.contract(factors, summed)
             }
         }
     }
 
     /// The factors of a product, flattening nested products and Σ (whose
-    /// indices join `summed`): a Σ whose bound indices already occur is kept
-    /// as one factor.
-    fn factors(&self, t: &Term, factors: &mut Vec<Table>, summed: &mut Vec<Ix>) {
+    /// indices join `summed`). A Σ whose bound indices occur elsewhere — in a
+    /// factor or a Σ already taken, or free in a factor of an enclosing
+    /// product (`free`) — is kept as one factor: that never happens while
+    /// bound indices are unique, but a hand-built term may break the rule.
+    fn factors(&self, t: &Term, factors: &mut Vec<Table>, summed: &mut Vec<Ix>, free: &BTreeSet<Ix>) {
         match t {
             Term::Mul(ts) => {
+                let mut free = free.clone();
+                for x in ts {
+                    free.extend(x.free());
+                }
                 // Σ factors last, so that the collision test sees the others' indices
                 let (sums, rest): (Vec<&Term>, Vec<&Term>) = ts.iter().partition(|x| matches!(x, Term::Sum(..)));
-                for x in rest {
-                    self.factors(x, factors, summed);
-                }
-                for x in sums {
-                    self.factors(x, factors, summed);
+                for x in rest.into_iter().chain(sums) {
+                    self.factors(x, factors, summed, &free);
                 }
             }
             Term::Sum(ks, body) if !matches!(**body, Term::Add(_)) => {
-                let seen: BTreeSet<&Ix> = summed.iter().chain(factors.iter().flat_map(|f| f.ix.iter())).collect();
-                if ks.iter().any(|k| seen.contains(k)) {
+                let seen = |k: &Ix| free.contains(k) || summed.contains(k) || factors.iter().any(|f| f.ix.contains(k));
+                if ks.iter().any(seen) {
                     factors.push(self.sum(ks, body));
                 } else {
                     summed.extend(ks.iter().cloned());
-                    self.factors(body, factors, summed);
+                    self.factors(body, factors, summed, free);
                 }
             }
             _ => factors.push(self.table(t)),

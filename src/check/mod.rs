@@ -4,12 +4,12 @@
 //! Every dimension class gets its own size (2, 3, 4, …), so a transposition
 //! cannot hide. Inputs are drawn in (−1, 1), except those read inside `log` or
 //! `sqrt`, which are drawn in (0.1, 0.9) (probabilities for a cross-entropy);
-//! the program's assumptions are imposed where they can be ([`assume`]). An
+//! the program's assumptions are imposed where they can be (`assume.rs`). An
 //! opaque function `h` is evaluated as a fixed smooth function (`a sin x + b x`,
 //! with `a`, `b` from its name) and `h'` as its derivative. When the loss is
 //! not defined, it is `Σ G ⊙ Y` over the outputs with random upstream
 //! gradients `G`. Terms are evaluated by contraction in a greedy elimination
-//! order ([`eval`]), so the cost is polynomial in the number of summed indices.
+//! order (`eval.rs`), so the cost is polynomial in the number of summed indices.
 //!
 //! # What counts as a comparison
 //!
@@ -39,7 +39,7 @@
 //!   ([`NOISE_FACTOR`] times the estimated floor).
 
 mod assume;
-pub mod eval;
+mod eval;
 mod mat;
 #[cfg(test)]
 mod oracle;
@@ -53,7 +53,7 @@ use crate::matrix::Mat;
 use crate::syntax::Program;
 use crate::term::{Func, Name, Term};
 
-pub use eval::{apply, Table, World};
+pub use eval::{apply, World};
 pub use mat::eval_mat;
 
 /// How the derived forms compare with finite differences, for one `--wrt`.

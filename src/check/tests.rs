@@ -161,7 +161,10 @@ fn a_tensor_the_loss_does_not_depend_on_has_a_zero_gradient_that_is_checked() {
     d.results[0].term = Term::one();
     d.results[0].gradient_matrix = None;
     let report = &Checker::new(&program, &lowered, "L", 1).check(&d)[0];
-    assert_eq!(report.verdict(1e-6), Verdict::Disagrees, "{report:?}");
+    let judgement = report.judge(1e-6);
+    assert_eq!(judgement.verdict, Verdict::Disagrees, "{report:?}");
+    let reason = judgement.reason.unwrap_or_default();
+    assert!(reason.starts_with("the index form is off by 1.0e0"), "{reason}");
 }
 
 #[test]
@@ -229,4 +232,35 @@ fn a_trace_of_many_matrices_is_checked_in_polynomial_time() {
     // 2⁻⁶⁴ of the old evaluator's loop: this would never end
     let j = judge(&trace(40), "A20");
     assert_eq!(j.verdict, Verdict::Agrees, "{j:?}");
+}
+
+/// A hand-built term may reuse a bound index (the derivation never does): the
+/// contraction keeps such a Σ as its own factor instead of merging the indices.
+#[test]
+fn a_reused_bound_index_is_not_merged() {
+    use crate::term::Ix;
+    let mut world = World::default();
+    world.sizes.insert(0, 3);
+    world.sizes.insert(1, 2);
+    world
+        .tensors
+        .insert("A".into(), ArrayD::from_shape_fn(IxDyn(&[3]), |p| 1.0 + p[0] as f64));
+    world.tensors.insert(
+        "B".into(),
+        ArrayD::from_shape_fn(IxDyn(&[2, 3]), |p| (p[0] * 3 + p[1]) as f64 - 2.5),
+    );
+    let (k, j) = (Ix::fresh("k", 0), Ix::fresh("j", 1));
+    let var = |n: &str, ix: Vec<Ix>| Term::Var(Name::Tensor(n.into()), ix);
+    let a = Term::Sum(vec![k.clone()], Box::new(var("A", vec![k.clone()])));
+    // (Σ_k A_k) (Σ_j B_jk), with k also free in the second factor
+    let t = Term::Mul(vec![
+        a.clone(),
+        Term::Sum(vec![j.clone()], Box::new(var("B", vec![j.clone(), k.clone()]))),
+    ]);
+    let new = world.tabulate(std::slice::from_ref(&k), &t);
+    let old = Oracle::new(&world).tabulate(std::slice::from_ref(&k), &t);
+    assert!(close(&new, &old), "{new} vs {old}");
+    // (Σ_k A_k)(Σ_k A_k) = 36, not Σ_k A_k² = 14
+    let square = Term::Mul(vec![a.clone(), a]);
+    assert_eq!(world.scalar(&square), 36.0);
 }
