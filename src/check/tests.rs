@@ -264,3 +264,13 @@ fn a_reused_bound_index_is_not_merged() {
     let square = Term::Mul(vec![a.clone(), a]);
     assert_eq!(world.scalar(&square), 36.0);
 }
+
+#[test]
+fn every_entry_at_a_kink_is_undecided() {
+    // y is exactly 0, so every ±h crosses relu's kink: no entry is compared
+    undecided(
+        "y_i = 0 x_i\nL = Σ_i relu(y_i) + Σ_i x_i^2",
+        "y",
+        "every entry sits at a kink",
+    );
+}
