@@ -11,6 +11,10 @@
 //! n^k. A Σ over a sum is distributed over its terms, and nested Σ and
 //! products are flattened into one contraction (bound indices are unique, so
 //! this never captures; a collision is still detected and left nested).
+//!
+//! What stays exponential is what must: a function, power or sum that spans
+//! many indices (`exp` of a product over k summed indices) is tabulated over
+//! all of them, since nothing factors through it.
 
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
