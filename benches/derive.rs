@@ -1,6 +1,7 @@
 //! `cargo bench`: in-process timings (text → matrix form) of every seed case,
 //! of L-layer MLPs (scaling in depth), of a wide 8-index sum, and of a product
-//! chain A₁…A_k differentiated by a middle factor. divan reports medians.
+//! chain A₁…A_k differentiated by a middle factor, and of `--check` on the
+//! trace of a chain of k matrices. divan reports medians.
 
 use ricci::derive::{derive, Layout, Request};
 
@@ -109,4 +110,37 @@ fn product_chain(bencher: divan::Bencher, k: usize) {
     let source = chain(k);
     let wrt = vec![format!("A{}", k.div_ceil(2))];
     bencher.bench(|| run(&source, &wrt, Layout::Gradient));
+}
+
+/// `L = Σ_{i1,…,ik} A1_{i1,i2} A2_{i2,i3} … Ak_{ik,i1}`: the trace of a chain
+/// of k matrices, one definition summing over k indices.
+pub fn trace(k: usize) -> String {
+    let sums: Vec<String> = (1..=k).map(|n| format!("i{n}")).collect();
+    let factors: Vec<String> = (1..=k).map(|n| format!("A{n}_{{i{n},i{}}}", n % k + 1)).collect();
+    format!("L = Σ_{{{}}} {}", sums.join(","), factors.join(" "))
+}
+
+const TRACE: &[usize] = &[8, 16, 32, 64];
+
+/// `--check` of ∂L/∂A_{k/2} on the trace of k matrices (the derivation is done
+/// once, outside the timing): random inputs, the forward pass, central finite
+/// differences (two forward passes per entry of A_{k/2}), and both forms
+/// evaluated. Exponential in k before contraction ordering (k = 10 took 32 s).
+#[divan::bench(args = TRACE, sample_count = 10)]
+fn check_trace(bencher: divan::Bencher, k: usize) {
+    let source = trace(k);
+    let program = ricci::load(&source, &ricci::Options::default()).expect("bench programs are valid");
+    let request = Request {
+        wrt: vec![format!("A{}", k / 2)],
+        ..Request::default()
+    };
+    let d = derive(&program, &request).expect("bench derivations succeed");
+    let lowered = ricci::derive::lower(&program);
+    // the program's terms share `Rc`s: not `Sync`, so one thread
+    bencher.bench_local(|| {
+        let mut checker = ricci::check::Checker::new(&program, &lowered, "L", 1);
+        let reports = checker.check(&d);
+        assert_eq!(reports[0].verdict(1e-6), ricci::check::Verdict::Agrees);
+        divan::black_box(reports)
+    });
 }

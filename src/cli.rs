@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::check::Verdict;
+use crate::check::{Judgement, Report, Verdict};
 use crate::{Diagnostic, Diagnostics, Limits, Options};
 
 /// Exit status for bad input or bad usage (SPEC §3).
@@ -242,6 +242,12 @@ fn run(cli: Cli) -> ExitCode {
             times.sort();
             let elapsed = times[times.len() / 2];
             let lowered = crate::derive::lower(&program);
+            // --check runs before anything is printed: the JSON carries its report
+            let checks = if args.check {
+                check(&program, &lowered, &derivation, &args.sizes)
+            } else {
+                Vec::new()
+            };
             // The steps: for --steps, and always in JSON.
             let derivations = (args.steps || args.format == Format::Json)
                 .then(|| crate::steps::derive_steps(&program, &lowered, &derivation, &request, style));
@@ -267,7 +273,7 @@ fn run(cli: Cli) -> ExitCode {
                         crate::render::numpy::Backend::Numpy,
                     );
                     let steps = derivations.unwrap_or_default();
-                    let v = crate::render::json::render(&derivation, style, &numpy, &steps);
+                    let v = crate::render::json::render(&derivation, style, &numpy, &steps, &checks);
                     format!("{}\n", serde_json::to_string_pretty(&v).expect("JSON values serialise"))
                 }
             };
@@ -302,7 +308,7 @@ fn run(cli: Cli) -> ExitCode {
                 }
             }
             if args.check {
-                return check(&program, &derivation, &args.sizes);
+                return print_check(&checks);
             }
             ExitCode::SUCCESS
         }
@@ -373,42 +379,49 @@ fn read_input(input: &InputArgs) -> Result<(String, String), ExitCode> {
 /// Relative error above which `--check` fails.
 pub const CHECK_TOLERANCE: f64 = 1e-6;
 
-/// `--check`: compares every result with finite differences; exit 1 unless
-/// every form agrees (a mismatch, or a comparison that cannot decide).
-fn check(program: &crate::Program, derivation: &crate::derive::Derivation, sizes: &[(String, usize)]) -> ExitCode {
-    let lowered = crate::derive::lower(program);
-    let mut checker = crate::check::Checker::with_sizes(program, &lowered, &derivation.of, 1, sizes);
+/// `--check`: compares every result with finite differences and judges each
+/// at [`CHECK_TOLERANCE`].
+fn check(
+    program: &crate::Program,
+    lowered: &crate::derive::Lowered,
+    derivation: &crate::derive::Derivation,
+    sizes: &[(String, usize)],
+) -> Vec<(Report, Judgement)> {
+    let mut checker = crate::check::Checker::with_sizes(program, lowered, &derivation.of, 1, sizes);
+    checker
+        .check(derivation)
+        .into_iter()
+        .map(|r| {
+            let judgement = r.judge(CHECK_TOLERANCE);
+            (r, judgement)
+        })
+        .collect()
+}
+
+/// Prints the `--check` report to standard error (standard output holds the
+/// result, which must stay valid JSON or Python); exit 1 unless every form
+/// agrees (a mismatch, or a comparison that cannot decide).
+fn print_check(checks: &[(Report, Judgement)]) -> ExitCode {
     let mut ok = true;
-    println!();
-    for r in checker.check(derivation) {
+    eprintln!();
+    for (r, judgement) in checks {
         let matrix = match r.matrix_error {
             Some(e) => format!("{e:.1e}"),
             None => "no matrix form".into(),
         };
-        let verdict = r.verdict(CHECK_TOLERANCE);
-        ok &= verdict == Verdict::Agrees;
-        let skipped = if r.overflow {
-            " (the loss is not a finite f64 at the random inputs: nothing could be compared)".to_string()
-        } else if verdict == Verdict::Undecided {
-            format!(
-                " (rounding in the finite differences reaches {:.1e} relative: the loss is too large \
-                 beside its gradient at these inputs to tell)",
-                r.noise
-            )
-        } else if r.skipped > 0 {
-            format!(" ({} entries at a kink of relu or abs not compared)", r.skipped)
-        } else {
-            String::new()
+        ok &= judgement.verdict == Verdict::Agrees;
+        let note = match (&judgement.reason, judgement.verdict) {
+            (Some(reason), Verdict::Undecided) => format!(" ({reason})"),
+            (None, Verdict::Agrees) if r.skipped > 0 => {
+                format!(" ({} entries at a kink of relu or abs not compared)", r.skipped)
+            }
+            _ => String::new(),
         };
-        println!(
-            "check {}: relative error {:.1e} (index form), {matrix} (matrix form): {}{skipped}",
+        eprintln!(
+            "check {}: relative error {:.1e} (index form), {matrix} (matrix form): {}{note}",
             r.wrt,
             r.index_error,
-            match verdict {
-                Verdict::Agrees => "ok",
-                Verdict::Disagrees => "FAILED",
-                Verdict::Undecided => "UNDECIDED",
-            }
+            judgement.verdict.label()
         );
     }
     if ok {

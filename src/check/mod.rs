@@ -1,0 +1,553 @@
+//! Numeric verification: a derived gradient must agree with central finite
+//! differences of the loss on random tensors.
+//!
+//! Every dimension class gets its own size (2, 3, 4, …), so a transposition
+//! cannot hide. Inputs are drawn in (−1, 1), except those read inside `log` or
+//! `sqrt`, which are drawn in (0.1, 0.9) (probabilities for a cross-entropy);
+//! the program's assumptions are imposed where they can be (`assume.rs`). An
+//! opaque function `h` is evaluated as a fixed smooth function (`a sin x + b x`,
+//! with `a`, `b` from its name) and `h'` as its derivative. When the loss is
+//! not defined, it is `Σ G ⊙ Y` over the outputs with random upstream
+//! gradients `G`. Terms are evaluated by contraction in a greedy elimination
+//! order (`eval.rs`), so the cost is polynomial in the number of summed indices.
+//!
+//! # What counts as a comparison
+//!
+//! The check never reports ok for what it did not compare. A result is
+//! *undecided* (and `--check` exits 1) when:
+//!
+//! - the loss is not a finite f64 at the inputs (an overflow);
+//! - the loss never varies: it has the same value on two independent draws
+//!   and at every perturbation of the tensor (a loss that underflows to 0, or
+//!   a constant one). Then every finite difference is 0 whatever the form;
+//! - every entry sits at a kink of relu or abs (no entry was compared);
+//! - an assumption does not hold at the inputs (the check could not impose
+//!   it), or perturbing the tensor breaks one (the finite differences leave
+//!   the surface on which the derived form, which may use it, is valid);
+//! - the finite differences could not tell the derived form from 0: their
+//!   largest entry is within the tolerance. The one exception is a form that
+//!   is exactly the number 0 when every finite difference is exactly 0 too: a
+//!   gradient by a tensor the loss does not depend on. That is a real
+//!   comparison, because the loss varied (above) and yet did not move by one
+//!   unit in the last place when this tensor moved. (A gradient below the
+//!   rounding floor `ε |L| / h` of every difference would look the same: no
+//!   finite difference can see it.) A form that is not symbolically 0 but
+//!   whose differences are all exactly 0 (an underflow such as
+//!   `exp(−10000 x²)`, a relu dead at every entry) is undecided: a wrong form
+//!   that underflows the same way would pass too;
+//! - the disagreement is within what rounding in the differences explains
+//!   ([`NOISE_FACTOR`] times the estimated floor).
+
+mod assume;
+mod eval;
+mod mat;
+#[cfg(test)]
+mod oracle;
+#[cfg(test)]
+mod tests;
+
+use ndarray::{Array2, ArrayD, IxDyn};
+
+use crate::derive::{Derivation, Lowered};
+use crate::matrix::Mat;
+use crate::syntax::Program;
+use crate::term::{Func, Name, Term};
+
+pub use eval::{apply, World};
+pub use mat::eval_mat;
+
+/// How the derived forms compare with finite differences, for one `--wrt`.
+#[derive(Clone, Debug)]
+pub struct Report {
+    /// The tensor.
+    pub wrt: String,
+    /// Largest relative error of the index form.
+    pub index_error: f64,
+    /// Largest relative error of the matrix form (gradient layout), if there is one.
+    pub matrix_error: Option<f64>,
+    /// Entries not compared because they sit at a kink of relu or abs.
+    pub skipped: usize,
+    /// The loss or a finite difference was not a finite number (f64 overflow).
+    pub overflow: bool,
+    /// The rounding floor of the finite differences, relative like the errors:
+    /// `ε |L| / h` at the largest loss evaluated. An error no larger than a few
+    /// times this can be rounding, not a wrong form.
+    pub noise: f64,
+    /// Why nothing could be compared, whatever the tolerance: the loss never
+    /// varies, every entry sits at a kink, an assumption does not hold or the
+    /// perturbations leave it (see the module documentation).
+    pub undecided: Option<String>,
+    /// The largest finite difference compared, in absolute value.
+    pub largest: f64,
+    /// Whether the derived index form is exactly the number 0.
+    pub zero_form: bool,
+}
+
+/// What a comparison with finite differences says about a derived form.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// The form agrees with finite differences within the tolerance.
+    Agrees,
+    /// The form disagrees by more than the tolerance and more than rounding explains.
+    Disagrees,
+    /// The finite differences cannot tell (see the module documentation).
+    Undecided,
+}
+
+impl Verdict {
+    /// As `--check` prints it: `ok`, `FAILED`, `UNDECIDED`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Agrees => "ok",
+            Verdict::Disagrees => "FAILED",
+            Verdict::Undecided => "UNDECIDED",
+        }
+    }
+}
+
+/// A verdict and, unless it is ok, why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Judgement {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Why the verdict is not ok.
+    pub reason: Option<String>,
+}
+
+/// How many times the estimated rounding floor a disagreement may be and still
+/// be rounding: the floor assumes a loss exact to one unit in the last place,
+/// and a loss through `exp` and sums is off by tens.
+pub const NOISE_FACTOR: f64 = 100.0;
+
+impl Report {
+    /// The verdict on the index form and on the matrix form (if any) at `tolerance`.
+    pub fn verdict(&self, tolerance: f64) -> Verdict {
+        self.judge(tolerance).verdict
+    }
+
+    /// The verdict at `tolerance` and the reason when it is not ok.
+    pub fn judge(&self, tolerance: f64) -> Judgement {
+        let undecided = |reason: String| Judgement {
+            verdict: Verdict::Undecided,
+            reason: Some(reason),
+        };
+        if self.overflow {
+            return undecided("the loss is not a finite f64 at the random inputs: nothing could be compared".into());
+        }
+        if let Some(reason) = &self.undecided {
+            return undecided(reason.clone());
+        }
+        let forms = [
+            ("index form", Some(self.index_error)),
+            ("matrix form", self.matrix_error),
+        ];
+        let off: Vec<String> = forms
+            .iter()
+            .filter_map(|(what, e)| e.map(|e| (what, e)))
+            .filter(|(_, e)| e.is_nan() || *e > tolerance && *e > NOISE_FACTOR * self.noise)
+            .map(|(what, e)| format!("the {what} is off by {e:.1e}"))
+            .collect();
+        if !off.is_empty() {
+            return Judgement {
+                verdict: Verdict::Disagrees,
+                reason: Some(format!("{}, above the tolerance {tolerance:.0e}", off.join(" and "))),
+            };
+        }
+        if forms.iter().any(|(_, e)| e.is_some_and(|e| e > tolerance)) {
+            return undecided(format!(
+                "rounding in the finite differences reaches {:.1e} relative: the loss is too large \
+                 beside its gradient at these inputs to tell",
+                self.noise
+            ));
+        }
+        if self.zero_form && self.largest == 0.0 {
+            // independence, confirmed by a loss that varies (see the module documentation)
+        } else if self.largest == 0.0 {
+            return undecided(format!(
+                "every finite difference by {} is exactly 0 while the derived form is not 0: the loss \
+                 does not move with {} at these inputs (an underflow, or a relu that is off everywhere), \
+                 so the form could not be compared",
+                self.wrt, self.wrt
+            ));
+        } else if self.largest <= tolerance {
+            return undecided(format!(
+                "the largest finite difference, {:.1e}, is within the tolerance {tolerance:.0e}: \
+                 the check cannot tell the derived form from 0",
+                self.largest
+            ));
+        }
+        Judgement {
+            verdict: Verdict::Agrees,
+            reason: None,
+        }
+    }
+}
+
+/// A deterministic generator (xorshift), so that checks are reproducible.
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator from a seed.
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    /// Uniform in [0, 1).
+    pub fn uniform(&mut self) -> f64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Uniform in [lo, hi).
+    pub fn range(&mut self, lo: f64, hi: f64) -> f64 {
+        lo + (hi - lo) * self.uniform()
+    }
+}
+
+/// Central finite differences of the loss by every entry of one tensor.
+pub struct Differences {
+    /// The finite differences.
+    pub gradient: ArrayD<f64>,
+    /// Entries whose two evaluations fall on different sides of a relu or
+    /// abs: there is no derivative to compare.
+    pub kinks: ArrayD<bool>,
+    /// The rounding floor of each difference, `ε max(|L₊|, |L₋|) / h`.
+    pub floor: ArrayD<f64>,
+    /// Whether any perturbation changed the loss at all.
+    pub varied: bool,
+    /// The first assumption a perturbation breaks, by its text.
+    pub leaves: Option<String>,
+}
+
+/// Builds a random world for a program and fills in its intermediate tensors.
+pub struct Checker<'a> {
+    program: &'a Program,
+    lowered: &'a Lowered,
+    world: World,
+    of: String,
+    assumptions: Vec<assume::Assumption>,
+    /// The loss at the inputs.
+    base: f64,
+    /// The loss at a second, independent draw.
+    probe: f64,
+    /// The first assumption that does not hold at the inputs.
+    broken: Option<String>,
+}
+
+impl<'a> Checker<'a> {
+    /// A checker with random inputs (seeded) for `program` and loss `of`.
+    pub fn new(program: &'a Program, lowered: &'a Lowered, of: &str, seed: u64) -> Checker<'a> {
+        Self::with_sizes(program, lowered, of, seed, &[])
+    }
+
+    /// A checker with some sizes fixed: `("s", 3)` sets the range of index `s`
+    /// (or of the range symbol `s`) to 3.
+    pub fn with_sizes(
+        program: &'a Program,
+        lowered: &'a Lowered,
+        of: &str,
+        seed: u64,
+        fixed: &[(String, usize)],
+    ) -> Checker<'a> {
+        let assumptions = assume::assumptions(program, lowered);
+        let mut c = Checker {
+            program,
+            lowered,
+            world: World::default(),
+            of: of.to_string(),
+            assumptions,
+            base: 0.0,
+            probe: 0.0,
+            broken: None,
+        };
+        // a second, independent draw: does the loss vary at all?
+        c.world = c.draw(seed.wrapping_add(0x5EED), fixed);
+        c.forward(None);
+        c.probe = c.loss();
+        c.world = c.draw(seed, fixed);
+        c.forward(None);
+        c.base = c.loss();
+        c.broken = c
+            .assumptions
+            .iter()
+            .find(|a| !a.holds(&c.world))
+            .map(|a| a.text.clone());
+        c
+    }
+
+    /// Random inputs (and upstream gradients) with the assumptions imposed.
+    fn draw(&self, seed: u64, fixed: &[(String, usize)]) -> World {
+        let (program, lowered) = (self.program, self.lowered);
+        let mut rng = Rng::new(seed);
+        let mut dims = lowered.dims.clone();
+        let mut world = World::default();
+        for (n, class) in dims.classes().into_iter().enumerate() {
+            world.sizes.insert(class, 2 + n % 5);
+        }
+        for (name, size) in fixed {
+            for class in dims.classes_named(name) {
+                world.sizes.insert(class, *size);
+            }
+        }
+        // Size symbols: declared ranges and `n_<index>` for the rest.
+        for (sym, size) in size_symbols(&mut dims, &world) {
+            world.scalar_sizes.insert(sym, size as f64);
+        }
+        let defined: Vec<&str> = lowered.definitions.iter().map(|(n, _, _)| &**n).collect();
+        let positive = positive_inputs(lowered);
+        for (name, info) in &program.tensors {
+            if defined.contains(&name.as_str()) || world.scalar_sizes.contains_key(name) {
+                continue;
+            }
+            let shape: Vec<usize> = (0..info.order).map(|k| world.sizes[&dims.axis(name, k)]).collect();
+            let (lo, hi) = if positive.contains(name) {
+                (0.1, 0.9)
+            } else {
+                (-1.0, 1.0)
+            };
+            let a = ArrayD::from_shape_fn(IxDyn(&shape), |_| rng.range(lo, hi));
+            world.tensors.insert(name.clone(), a);
+        }
+        for a in &self.assumptions {
+            a.impose(&mut world, &mut rng);
+        }
+        if !defined.contains(&self.of.as_str()) {
+            for out in program.outputs() {
+                let order = lowered.orders.get(out).copied().unwrap_or(0);
+                let shape: Vec<usize> = (0..order).map(|k| world.sizes[&dims.axis(out, k)]).collect();
+                world.grads.insert(
+                    out.to_string(),
+                    ArrayD::from_shape_fn(IxDyn(&shape), |_| rng.range(-1.0, 1.0)),
+                );
+            }
+        }
+        world
+    }
+
+    /// The values the check evaluates on.
+    pub fn world(&self) -> &World {
+        &self.world
+    }
+
+    /// Recomputes every definition, keeping `fixed` as it is (a perturbed intermediate).
+    fn forward(&mut self, fixed: Option<&str>) {
+        for (name, params, rhs) in &self.lowered.definitions {
+            if Some(&**name) == fixed {
+                continue;
+            }
+            let v = self.world.tabulate(params, rhs);
+            self.world.tensors.insert(name.to_string(), v);
+        }
+    }
+
+    /// The loss: the defined scalar, or `Σ G ⊙ Y` over the outputs.
+    fn loss(&self) -> f64 {
+        if let Some(l) = self
+            .world
+            .tensors
+            .get(&self.of)
+            .filter(|_| self.lowered.definitions.iter().any(|(n, _, _)| **n == *self.of))
+        {
+            return l.iter().sum();
+        }
+        self.program
+            .outputs()
+            .iter()
+            .map(|o| (&self.world.tensors[*o] * &self.world.grads[*o]).sum())
+            .sum()
+    }
+
+    /// Central finite differences of the loss with respect to every element of `name`.
+    pub fn numeric_gradient(&mut self, name: &str) -> Differences {
+        let base = self.world.tensors[name].clone();
+        let mut grad = ArrayD::zeros(base.raw_dim());
+        let mut kinks = ArrayD::from_elem(base.raw_dim(), false);
+        let mut floor = ArrayD::zeros(base.raw_dim());
+        let mut varied = false;
+        let mut leaves = None;
+        for (pos, _) in base.indexed_iter() {
+            let x = base[&pos];
+            let h = 1e-6 * x.abs().max(1.0);
+            let mut f = [0.0; 2];
+            let mut traces: Vec<Vec<f64>> = Vec::new();
+            for (k, sign) in [1.0, -1.0].into_iter().enumerate() {
+                let mut p = base.clone();
+                p[&pos] = x + sign * h;
+                self.world.tensors.insert(name.to_string(), p);
+                *self.world.kinks.borrow_mut() = Some(Vec::new());
+                self.forward(Some(name));
+                f[k] = self.loss();
+                traces.push(self.world.kinks.borrow_mut().take().unwrap_or_default());
+                if leaves.is_none() {
+                    leaves = self
+                        .assumptions
+                        .iter()
+                        .find(|a| !a.holds(&self.world))
+                        .map(|a| a.text.clone());
+                }
+            }
+            varied |= f.iter().any(|v| v.to_bits() != self.base.to_bits());
+            let side = |v: f64| (v > 0.0) as i8 - (v < 0.0) as i8;
+            let crosses = traces[0].iter().zip(&traces[1]).any(|(a, b)| side(*a) != side(*b));
+            grad[&pos] = (f[0] - f[1]) / (2.0 * h);
+            kinks[&pos] = crosses;
+            floor[&pos] = f64::EPSILON * f[0].abs().max(f[1].abs()) / h;
+        }
+        self.world.tensors.insert(name.to_string(), base);
+        self.forward(None);
+        Differences {
+            gradient: grad,
+            kinks,
+            floor,
+            varied,
+            leaves,
+        }
+    }
+
+    /// Evaluates a matrix expression.
+    pub fn eval_mat(&self, m: &Mat) -> Option<Array2<f64>> {
+        eval_mat(&self.world, m)
+    }
+
+    /// Compares every result of a derivation with finite differences.
+    pub fn check(&mut self, d: &Derivation) -> Vec<Report> {
+        d.results
+            .iter()
+            .map(|r| {
+                let diff = self.numeric_gradient(&r.name);
+                let (numeric, kinks, floor) = (diff.gradient, diff.kinks, diff.floor);
+                let skipped = kinks.iter().filter(|k| **k).count();
+                // entries at a kink are not compared: NaN marks them for relative_error
+                let numeric = ndarray::Zip::from(&numeric)
+                    .and(&kinks)
+                    .map_collect(|&v, &k| if k { f64::NAN } else { v });
+                // a non-finite finite difference elsewhere (an overflow) is a failure, not a skip
+                let overflow = !self.base.is_finite()
+                    || ndarray::Zip::from(&numeric)
+                        .and(&kinks)
+                        .fold(false, |acc, &v, &k| acc || (!k && !v.is_finite()));
+                // relative like the errors, over the entries compared
+                let noise =
+                    ndarray::Zip::from(&floor)
+                        .and(&numeric)
+                        .fold(0.0f64, |m, &f, &v| if v.is_nan() { m } else { m.max(f) })
+                        / scale(&numeric);
+                let largest = numeric
+                    .iter()
+                    .filter(|v| !v.is_nan())
+                    .fold(0.0f64, |m, v| m.max(v.abs()));
+                let undecided = if let Some(a) = &self.broken {
+                    Some(format!(
+                        "`{a}` does not hold at the random inputs, and the check cannot impose it"
+                    ))
+                } else if !diff.varied && self.probe.to_bits() == self.base.to_bits() {
+                    Some(format!(
+                        "the loss is {} on two random draws and at every perturbation of {}: \
+                         it never varies, so nothing could be compared",
+                        self.base, r.wrt
+                    ))
+                } else if skipped > 0 && skipped == numeric.len() {
+                    Some("every entry sits at a kink of relu or abs: nothing could be compared".into())
+                } else {
+                    diff.leaves.map(|a| {
+                        format!(
+                            "perturbing {} leaves `{a}`: the finite differences measure a derivative \
+                             the assumption does not define",
+                            r.wrt
+                        )
+                    })
+                };
+                let index = self.world.tabulate(&r.indices, &r.term);
+                let index_error = relative_error(&index, &numeric);
+                let matrix_error = r.gradient_matrix.as_ref().map(|m| match self.eval_mat(m) {
+                    // a zero result prints as `0` whatever its shape
+                    Some(a) if matches!(m, Mat::Scalar(t) if t.is_zero()) && a.dim() == (1, 1) => {
+                        relative_error(&ArrayD::zeros(numeric.raw_dim()), &numeric)
+                    }
+                    Some(a) => {
+                        let a = a.into_dyn();
+                        match a.to_shape(numeric.raw_dim()) {
+                            Ok(a) => relative_error(&a.to_owned(), &numeric),
+                            Err(_) => f64::INFINITY,
+                        }
+                    }
+                    None => f64::INFINITY,
+                });
+                let (index_error, matrix_error) = if overflow {
+                    (f64::INFINITY, matrix_error.map(|_| f64::INFINITY))
+                } else {
+                    (index_error, matrix_error)
+                };
+                Report {
+                    wrt: r.wrt.clone(),
+                    index_error,
+                    matrix_error,
+                    skipped,
+                    overflow,
+                    noise,
+                    undecided,
+                    largest,
+                    zero_form: r.term.is_zero(),
+                }
+            })
+            .collect()
+    }
+}
+
+/// Largest elementwise difference, relative to the largest magnitude (or absolute
+/// when the gradient is zero).
+/// Entries where `b` (the finite differences) is NaN sit at a kink and are not
+/// compared; a NaN in `a` (a derived form) is an infinite error.
+pub fn relative_error(a: &ArrayD<f64>, b: &ArrayD<f64>) -> f64 {
+    if a.shape() != b.shape() {
+        return f64::INFINITY;
+    }
+    let diff = a.iter().zip(b.iter()).fold(0.0f64, |m, (x, y)| {
+        if y.is_nan() {
+            m
+        } else if x.is_nan() {
+            f64::INFINITY
+        } else {
+            m.max((x - y).abs())
+        }
+    });
+    diff / scale(b)
+}
+
+/// What errors are relative to: the largest finite difference compared, or 1.
+fn scale(b: &ArrayD<f64>) -> f64 {
+    b.iter()
+        .filter(|x| !x.is_nan())
+        .fold(0.0f64, |m, x| m.max(x.abs()))
+        .max(1.0)
+}
+
+fn size_symbols(dims: &mut crate::derive::Dims, world: &World) -> Vec<(String, usize)> {
+    let mut out = Vec::new();
+    for class in dims.classes() {
+        if let Some(r) = dims.range_of(class) {
+            out.push((r, world.sizes[&class]));
+        }
+    }
+    out
+}
+
+/// Inputs read inside `log` or `sqrt` (not through another definition).
+fn positive_inputs(lowered: &Lowered) -> Vec<String> {
+    fn go(t: &Term, inside: bool, out: &mut Vec<String>) {
+        match t {
+            Term::Var(Name::Tensor(n), _) if inside => out.push(n.to_string()),
+            Term::Fn(Func::Log | Func::Sqrt, x) => go(x, true, out),
+            Term::Fn(_, x) | Term::Pow(x, _) | Term::Sum(_, x) => go(x, inside, out),
+            Term::Add(ts) | Term::Mul(ts) => ts.iter().for_each(|x| go(x, inside, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for (_, _, rhs) in &lowered.definitions {
+        go(rhs, false, &mut out);
+    }
+    out
+}
