@@ -1,6 +1,7 @@
 //! The whole pipeline on structure-aware programs: definitions built from
 //! arbitrary choices of operators, functions, indices and tensors. Never a
-//! panic; every result that has a matrix form must render in every format.
+//! panic; every result must render in every format (NumPy and Torch too), and
+//! the numeric check must run on it.
 #![no_main]
 
 use arbitrary::Arbitrary;
@@ -82,9 +83,12 @@ fuzz_target!(|p: Program| {
     let lowered = ricci::derive::lower(&program);
     let _ = ricci::render::text::render(&d, ricci::render::Style::Unicode, None);
     let _ = ricci::render::latex::render(&d, None);
-    for r in &d.results {
-        let _ = ricci::render::numpy::function(&program, &lowered, &d.of, r, ricci::render::numpy::Backend::Numpy);
+    for backend in [ricci::render::numpy::Backend::Numpy, ricci::render::numpy::Backend::Torch] {
+        let _ = ricci::render::numpy::functions(&program, &lowered, &d, backend);
     }
+    // the numeric check on small random tensors: it must not panic either
+    let mut checker = ricci::check::Checker::new(&program, &lowered, &d.of, 3);
+    let checks: Vec<_> = checker.check(&d).into_iter().map(|r| { let j = r.judge(1e-6); (r, j) }).collect();
     let steps = ricci::steps::derive_steps(&program, &lowered, &d, &request, ricci::render::Style::Unicode);
-    let _ = ricci::render::json::render(&d, ricci::render::Style::Unicode, &[], &steps);
+    let _ = ricci::render::json::render(&d, ricci::render::Style::Unicode, &[], &steps, &checks);
 });
