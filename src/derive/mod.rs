@@ -4,7 +4,7 @@
 //!
 //! One concept a file:
 //! - `dims`: dimension classes, which axes and indices range over one dimension;
-//! - `lower`: the program as index terms ([`Lowered`], [`lower`]);
+//! - `lower`: the program as index terms ([`Lowered`], [`lower()`]);
 //! - `request`: what to differentiate and how to show it ([`Request`],
 //!   [`Layout`], [`canonical_name`]) and the errors for one the program cannot answer;
 //! - `reverse`: reverse mode with named upstream gradients, and their inlining;
