@@ -199,7 +199,7 @@ pub fn derive_steps(
     style: Style,
 ) -> Vec<Vec<Step>> {
     let wanted: Vec<String> = d.results.iter().map(|r| r.name.clone()).collect();
-    let named = crate::derive::reverse(program, lowered, &d.of, true, &wanted);
+    let named = crate::derive::reverse(program, lowered, &d.of, &wanted);
     let w = Writer { of: &d.of, style };
     let mut done: BTreeSet<String> = BTreeSet::new();
     d.results

@@ -1,0 +1,183 @@
+//! A derivation, the pipeline's result: the request is validated, the program
+//! lowered, reverse mode run over its definitions and each gradient composed
+//! and simplified, then the matrix forms recognised ([`derive()`]).
+//!
+//! One concept a file:
+//! - `dims`: dimension classes, which axes and indices range over one dimension;
+//! - `lower`: the program as index terms ([`Lowered`], [`lower()`]);
+//! - `request`: what to differentiate and how to show it ([`Request`],
+//!   [`Layout`], [`canonical_name`]) and the errors for one the program cannot answer;
+//! - `reverse`: reverse mode with named upstream gradients, and their inlining;
+//! - here: the results ([`Derivation`], [`GradientResult`], [`Phases`]) and
+//!   the matrix forms.
+
+mod dims;
+mod lower;
+mod request;
+mod reverse;
+
+use std::time::{Duration, Instant};
+
+use crate::diagnostic::Diagnostic;
+use crate::matrix::Mat;
+use crate::simplify::Log;
+use crate::syntax::Program;
+use crate::term::{Ix, Term};
+
+pub(crate) use dims::{Dims, Meeting, Origin, RangeConflict};
+pub(crate) use lower::lower_expr;
+pub use lower::{lower, Lowered};
+pub(crate) use request::validate;
+pub use request::{canonical_name, Layout, Request};
+use reverse::compose;
+#[cfg(test)]
+pub(crate) use reverse::gradients;
+pub(crate) use reverse::{reverse, Contribution, Reverse};
+
+/// One result of a derivation, ready to render.
+#[derive(Clone, Debug)]
+pub struct GradientResult {
+    /// The tensor, as named on the command line.
+    pub wrt: String,
+    /// The canonical tensor name (`W^(1)`).
+    pub name: String,
+    /// The range symbol of each axis of the result as shown, where declared:
+    /// the axes of `wrt`, reversed for a matrix form in numerator layout.
+    pub shape: Vec<Option<String>>,
+    /// The gradient's free indices.
+    pub indices: Vec<Ix>,
+    /// The simplified index form.
+    pub term: Term,
+    /// The matrix form in the requested layout, if there is one.
+    pub matrix: Option<crate::matrix::Mat>,
+    /// The matrix form in gradient layout (what `--check` and NumPy evaluate).
+    pub gradient_matrix: Option<crate::matrix::Mat>,
+    /// What the simplifier did.
+    pub log: Log,
+    /// The e-graph run over the matrix form, if there was one.
+    pub egraph: Option<crate::egraph::RunStats>,
+}
+
+/// A whole derivation: every requested gradient of one loss.
+#[derive(Clone, Debug)]
+pub struct Derivation {
+    /// The loss.
+    pub of: String,
+    /// One result per `--wrt`, in order.
+    pub results: Vec<GradientResult>,
+    /// How long each phase took.
+    pub phases: Phases,
+}
+
+/// Wall-clock time per phase of [`derive()`] (for `--stats`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Phases {
+    /// Lowering the program to index terms.
+    pub lower: Duration,
+    /// The reverse pass with named upstream gradients, each simplified.
+    pub reverse: Duration,
+    /// Substituting the named gradients on each requested path and simplifying once.
+    pub compose: Duration,
+    /// Recognising matrix forms (transposes and layouts included).
+    pub recognise: Duration,
+    /// Equality saturation over the matrix forms.
+    pub saturate: Duration,
+}
+
+/// The matrix form of a gradient in gradient layout, the form to show (in the
+/// requested layout, a vector as a row when that reads better), and the e-graph
+/// run that chose it.
+pub(crate) fn matrix_forms(
+    term: &Term,
+    indices: &[Ix],
+    request: &Request,
+) -> (Option<Mat>, Option<Mat>, Option<crate::egraph::RunStats>) {
+    use crate::matrix::{cost, transposed};
+    let Some(m) = crate::matrix::recognize(term, indices) else {
+        return (None, None, None);
+    };
+    // Saturation with rules/matrix.rules; its form replaces the recogniser's
+    // only when strictly cheaper to read. Transposes and layouts are handled
+    // without it; what it adds is factoring across a sum, so it runs only
+    // when a sum has two products to factor.
+    let cheaper = |a: Mat, b: Mat| if cost(&b) < cost(&a) { b } else { a };
+    let (gradient, saturated, stats) = if crate::egraph::worth_saturating(&m) {
+        let (plain, flipped, stats) = crate::egraph::optimize(&m, request.limits);
+        (cheaper(m, plain), Some(flipped), Some(stats))
+    } else {
+        (m, None, None)
+    };
+    // The transpose is built only where it may be shown.
+    let flipped = || {
+        let t = transposed(&gradient);
+        match saturated {
+            Some(f) => cheaper(t, f),
+            None => t,
+        }
+    };
+    let shown = match (request.layout, indices.len()) {
+        (Layout::Numerator, 1 | 2) => flipped(),
+        // A vector may read better as a row: `1ᵀ G` rather than `Gᵀ 1`.
+        (Layout::Gradient, 1) => cheaper(gradient.clone(), flipped()),
+        _ => gradient.clone(),
+    };
+    (Some(gradient), Some(shown), stats)
+}
+
+/// Differentiates `request.of` by every `request.wrt` and finds the matrix forms.
+pub fn derive(program: &Program, request: &Request) -> Result<Derivation, Diagnostic> {
+    validate(program, request)?;
+    let mut phases = Phases::default();
+    let started = Instant::now();
+    let lowered = lower(program);
+    phases.lower = started.elapsed();
+    let started = Instant::now();
+    let wanted: Vec<String> = request.wrt.iter().map(|w| canonical_name(w)).collect();
+    let r = reverse(program, &lowered, &request.of, &wanted);
+    phases.reverse = started.elapsed();
+    let started = Instant::now();
+    let gradients = compose(&r, &lowered, request);
+    phases.compose = started.elapsed();
+    let mut dims = lowered.dims.clone();
+    let results = gradients
+        .into_iter()
+        .map(|g| {
+            let name = canonical_name(&g.wrt);
+            let order = lowered.orders.get(&name).copied().unwrap_or(0);
+            let shape: Vec<Option<String>> = (0..order)
+                .map(|k| {
+                    let d = dims.axis(&name, k);
+                    dims.range_of(d)
+                })
+                .collect();
+            let started = Instant::now();
+            let (gradient_matrix, matrix, egraph) = matrix_forms(&g.term, &g.indices, request);
+            // an index form (no matrix form) keeps the axes of `wrt`
+            let shape = if matrix.is_some() {
+                request.layout.shape(shape)
+            } else {
+                shape
+            };
+            let total = started.elapsed();
+            let saturate = egraph.as_ref().map_or(Duration::ZERO, |e| e.time);
+            phases.saturate += saturate;
+            phases.recognise += total.saturating_sub(saturate);
+            GradientResult {
+                wrt: g.wrt,
+                name,
+                shape,
+                indices: g.indices,
+                term: g.term,
+                matrix,
+                gradient_matrix,
+                log: g.log,
+                egraph,
+            }
+        })
+        .collect();
+    Ok(Derivation {
+        of: request.of.clone(),
+        results,
+        phases,
+    })
+}

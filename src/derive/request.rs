@@ -1,0 +1,327 @@
+//! The request: what to differentiate (`--of`, `--wrt`) and how to show it
+//! (the [`Layout`]), the names a command line may give and their canonical
+//! form, and the errors for a request the program cannot answer.
+
+use std::collections::HashSet;
+
+use crate::diagnostic::{plural, Diagnostic};
+use crate::syntax::ast::{Span, StatementKind};
+use crate::syntax::Program;
+
+/// Which matrix convention to print in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Layout {
+    /// `∂L/∂W` has the shape of `W`.
+    #[default]
+    Gradient,
+    /// The transpose, as some courses write it.
+    Numerator,
+}
+
+impl Layout {
+    /// The shape of a matrix form from the shape of the tensor it is the
+    /// gradient by: in numerator layout a matrix's axes are reversed (∂L/∂W
+    /// is `Wᵀ`-shaped); a vector stays a vector in both.
+    pub(crate) fn shape<T>(self, mut axes: Vec<T>) -> Vec<T> {
+        if self == Layout::Numerator && axes.len() == 2 {
+            axes.reverse();
+        }
+        axes
+    }
+}
+
+/// What to differentiate.
+#[derive(Clone, Debug)]
+pub struct Request {
+    /// The loss (`--of`), `L` by default.
+    pub of: String,
+    /// The tensors to differentiate by (`--wrt`), as written on the command line.
+    pub wrt: Vec<String>,
+    /// The matrix layout.
+    pub layout: Layout,
+    /// Limits on the e-graph run over each matrix form.
+    pub limits: crate::egraph::RunLimits,
+}
+
+impl Request {
+    /// Drops every `--wrt` that names a tensor named before it (in any
+    /// spelling: `W^(1)`, `W^{(1)}`, `W⁽¹⁾`), keeping the first-seen order.
+    pub(crate) fn dedup_wrt(&mut self) {
+        let mut seen = HashSet::new();
+        self.wrt.retain(|w| seen.insert(canonical_name(w)));
+    }
+}
+
+impl Default for Request {
+    fn default() -> Self {
+        Request {
+            of: "L".into(),
+            wrt: Vec::new(),
+            layout: Layout::Gradient,
+            limits: crate::egraph::RunLimits::default(),
+        }
+    }
+}
+
+/// Errors in a request that the program cannot answer (`--of`, `--wrt`).
+///
+/// A problem that has a place in the program (the declaration of a range
+/// symbol, the definition of a tensor) comes with its span and a label; one
+/// that has none (a name the program never mentions) has an empty label and
+/// the span 0..0, and is shown without a source line.
+pub(crate) fn validate(program: &Program, request: &Request) -> Result<(), Diagnostic> {
+    let nowhere = Span::new(0, 0);
+    let of = canonical_name(&request.of);
+    if !is_name(&of) {
+        return Err(not_a_name("--of", &request.of));
+    }
+    if let Some((span, indices)) = range_symbol(program, &of) {
+        return Err(Diagnostic::new(
+            span,
+            format!("--of {of}: `{of}` is a range symbol (the size of {indices}), not a loss"),
+            "declared as a range here",
+        )
+        .with_help(loss_help(program)));
+    }
+    match program.tensors.get(&of) {
+        Some(info) if info.order > 0 && info.definition.is_some() => {
+            let s = info.definition.expect("matched a definition");
+            let StatementKind::Definition { lhs, .. } = &program.syntax.statements[s].kind else {
+                unreachable!("a tensor's definition is a definition statement")
+            };
+            let ix: Vec<String> = lhs.indices.iter().map(|i| i.name.clone()).collect();
+            let sub = crate::render::Style::Unicode.subscript(&ix);
+            let n = plural(info.order, "index", "indices");
+            return Err(Diagnostic::new(
+                lhs.name.span,
+                format!(
+                    "--of {of}: `{of}` has {n}, so its derivative is a Jacobian, and Jacobians are not supported yet"
+                ),
+                format!("defined here with {n}"),
+            )
+            .with_help(format!(
+                "ricci differentiates a scalar loss: define one from `{of}` (e.g. `L = Σ{sub} {of}{sub}`) and use `--of L`"
+            )));
+        }
+        Some(info) if info.definition.is_none() => {
+            return Err(Diagnostic::new(
+                info.first,
+                format!("--of {of}: `{of}` is an input (the program never defines it), not a loss"),
+                "first used here",
+            )
+            .with_help(
+                "name a defined scalar, or a name the program does not use, for an unknown loss of its outputs",
+            ));
+        }
+        Some(_) => {}
+        None => {
+            let outputs = program.outputs();
+            if outputs.is_empty() {
+                return Err(Diagnostic::new(
+                    nowhere,
+                    format!("--of {of}: the program defines nothing for the loss to depend on"),
+                    "",
+                ));
+            }
+            // An unknown loss of the outputs is for a program that stops
+            // before its loss; one that defines a scalar nothing reads has one.
+            let losses: Vec<&str> = outputs
+                .iter()
+                .copied()
+                .filter(|o| program.tensors[*o].order == 0)
+                .collect();
+            if !losses.is_empty() {
+                return Err(
+                    Diagnostic::new(nowhere, format!("--of {of}: the program never mentions `{of}`"), "").with_help(
+                        format!("its loss is {}: e.g. `--of {}`", names_list(&losses, "or"), losses[0]),
+                    ),
+                );
+            }
+        }
+    }
+    if request.wrt.is_empty() {
+        return Err(
+            Diagnostic::new(nowhere, "no --wrt: name at least one tensor to differentiate by", "")
+                .with_help(candidates(program, &of)),
+        );
+    }
+    for w in &request.wrt {
+        let name = canonical_name(w);
+        if !is_name(&name) {
+            return Err(not_a_name("--wrt", w));
+        }
+        if name == of {
+            return Err(Diagnostic::new(
+                nowhere,
+                format!("--wrt {w}: the loss itself; its derivative is 1"),
+                "",
+            ));
+        }
+        if let Some((span, indices)) = range_symbol(program, &name) {
+            return Err(Diagnostic::new(
+                span,
+                format!("--wrt {w}: `{name}` is a range symbol (the size of {indices}), not a variable"),
+                "declared as a range here",
+            )
+            .with_help(candidates(program, &of)));
+        }
+        if !program.tensors.contains_key(&name) {
+            return Err(
+                Diagnostic::new(nowhere, format!("--wrt {w}: the program has no tensor `{name}`"), "")
+                    .with_help(suggest(program, &of, &name)),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Whether `s` (canonical) is a name as the program writes one: a letter,
+/// then letters, digits and combining marks, and an optional label `^(1)`.
+fn is_name(s: &str) -> bool {
+    let (base, label) = match s.split_once("^(") {
+        Some((base, rest)) => (base, Some(rest)),
+        None => (s, None),
+    };
+    let mut chars = base.chars();
+    let head = chars
+        .next()
+        .is_some_and(|c| unicode_ident::is_xid_start(c) && !matches!(c, 'δ' | 'Σ' | '∂'));
+    let tail = chars.all(|c| c != '_' && unicode_ident::is_xid_continue(c));
+    let label = label.is_none_or(|l| {
+        l.strip_suffix(')')
+            .is_some_and(|l| !l.is_empty() && l.chars().all(char::is_alphanumeric))
+    });
+    head && tail && label
+}
+
+/// `--of ''`, `--of dL/dx`: the option takes a name.
+fn not_a_name(option: &str, given: &str) -> Diagnostic {
+    let what = if option == "--of" { "the loss" } else { "a tensor" };
+    let message = if given.is_empty() {
+        format!("{option} is empty: it takes the name of {what}")
+    } else {
+        format!("{option} `{given}` is not a name: it takes the name of {what}")
+    };
+    // `dL/dx`, `∂L/∂x`: a derivative where a name was expected.
+    let derivative = given.split_once('/').and_then(|(a, b)| {
+        let strip = |s: &str| {
+            let s = s.trim();
+            s.strip_prefix('∂')
+                .or_else(|| s.strip_prefix('d'))
+                .map(str::to_string)
+                .filter(|n| is_name(&canonical_name(n)))
+        };
+        Some((strip(a)?, strip(b)?))
+    });
+    let help = match derivative {
+        Some((l, x)) => format!("`--of` names the loss and `--wrt` the tensor: for ∂{l}/∂{x} write `--of {l} --wrt {x}`"),
+        None => format!(
+            "a name is a letter, then letters, digits and combining marks, with an optional label such as `^(1)`, as the program writes it (e.g. `{option} {}`)",
+            if option == "--of" { "L" } else { "W" }
+        ),
+    };
+    Diagnostic::new(Span::new(0, 0), message, "").with_help(help)
+}
+
+/// Where `name` is declared as a range (`index i : N`), and the indices it sizes.
+fn range_symbol(program: &Program, name: &str) -> Option<(Span, String)> {
+    let span = program.syntax.statements.iter().find_map(|s| match &s.kind {
+        StatementKind::Index { range, .. } if range.name == name => Some(range.span),
+        _ => None,
+    })?;
+    let indices: Vec<&str> = program
+        .ranges
+        .iter()
+        .filter(|(_, r)| *r == name)
+        .map(|(i, _)| i.as_str())
+        .collect();
+    let word = if indices.len() == 1 { "index" } else { "indices" };
+    Some((span, format!("{word} {}", names_list(&indices, "and"))))
+}
+
+/// `` `a` ``, `` `a` or `b` ``, `` `a`, `b` and `c` ``.
+fn names_list(names: &[&str], and: &str) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    match quoted.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} {and} {last}", rest.join(", ")),
+    }
+}
+
+/// What `--of` may name: the defined scalars.
+fn loss_help(program: &Program) -> String {
+    let scalars: Vec<&str> = program
+        .definitions()
+        .map(|(lhs, _)| lhs.name.name.as_str())
+        .filter(|n| program.tensors[*n].order == 0)
+        .collect();
+    if scalars.is_empty() {
+        "name a defined scalar as the loss, or a name the program does not use for an unknown loss of its outputs"
+            .into()
+    } else {
+        format!("name a defined scalar as the loss: {}", names_list(&scalars, "or"))
+    }
+}
+
+/// The tensors one could differentiate `of` by: the program's inputs (range
+/// symbols excepted) and its defined tensors, the loss excepted.
+fn differentiable<'a>(program: &'a Program, of: &str) -> (Vec<&'a str>, Vec<&'a str>) {
+    let sizes: HashSet<&str> = program.ranges.values().map(String::as_str).collect();
+    let mut inputs = Vec::new();
+    let mut defined = Vec::new();
+    for (name, info) in &program.tensors {
+        if name == of || sizes.contains(name.as_str()) {
+            continue;
+        }
+        match info.definition {
+            Some(_) => defined.push(name.as_str()),
+            None => inputs.push(name.as_str()),
+        }
+    }
+    (inputs, defined)
+}
+
+/// A help line that lists what `--wrt` may name.
+fn candidates(program: &Program, of: &str) -> String {
+    let (inputs, defined) = differentiable(program, of);
+    let mut parts = Vec::new();
+    match inputs.len() {
+        0 => {}
+        1 => parts.push(format!("the program's input is {}", names_list(&inputs, "and"))),
+        _ => parts.push(format!("the program's inputs are {}", names_list(&inputs, "and"))),
+    }
+    if !defined.is_empty() {
+        parts.push(format!("it defines {}", names_list(&defined, "and")));
+    }
+    match inputs.first().or(defined.first()) {
+        Some(first) => format!(
+            "{}: differentiate by one of them, e.g. `--wrt {first}`",
+            parts.join("; ")
+        ),
+        None => "the program has no tensor to differentiate by".into(),
+    }
+}
+
+/// A help line for a `--wrt` the program does not have: a close spelling
+/// (`w` for `W`, `W1` for `W^(1)`), or the list of candidates.
+fn suggest(program: &Program, of: &str, name: &str) -> String {
+    let (inputs, defined) = differentiable(program, of);
+    let close = inputs
+        .iter()
+        .chain(&defined)
+        .copied()
+        .find(|n| n.to_lowercase() == name.to_lowercase() || n.replace("^(", "").replace(')', "") == name);
+    match close {
+        Some(n) => format!("did you mean `{n}`?"),
+        None => candidates(program, of),
+    }
+}
+
+/// The name a command line means: `W^{(1)}`, `W^(1)` and `W⁽¹⁾` (as ricci
+/// prints it) are one name, in Unicode normal form (NFC).
+pub fn canonical_name(s: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let s: String = s.replace("^{(", "^(").replace(")}", ")").nfc().collect();
+    crate::render::names::from_superscript(&s).unwrap_or(s)
+}
