@@ -26,3 +26,37 @@ impl Default for Limits {
         }
     }
 }
+
+// Budgets of the index-level simplifier (`src/simplify/`). They are not flags:
+// each bounds work that an ordinary program never comes near, and past each
+// the simplifier keeps a correct but less simplified form.
+
+/// Integer exponents of a number up to this size are computed exactly (`2³` →
+/// `8`); larger ones stay symbolic (`2^5000`), so no number grows without end.
+pub const MAX_EXACT_EXPONENT: u32 = 1024;
+
+/// Most rounds of folding definitions back and applying assumptions: each
+/// round can enable the next (a fold makes an assumption match), and the
+/// rounds stop early once one changes nothing.
+pub const SIMPLIFY_ROUNDS: usize = 8;
+
+/// A term of at most this many nodes is also tried fully expanded even when
+/// nothing in it divides (`−(T − P)` → `P − T`); a larger one is expanded only
+/// when it has a denominator, where something can cancel.
+pub const EXPAND_SMALL_TERM_NODES: usize = 40;
+
+/// Most terms expansion may produce; past it the expansion gives up and the
+/// term is kept as derived.
+pub const EXPAND_MAX_TERMS: usize = 256;
+
+/// Highest power of a sum that expansion multiplies out (`(a + b)³`); higher
+/// powers stay powers.
+pub const EXPAND_MAX_POWER: u32 = 3;
+
+/// Most distinct tensors of a definition that the folding filter counts; a
+/// definition mentioning more is never ruled out by the filter, only tried.
+pub const FOLD_FILTER_TENSORS: usize = 8;
+
+/// Most times one definition is folded within a single product (`a b a b` with
+/// `Y = a b` → `Y²`, two folds); the rest of the product is left as it is.
+pub const FOLDS_PER_PRODUCT: usize = 64;

@@ -1,0 +1,143 @@
+//! Alpha-equivalence: terms that differ only in the names of their bound
+//! indices. [`alpha_key`] builds a key in which bound indices are numbered by
+//! position; [`alpha_hash`] hashes the same way without building anything, so
+//! that like terms are grouped by hash first and compared by key only on a hit.
+
+use num_rational::BigRational;
+use num_traits::ToPrimitive;
+
+use crate::term::{Ix, Name, Term};
+
+/// A key equal for two terms that differ only in the names of bound indices:
+/// bound indices become placeholders numbered by depth and position, and the
+/// operands of sums and products are sorted. One pass, no renaming.
+pub fn alpha_key(t: &Term) -> Term {
+    use crate::term::bound_to as ix;
+    fn go(t: &Term, depth: u32, bound: &mut Vec<(Ix, Ix)>) -> Term {
+        match t {
+            Term::Var(n, idx) => Term::Var(n.clone(), idx.iter().map(|i| ix(i, bound)).collect()),
+            Term::Delta(a, b) => {
+                let (a, b) = (ix(a, bound), ix(b, bound));
+                // δ is symmetric
+                if b < a {
+                    Term::Delta(b, a)
+                } else {
+                    Term::Delta(a, b)
+                }
+            }
+            Term::Sum(ks, body) => {
+                let mark = bound.len();
+                let mut placeholders = Vec::new();
+                for (n, k) in ks.iter().enumerate() {
+                    let p = Ix {
+                        name: "".into(),
+                        id: u32::MAX - depth * 16 - n as u32,
+                        dim: k.dim,
+                    };
+                    bound.push((k.clone(), p.clone()));
+                    placeholders.push(p);
+                }
+                let body = go(body, depth + 1, bound);
+                bound.truncate(mark);
+                Term::Sum(placeholders, Box::new(body))
+            }
+            Term::Add(ts) => {
+                let mut v: Vec<Term> = ts.iter().map(|t| go(t, depth, bound)).collect();
+                v.sort();
+                Term::Add(v)
+            }
+            Term::Mul(ts) => {
+                let mut v: Vec<Term> = ts.iter().map(|t| go(t, depth, bound)).collect();
+                v.sort();
+                Term::Mul(v)
+            }
+            Term::Pow(b, e) => Term::Pow(Box::new(go(b, depth, bound)), e.clone()),
+            Term::Fn(f, b) => Term::Fn(f.clone(), Box::new(go(b, depth, bound))),
+            Term::Num(_) | Term::Pi => t.clone(),
+        }
+    }
+    go(t, 0, &mut Vec::new())
+}
+
+/// Whether a term is its own alpha key: no bound indices, no operands to order.
+fn plain(t: &Term) -> bool {
+    match t {
+        Term::Num(_) | Term::Pi | Term::Var(..) => true,
+        Term::Fn(_, x) | Term::Pow(x, _) => plain(x),
+        Term::Delta(..) | Term::Add(_) | Term::Mul(_) | Term::Sum(..) => false,
+    }
+}
+
+/// The grouping key of a term: the term itself when it is plain, else its alpha key.
+pub(super) fn key(t: &Term) -> Term {
+    if plain(t) {
+        t.clone()
+    } else {
+        alpha_key(t)
+    }
+}
+
+/// A hash equal for terms with equal alpha keys, computed without building the
+/// key: bound indices hash by depth, position and dimension, the operands of
+/// sums and products (and the two indices of δ) combine in any order.
+pub(super) fn alpha_hash(t: &Term) -> u64 {
+    fn mix(h: u64, x: u64) -> u64 {
+        (h.rotate_left(5) ^ x).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95)
+    }
+    fn ix(i: &Ix, bound: &[(u32, u64)]) -> u64 {
+        match bound.iter().rev().find(|(id, _)| *id == i.id) {
+            Some((_, placeholder)) => *placeholder,
+            None => mix(mix(1, u64::from(i.id)), u64::from(i.dim)),
+        }
+    }
+    fn text(s: &str) -> u64 {
+        s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        })
+    }
+    fn name(n: &Name) -> u64 {
+        match n {
+            Name::Tensor(t) => text(t),
+            Name::Grad { of, wrt } => mix(mix(2, text(of)), text(wrt)),
+        }
+    }
+    fn rational(r: &BigRational) -> u64 {
+        let small = |b: &num_bigint::BigInt| b.to_i64().map_or(u64::MAX, |v| v as u64);
+        mix(small(r.numer()), small(r.denom()))
+    }
+    fn go(t: &Term, depth: u64, bound: &mut Vec<(u32, u64)>) -> u64 {
+        match t {
+            Term::Num(n) => mix(3, rational(n)),
+            Term::Pi => 4,
+            Term::Var(n, idx) => idx.iter().fold(mix(5, name(n)), |h, i| mix(h, ix(i, bound))),
+            Term::Delta(a, b) => mix(6, ix(a, bound).wrapping_add(ix(b, bound))),
+            Term::Add(ts) => mix(
+                7,
+                ts.iter().fold(0u64, |h, x| h.wrapping_add(mix(8, go(x, depth, bound)))),
+            ),
+            Term::Mul(ts) => mix(
+                9,
+                ts.iter()
+                    .fold(0u64, |h, x| h.wrapping_add(mix(10, go(x, depth, bound)))),
+            ),
+            Term::Pow(b, e) => mix(mix(11, go(b, depth, bound)), rational(e)),
+            Term::Fn(f, x) => mix(mix(12, text(&f.name(true))), go(x, depth, bound)),
+            Term::Sum(ks, body) => {
+                let mark = bound.len();
+                for (n, k) in ks.iter().enumerate() {
+                    let placeholder = mix(mix(mix(13, depth), n as u64), u64::from(k.dim));
+                    bound.push((k.id, placeholder));
+                }
+                let h = mix(mix(14, ks.len() as u64), go(body, depth + 1, bound));
+                bound.truncate(mark);
+                h
+            }
+        }
+    }
+    go(t, 0, &mut Vec::new())
+}
+
+/// Whether two terms with equal alpha hashes are alpha-equivalent.
+pub(super) fn alpha_equal(a: &Term, b: &Term) -> bool {
+    a == b || (!plain(a) && !plain(b) && alpha_key(a) == alpha_key(b))
+}
