@@ -295,6 +295,9 @@ fn candidates(program: &Program, of: &str) -> String {
         parts.push(format!("it defines {}", names_list(&defined, "and")));
     }
     match inputs.first().or(defined.first()) {
+        Some(first) if inputs.len() + defined.len() == 1 => {
+            format!("{}: differentiate by it, `--wrt {first}`", parts.join("; "))
+        }
         Some(first) => format!(
             "{}: differentiate by one of them, e.g. `--wrt {first}`",
             parts.join("; ")
