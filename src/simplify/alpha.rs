@@ -11,6 +11,12 @@ use crate::term::{Ix, Name, Term};
 /// A key equal for two terms that differ only in the names of bound indices:
 /// bound indices become placeholders numbered by depth and position, and the
 /// operands of sums and products are sorted. One pass, no renaming.
+///
+/// A placeholder's id is `u32::MAX − (depth · 2¹⁶ + position)`: distinct for
+/// every (depth, position) while a Σ binds fewer than 2¹⁶ indices and Σs nest
+/// fewer than 2¹⁵ deep (the index and depth limits keep programs far below
+/// both), and ordered as (depth, position) — so a Σ of 17 indices no longer
+/// gives its 17th the placeholder of the first index one level deeper.
 pub fn alpha_key(t: &Term) -> Term {
     use crate::term::bound_to as ix;
     fn go(t: &Term, depth: u32, bound: &mut Vec<(Ix, Ix)>) -> Term {
@@ -31,7 +37,7 @@ pub fn alpha_key(t: &Term) -> Term {
                 for (n, k) in ks.iter().enumerate() {
                     let p = Ix {
                         name: "".into(),
-                        id: u32::MAX - depth * 16 - n as u32,
+                        id: placeholder(depth, n),
                         dim: k.dim,
                     };
                     bound.push((k.clone(), p.clone()));
@@ -57,6 +63,15 @@ pub fn alpha_key(t: &Term) -> Term {
         }
     }
     go(t, 0, &mut Vec::new())
+}
+
+/// The id of the placeholder for the `n`-th index bound at `depth` (see [`alpha_key`]).
+fn placeholder(depth: u32, n: usize) -> u32 {
+    debug_assert!(
+        n < 1 << 16 && depth < 1 << 15,
+        "alpha key: Σ binding {n} indices at depth {depth}"
+    );
+    u32::MAX - ((depth << 16) | n as u32)
 }
 
 /// Whether a term is its own alpha key: no bound indices, no operands to order.
@@ -140,4 +155,41 @@ pub(super) fn alpha_hash(t: &Term) -> u64 {
 /// Whether two terms with equal alpha hashes are alpha-equivalent.
 pub(super) fn alpha_equal(a: &Term, b: &Term) -> bool {
     a == b || (!plain(a) && !plain(b) && alpha_key(a) == alpha_key(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::alpha_key;
+    use crate::term::{Ix, Name, Term};
+
+    fn var(name: &str, ix: &[&Ix]) -> Term {
+        Term::Var(Name::Tensor(name.into()), ix.iter().map(|&i| i.clone()).collect())
+    }
+
+    /// `Σ_{k0…k16} Σ_m X_{k16,m} Y_m` and `Σ_{k0…k16} Σ_m X_{m,k16} Y_m` (1ᵀ X y
+    /// and yᵀ X 1, times the sizes of the other indices) are different sums:
+    /// their keys must differ. With placeholders numbered `depth · 16 + n` the
+    /// 17th index of the outer Σ and the first of the inner one shared a
+    /// placeholder, and the two keys were equal.
+    #[test]
+    fn a_sigma_over_seventeen_indices_keeps_its_placeholders_apart() {
+        let ks: Vec<Ix> = (0..17).map(|n| Ix::fresh(&format!("k{n}"), 0)).collect();
+        let m = Ix::fresh("m", 0);
+        let k = &ks[16];
+        let outer = |body: Term| Term::Sum(ks.clone(), Box::new(Term::Sum(vec![m.clone()], Box::new(body))));
+        let a = outer(Term::Mul(vec![var("X", &[k, &m]), var("Y", &[&m])]));
+        let b = outer(Term::Mul(vec![var("X", &[&m, k]), var("Y", &[&m])]));
+        assert_ne!(alpha_key(&a), alpha_key(&b));
+        // and renaming the bound indices still gives equal keys
+        let ks2: Vec<Ix> = (0..17).map(|n| Ix::fresh(&format!("j{n}"), 0)).collect();
+        let m2 = Ix::fresh("p", 0);
+        let a2 = Term::Sum(
+            ks2.clone(),
+            Box::new(Term::Sum(
+                vec![m2.clone()],
+                Box::new(Term::Mul(vec![var("X", &[&ks2[16], &m2]), var("Y", &[&m2])])),
+            )),
+        );
+        assert_eq!(alpha_key(&a), alpha_key(&a2));
+    }
 }
