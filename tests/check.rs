@@ -54,7 +54,7 @@ fn the_report_goes_to_standard_error() {
 #[test]
 fn json_with_check_is_valid_json_and_carries_the_report() {
     let out = derive(
-        "Y_sn = Σ_m X_sm W_nm + b_n\nL3 = Σ_ijk T_ijk A_ij B_jk",
+        "Y_sn = Σ_m X_sm W_nm + b_n\nZ_i = Σ_jk T_ijk A_ij B_jk",
         &["--wrt", "W", "--format", "json"],
     );
     assert_ok(&out);
