@@ -396,7 +396,7 @@ mod tests {
 
     #[test]
     fn a_declared_range_joins_its_indices_across_statements() {
-        // i in statement 1 (node 1) and in statement 2 (node 5) are both N; the
+        // i in statement 1 (node 1) and in statement 2 (node 4) are both N; the
         // first class seen with N keeps its root.
         let (d, _) = dims("index i : N\ny_i = x_i\nz_i = w_i");
         assert_eq!(d.index(1, "i"), d.index(2, "i"));
@@ -405,7 +405,7 @@ mod tests {
         assert_eq!(d.classes_named("N"), [1]);
         // undeclared, an index name has a class in each statement
         let (d, _) = dims("y_i = x_i\nz_i = w_i");
-        assert_eq!(d.classes_named("i"), [1, 5]);
+        assert_eq!(d.classes_named("i"), [1, 4]);
     }
 
     #[test]
