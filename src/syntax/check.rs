@@ -26,7 +26,7 @@ pub fn check(mut syntax: super::ast::Program, options: CheckOptions) -> Result<P
     };
     if options.einstein {
         for statement in &mut syntax.statements {
-            cx.resolve_einstein(statement);
+            super::einstein::resolve(statement, &mut cx.errors);
         }
     }
     for (i, statement) in syntax.statements.iter().enumerate() {
@@ -602,123 +602,6 @@ impl Checker {
             );
         }
     }
-
-    /// `--einstein`: makes the implicit sums of a statement explicit.
-    fn resolve_einstein(&mut self, statement: &mut Statement) {
-        match &mut statement.kind {
-            StatementKind::Index { .. } => {}
-            StatementKind::Definition { lhs, rhs } => {
-                let protected: Vec<String> = lhs.indices.iter().map(|i| i.name.clone()).collect();
-                self.einstein(rhs, &protected);
-            }
-            StatementKind::Assume { lhs, rhs } => {
-                self.einstein(lhs, &[]);
-                if let Some(rhs) = rhs {
-                    self.einstein(rhs, &[]);
-                }
-            }
-        }
-    }
-
-    /// Returns how often each unsummed index occurs; wraps a product (or a single
-    /// access) in a Σ over every index that occurs exactly twice and is not protected.
-    fn einstein(&mut self, e: &mut Expr, protected: &[String]) -> BTreeMap<String, usize> {
-        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-        let wraps = matches!(
-            e.kind,
-            ExprKind::Product { .. } | ExprKind::Tensor(_) | ExprKind::Delta(_)
-        );
-        match &mut e.kind {
-            ExprKind::Number(_) | ExprKind::Pi => {}
-            ExprKind::Tensor(TensorRef { indices, .. }) | ExprKind::Delta(indices) => {
-                for i in indices.iter() {
-                    *counts.entry(i.name.clone()).or_default() += 1;
-                }
-            }
-            ExprKind::Sum { indices, body } => {
-                let mut inner: Vec<String> = protected.to_vec();
-                inner.extend(indices.iter().map(|i| i.name.clone()));
-                counts = self.einstein(body, &inner);
-                for i in indices.iter() {
-                    counts.remove(&i.name);
-                }
-            }
-            ExprKind::Add { first, rest } => {
-                counts = self.einstein(first, protected);
-                for (_, term) in rest {
-                    for (k, v) in self.einstein(term, protected) {
-                        let c = counts.entry(k).or_default();
-                        *c = (*c).max(v);
-                    }
-                }
-            }
-            ExprKind::Product { first, rest } => {
-                counts = self.einstein(first, protected);
-                for (_, factor) in rest {
-                    for (k, v) in self.einstein(factor, protected) {
-                        *counts.entry(k).or_default() += v;
-                    }
-                }
-            }
-            ExprKind::Neg(inner) | ExprKind::Pow { base: inner, .. } => counts = self.einstein(inner, protected),
-            ExprKind::Call { args, .. } => {
-                for arg in args {
-                    for (k, v) in self.einstein(arg, protected) {
-                        *counts.entry(k).or_default() += v;
-                    }
-                }
-            }
-        }
-        if wraps {
-            // An index seen more than twice is reported here and summed anyway, so
-            // that the checker does not report it again as unbound.
-            let summed: Vec<String> = counts
-                .iter()
-                .filter(|(k, &v)| v >= 2 && !protected.contains(k))
-                .map(|(k, _)| k.clone())
-                .collect();
-            for (k, &v) in &counts {
-                if v > 2 && !protected.contains(k) {
-                    self.error(
-                        Diagnostic::new(
-                            e.span,
-                            format!("index `{k}` appears {v} times in this product"),
-                            "ambiguous under --einstein",
-                        )
-                        .with_help("an implicit sum needs the index exactly twice; write the Σ explicitly"),
-                    );
-                }
-            }
-            if !summed.is_empty() {
-                let span = e.span;
-                let indices = summed
-                    .iter()
-                    .map(|k| Ident {
-                        name: k.clone(),
-                        span: first_use(e, k).unwrap_or(span),
-                    })
-                    .collect();
-                let body = std::mem::replace(
-                    e,
-                    Expr {
-                        kind: ExprKind::Pi,
-                        span,
-                    },
-                );
-                *e = Expr {
-                    kind: ExprKind::Sum {
-                        indices,
-                        body: Box::new(body),
-                    },
-                    span,
-                };
-                for k in &summed {
-                    counts.remove(k);
-                }
-            }
-        }
-        counts
-    }
 }
 
 /// The error for a call that ricci would otherwise read as an opaque elementwise
@@ -754,21 +637,4 @@ fn guessed_function(function: &Ident, arity: usize) -> Option<Diagnostic> {
             BUILTINS.join(", ")
         )),
     )
-}
-
-/// The span of the first use of index `k` inside `e`.
-fn first_use(e: &Expr, k: &str) -> Option<Span> {
-    let mut found = None;
-    e.walk(&mut |x| {
-        if found.is_some() {
-            return;
-        }
-        let indices = match &x.kind {
-            ExprKind::Tensor(t) => &t.indices[..],
-            ExprKind::Delta(i) => &i[..],
-            _ => return,
-        };
-        found = indices.iter().find(|i| i.name == k).map(|i| i.span);
-    });
-    found
 }
