@@ -64,18 +64,22 @@ pub fn differentiate(t: &Term, wrt: &Name, at: &[Ix]) -> Term {
 pub type Table = Vec<(String, egg::Pattern<egg::SymbolLang>)>;
 
 /// Reads the derivative table; an unknown function name is an error with its line.
-pub fn table() -> Result<Table, String> {
+pub fn table() -> Result<Table, crate::rules::RuleError> {
+    use crate::rules::RuleError;
     let specs = crate::rules::parse("rules/derivatives.rules", crate::rules::DERIVATIVE_RULES)?;
     let mut out = Vec::new();
     for r in specs {
-        let lhs: egg::RecExpr<egg::SymbolLang> =
-            r.lhs.replace("?x", "x").parse().map_err(|e| format!("{}: {e}", r.at))?;
+        let lhs: egg::RecExpr<egg::SymbolLang> = r
+            .lhs
+            .replace("?x", "x")
+            .parse()
+            .map_err(|e| RuleError::refused(&r.at, e))?;
         let op = lhs.as_ref().last().map(|n| n.op.to_string()).unwrap_or_default();
         if builtin(&op).is_none() {
-            return Err(format!("{}: `{op}` is not a built-in function", r.at));
+            return Err(RuleError::refused(&r.at, format!("`{op}` is not a built-in function")));
         }
-        let rhs: egg::Pattern<egg::SymbolLang> = r.rhs.parse().map_err(|e| format!("{}: {e}", r.at))?;
-        instantiate(&rhs, &Term::Pi).ok_or_else(|| format!("{}: cannot read `{}`", r.at, r.rhs))?;
+        let rhs: egg::Pattern<egg::SymbolLang> = r.rhs.parse().map_err(|e| RuleError::refused(&r.at, e))?;
+        instantiate(&rhs, &Term::Pi).ok_or_else(|| RuleError::refused(&r.at, format!("cannot read `{}`", r.rhs)))?;
         out.push((op, rhs));
     }
     Ok(out)

@@ -13,6 +13,7 @@ use egg::{Analysis, CostFunction, DidMerge, EGraph, Id, Language, Pattern, RecEx
 use num_rational::BigRational;
 
 use crate::matrix::Mat;
+use crate::rules::RuleError;
 use crate::term::{Func, Term};
 
 mod language {
@@ -145,7 +146,7 @@ fn condition(name: &str, vars: &[String]) -> Result<Check, String> {
 }
 
 /// The rules of `rules/matrix.rules` as egg rewrites.
-pub fn rewrites() -> Result<Vec<Rewrite<MatLang, Shapes>>, String> {
+pub fn rewrites() -> Result<Vec<Rewrite<MatLang, Shapes>>, RuleError> {
     Ok(compile()?.into_iter().map(|r| r.rewrite).collect())
 }
 
@@ -210,24 +211,24 @@ fn applicable(mut ops: Ops) -> Vec<&'static Rewrite<MatLang, Shapes>> {
         .collect()
 }
 
-fn compile() -> Result<Vec<Rule>, String> {
+fn compile() -> Result<Vec<Rule>, RuleError> {
     let specs = crate::rules::parse("rules/matrix.rules", crate::rules::MATRIX_RULES)?;
     let mut out = Vec::new();
     for r in specs {
-        let lhs: Pattern<MatLang> = r.lhs.parse().map_err(|e| format!("{}: {e}", r.at))?;
-        let rhs: Pattern<MatLang> = r.rhs.parse().map_err(|e| format!("{}: {e}", r.at))?;
+        let lhs: Pattern<MatLang> = r.lhs.parse().map_err(|e| RuleError::refused(&r.at, e))?;
+        let rhs: Pattern<MatLang> = r.rhs.parse().map_err(|e| RuleError::refused(&r.at, e))?;
         let mut conditions = Vec::new();
         for c in &r.conditions {
             match c.split_first() {
-                Some((name, vars)) => conditions.push(condition(name, vars).map_err(|e| format!("{}: {e}", r.at))?),
-                None => return Err(format!("{}: an empty condition", r.at)),
+                Some((name, vars)) => conditions.push(condition(name, vars).map_err(|e| RuleError::refused(&r.at, e))?),
+                None => return Err(RuleError::refused(&r.at, "an empty condition")),
             }
         }
         let (l, m) = (ops_of(&lhs), ops_of(&rhs));
         let rule = |rewrite, needs, makes| Rule { rewrite, needs, makes };
         if conditions.is_empty() {
             out.push(rule(
-                Rewrite::new(r.name.clone(), lhs.clone(), rhs.clone()).map_err(|e| format!("{}: {e}", r.at))?,
+                Rewrite::new(r.name.clone(), lhs.clone(), rhs.clone()).map_err(|e| RuleError::refused(&r.at, e))?,
                 l,
                 m,
             ));
@@ -239,14 +240,14 @@ fn compile() -> Result<Vec<Rule>, String> {
                 applier: rhs.clone(),
             };
             out.push(rule(
-                Rewrite::new(r.name.clone(), lhs.clone(), applier).map_err(|e| format!("{}: {e}", r.at))?,
+                Rewrite::new(r.name.clone(), lhs.clone(), applier).map_err(|e| RuleError::refused(&r.at, e))?,
                 l,
                 m,
             ));
         }
         if r.both_ways {
             out.push(rule(
-                Rewrite::new(format!("{}-rev", r.name), rhs, lhs).map_err(|e| format!("{}: {e}", r.at))?,
+                Rewrite::new(format!("{}-rev", r.name), rhs, lhs).map_err(|e| RuleError::refused(&r.at, e))?,
                 m,
                 l,
             ));

@@ -27,8 +27,63 @@ pub struct RuleSpec {
     pub at: String,
 }
 
+/// A rule file, or a table built from it, that cannot be read: where (`at`,
+/// `rules/x.rules:12`) and why. Its message starts with the place.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RuleError {
+    /// A line that is not `name: …`.
+    #[error("{at}: expected `name: lhs => rhs`")]
+    NoName {
+        /// Where.
+        at: String,
+    },
+    /// A name that is not kebab-case.
+    #[error("{at}: a rule name is kebab-case letters, digits and `-`, not `{name}`")]
+    BadName {
+        /// Where.
+        at: String,
+        /// The name as written.
+        name: String,
+    },
+    /// A rule without `=>` or `<=>`.
+    #[error("{at}: expected `=>` or `<=>`")]
+    NoArrow {
+        /// Where.
+        at: String,
+    },
+    /// A side that is not an s-expression pattern.
+    #[error("{at}: cannot read `{side}`: {reason}")]
+    BadSide {
+        /// Where.
+        at: String,
+        /// The side as written.
+        side: String,
+        /// What egg's pattern parser said.
+        reason: String,
+    },
+    /// A rule that reads as a rule but that the table built from it refuses:
+    /// a pattern outside the table's language, an unknown function or condition.
+    #[error("{at}: {reason}")]
+    Refused {
+        /// Where.
+        at: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl RuleError {
+    /// [`RuleError::Refused`]: the rule at `at` is refused for `reason`.
+    pub fn refused(at: &str, reason: impl std::fmt::Display) -> RuleError {
+        RuleError::Refused {
+            at: at.to_string(),
+            reason: reason.to_string(),
+        }
+    }
+}
+
 /// Reads a rule file; `file` names it in errors.
-pub fn parse(file: &str, text: &str) -> Result<Vec<RuleSpec>, String> {
+pub fn parse(file: &str, text: &str) -> Result<Vec<RuleSpec>, RuleError> {
     let mut out = Vec::new();
     for (n, raw) in text.lines().enumerate() {
         let at = format!("{file}:{}", n + 1);
@@ -38,12 +93,13 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<RuleSpec>, String> {
         }
         let (name, rest) = line
             .split_once(':')
-            .ok_or_else(|| format!("{at}: expected `name: lhs => rhs`"))?;
+            .ok_or_else(|| RuleError::NoName { at: at.clone() })?;
         let name = name.trim();
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-            return Err(format!(
-                "{at}: a rule name is kebab-case letters, digits and `-`, not `{name}`"
-            ));
+            return Err(RuleError::BadName {
+                at,
+                name: name.to_string(),
+            });
         }
         let (rule, conditions) = match rest.split_once(" if ") {
             Some((r, c)) => (r, c),
@@ -54,7 +110,7 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<RuleSpec>, String> {
         } else if let Some((l, r)) = rule.split_once("=>") {
             (l, r, false)
         } else {
-            return Err(format!("{at}: expected `=>` or `<=>`"));
+            return Err(RuleError::NoArrow { at });
         };
         let conditions: Vec<Vec<String>> = conditions
             .split(',')
@@ -64,7 +120,11 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<RuleSpec>, String> {
         for side in [lhs, rhs] {
             side.trim()
                 .parse::<egg::Pattern<egg::SymbolLang>>()
-                .map_err(|e| format!("{at}: cannot read `{}`: {e}", side.trim()))?;
+                .map_err(|e| RuleError::BadSide {
+                    at: at.clone(),
+                    side: side.trim().to_string(),
+                    reason: e.to_string(),
+                })?;
         }
         out.push(RuleSpec {
             name: name.to_string(),
@@ -95,8 +155,22 @@ mod tests {
     #[test]
     fn a_bad_line_names_its_file_and_line() {
         let e = parse("x.rules", "ok: (T (T ?a)) => ?a\n\nbad (T ?a) ?a\n").unwrap_err();
-        assert!(e.starts_with("x.rules:3:"), "{e}");
+        assert_eq!(e, RuleError::NoName { at: "x.rules:3".into() });
+        assert_eq!(e.to_string(), "x.rules:3: expected `name: lhs => rhs`");
         let e = parse("x.rules", "t: (T (T ?a) => ?a\n").unwrap_err();
-        assert!(e.starts_with("x.rules:1: cannot read"), "{e}");
+        assert!(
+            matches!(&e, RuleError::BadSide { side, .. } if side == "(T (T ?a)"),
+            "{e:?}"
+        );
+        assert!(e.to_string().starts_with("x.rules:1: cannot read `(T (T ?a)`: "), "{e}");
+        let e = parse("x.rules", "Bad_Name: x => x\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "x.rules:1: a rule name is kebab-case letters, digits and `-`, not `Bad_Name`"
+        );
+        let e = parse("x.rules", "t: x = x\n").unwrap_err();
+        assert_eq!(e, RuleError::NoArrow { at: "x.rules:1".into() });
+        let e = crate::rules::RuleError::refused("x.rules:2", "an empty condition");
+        assert_eq!(e.to_string(), "x.rules:2: an empty condition");
     }
 }

@@ -330,12 +330,12 @@ fn same_gradient(r: &GradientResult, g: &Term, at: &[Ix]) -> bool {
 
 /// The declared range of each axis of `t`, when every axis has one.
 fn shape_of(lowered: &Lowered, t: &str) -> Option<Vec<String>> {
-    let mut dims = lowered.dims.clone();
+    let dims = &lowered.dims;
     let order = lowered.orders.get(t).copied().unwrap_or(0);
     (0..order)
         .map(|k| {
             let d = dims.axis(t, k);
-            dims.range_of(d)
+            dims.range_of(d).map(str::to_string)
         })
         .collect::<Option<Vec<_>>>()
         .filter(|v| !v.is_empty())

@@ -281,9 +281,9 @@ impl<'a> Checker<'a> {
     fn draw(&self, seed: u64, fixed: &[(String, usize)]) -> World {
         let (program, lowered) = (self.program, self.lowered);
         let mut rng = Rng::new(seed);
-        let mut dims = lowered.dims.clone();
+        let dims = &lowered.dims;
         let mut world = World::default();
-        for (n, class) in dims.classes().into_iter().enumerate() {
+        for (n, class) in dims.classes().enumerate() {
             world.sizes.insert(class, 2 + n % 5);
         }
         for (name, size) in fixed {
@@ -292,7 +292,7 @@ impl<'a> Checker<'a> {
             }
         }
         // Size symbols: declared ranges and `n_<index>` for the rest.
-        for (sym, size) in size_symbols(&mut dims, &world) {
+        for (sym, size) in size_symbols(dims, &world) {
             world.scalar_sizes.insert(sym, size as f64);
         }
         let defined: Vec<&str> = lowered.definitions.iter().map(|(n, _, _)| &**n).collect();
@@ -524,11 +524,11 @@ fn scale(b: &ArrayD<f64>) -> f64 {
         .max(1.0)
 }
 
-fn size_symbols(dims: &mut crate::derive::Dims, world: &World) -> Vec<(String, usize)> {
+fn size_symbols(dims: &crate::derive::Dims, world: &World) -> Vec<(String, usize)> {
     let mut out = Vec::new();
     for class in dims.classes() {
         if let Some(r) = dims.range_of(class) {
-            out.push((r, world.sizes[&class]));
+            out.push((r.to_string(), world.sizes[&class]));
         }
     }
     out

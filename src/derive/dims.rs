@@ -1,27 +1,51 @@
 //! Dimension classes: which tensor axes and which indices of which statements
 //! range over one dimension.
 //!
-//! A union-find over keys for every axis of every tensor and every index of
-//! every statement: an index written at an axis joins the two, a δ joins its
-//! two indices, and a declared range (`index i : N`) names a class. Two
-//! different declared ranges meeting in one class are a [`RangeConflict`],
-//! which the semantic check reports.
+//! A union-find over a node for every axis of every tensor and every index of
+//! every statement ([`Key`]): an index written at an axis joins the two, a δ
+//! joins its two indices, and a declared range (`index i : N`) names a class.
+//! Two different declared ranges meeting in one class are a [`RangeConflict`],
+//! which the semantic check reports. Once built, the union-find is frozen into
+//! [`Dims`], a table read through `&self`: the semantic check builds it once
+//! and the checked program carries it.
+//!
+//! A class is named by its root node, and nodes are numbered in the order they
+//! are made: the statements in source order, in each the left side's axes then
+//! the right side's accesses and δs in source order (an axis before the index
+//! written at it). A join keeps the root of the index (of a δ, of its second
+//! index); declared ranges are joined last: walking the indices in the order
+//! their nodes were made, each with a declared range joins the first class
+//! seen with that range, whose root stays. The class numbers, and so the sizes `--check` draws for each
+//! class, depend on this order and on nothing else (no hashing).
 
 use std::collections::{BTreeMap, HashMap};
 
 use crate::syntax::ast::{Expr, ExprKind, Ident, Span, StatementKind};
-use crate::syntax::Program;
 
-/// Dimension classes: every tensor axis and every index of every statement,
-/// joined where an index meets an axis or a declared range.
-#[derive(Clone, Debug, Default)]
+/// A node of the union-find.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Key {
+    /// Axis `k` (from 0) of a tensor.
+    Axis(String, usize),
+    /// An index of a statement (by its number).
+    Index(usize, String),
+}
+
+/// Dimension classes, frozen: the class of every tensor axis and of every
+/// index of every statement, and the declared range of the classes that have
+/// one. Built by [`Dims::build`]; a class is a `u32`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Dims {
-    parent: Vec<u32>,
-    keys: HashMap<String, u32>,
-    /// The declared range symbol of a class's root, if any.
-    range: HashMap<u32, String>,
-    /// Where a class's range came in: the use of a declared index.
-    origin: HashMap<u32, Origin>,
+    /// The class of each axis of each tensor, by tensor name.
+    axes: HashMap<String, Vec<u32>>,
+    /// The class of an index name in each statement that uses it: name → statement → class.
+    indices: HashMap<String, BTreeMap<usize, u32>>,
+    /// The class (root) of every node, by node number.
+    roots: Vec<u32>,
+    /// Every class, ascending.
+    classes: Vec<u32>,
+    /// The declared range symbol of the classes that have one.
+    ranges: BTreeMap<u32, String>,
 }
 
 /// The use of a declared index that gave a dimension class its range.
@@ -63,115 +87,51 @@ pub(crate) struct RangeConflict {
 }
 
 impl Dims {
-    fn node(&mut self, key: String) -> u32 {
-        if let Some(&n) = self.keys.get(&key) {
-            return n;
-        }
-        let n = self.parent.len() as u32;
-        self.parent.push(n);
-        self.keys.insert(key, n);
-        n
-    }
+    /// A class number no node has: what a lookup of an axis or index that the
+    /// program never mentions answers (it has no declared range).
+    pub(crate) const NONE: u32 = u32::MAX;
 
-    fn find(&mut self, mut n: u32) -> u32 {
-        while self.parent[n as usize] != n {
-            let p = self.parent[n as usize];
-            self.parent[n as usize] = self.parent[p as usize];
-            n = p;
-        }
-        n
-    }
-
-    /// Joins two classes; the root of `b` stays the root. When both carry a
-    /// declared range and the ranges differ, returns them (`a`'s first); `b`'s
-    /// range is kept.
-    #[allow(clippy::type_complexity)]
-    fn union(&mut self, a: u32, b: u32) -> Option<((String, Option<Origin>), (String, Option<Origin>))> {
-        let (a, b) = (self.find(a), self.find(b));
-        if a == b {
-            return None;
-        }
-        self.parent[a as usize] = b;
-        let origin = self.origin.remove(&a);
-        let r = self.range.remove(&a)?;
-        match self.range.get(&b) {
-            None => {
-                self.range.insert(b, r);
-                if let Some(o) = origin {
-                    self.origin.insert(b, o);
-                }
-                None
-            }
-            Some(other) if *other != r => Some(((r, origin), (other.clone(), self.origin.get(&b).cloned()))),
-            Some(_) => None,
-        }
-    }
-
-    /// The class of axis `axis` of tensor `name`.
-    pub(crate) fn axis(&mut self, name: &str, axis: usize) -> u32 {
-        let n = self.node(format!("axis\u{0}{name}\u{0}{axis}"));
-        self.find(n)
+    /// The class of axis `axis` (from 0) of tensor `name`.
+    pub(crate) fn axis(&self, name: &str, axis: usize) -> u32 {
+        self.axes
+            .get(name)
+            .and_then(|v| v.get(axis))
+            .copied()
+            .unwrap_or(Self::NONE)
     }
 
     /// The class of index `index` of statement `statement`.
-    pub(crate) fn index(&mut self, statement: usize, index: &str) -> u32 {
-        let n = self.node(format!("index\u{0}{statement}\u{0}{index}"));
-        self.find(n)
-    }
-
-    /// [`Dims::index`] for a use in the source: the first use of a declared
-    /// index in a statement gives its class the declared range.
-    fn index_at(&mut self, statement: usize, index: &Ident, ranges: &BTreeMap<String, String>) -> u32 {
-        let key = format!("index\u{0}{statement}\u{0}{}", index.name);
-        let new = !self.keys.contains_key(&key);
-        let n = self.node(key);
-        let root = self.find(n);
-        if let (true, Some(r)) = (new, ranges.get(&index.name)) {
-            self.range.insert(root, r.clone());
-            self.origin.insert(
-                root,
-                Origin {
-                    index: index.name.clone(),
-                    span: index.span,
-                },
-            );
-        }
-        root
+    pub(crate) fn index(&self, statement: usize, index: &str) -> u32 {
+        self.indices
+            .get(index)
+            .and_then(|by| by.get(&statement))
+            .copied()
+            .unwrap_or(Self::NONE)
     }
 
     /// The declared range symbol of a class, if any.
-    pub(crate) fn range_of(&mut self, dim: u32) -> Option<String> {
-        let root = self.find(dim);
-        self.range.get(&root).cloned()
+    pub(crate) fn range_of(&self, dim: u32) -> Option<&str> {
+        let root = self.roots.get(dim as usize).copied().unwrap_or(dim);
+        self.ranges.get(&root).map(String::as_str)
     }
 
-    /// The classes of an index name (in any statement) or of a range symbol.
-    pub(crate) fn classes_named(&mut self, name: &str) -> Vec<u32> {
-        let nodes: Vec<u32> = self
-            .keys
-            .iter()
-            .filter(|(k, _)| k.starts_with("index\u{0}") && k.rsplit('\u{0}').next() == Some(name))
-            .map(|(_, v)| *v)
+    /// The classes of an index name (in any statement) or of a range symbol, ascending.
+    pub(crate) fn classes_named(&self, name: &str) -> Vec<u32> {
+        let mut out: Vec<u32> = self
+            .indices
+            .get(name)
+            .into_iter()
+            .flat_map(|by| by.values().copied())
             .collect();
-        let mut out: Vec<u32> = nodes.into_iter().map(|n| self.find(n)).collect();
-        let ranged: Vec<u32> = self.range.iter().filter(|(_, r)| *r == name).map(|(c, _)| *c).collect();
-        out.extend(ranged);
-        out.sort();
+        out.extend(self.ranges.iter().filter(|(_, r)| *r == name).map(|(c, _)| *c));
+        out.sort_unstable();
         out.dedup();
         out
     }
 
-    /// Every class root, in a fixed order.
-    pub(crate) fn classes(&mut self) -> Vec<u32> {
-        let mut roots: Vec<u32> = (0..self.parent.len() as u32).map(|n| self.find(n)).collect();
-        roots.sort();
-        roots.dedup();
-        roots
-    }
-
-    /// Builds the classes of a checked program.
-    pub(crate) fn of(program: &Program) -> Dims {
-        Dims::build(&program.syntax, &program.ranges).0
+    /// Every class, ascending.
+    pub(crate) fn classes(&self) -> impl Iterator<Item = u32> + '_ {
+        self.classes.iter().copied()
     }
 
     /// Builds the classes of a parsed program whose indices range as `ranges`
@@ -182,7 +142,7 @@ impl Dims {
         syntax: &crate::syntax::ast::Program,
         ranges: &BTreeMap<String, String>,
     ) -> (Dims, Vec<RangeConflict>) {
-        let mut d = Dims::default();
+        let mut d = UnionFind::default();
         let mut conflicts = Vec::new();
         for (s, statement) in syntax.statements.iter().enumerate() {
             match &statement.kind {
@@ -204,31 +164,122 @@ impl Dims {
         // Declared ranges: an index name declared over S is S in every statement.
         // In the order the nodes were made, so that the classes (and the sizes
         // `--check` gives them) do not depend on hashing.
-        let mut keys: Vec<(String, u32)> = d.keys.iter().map(|(k, v)| (k.clone(), *v)).collect();
-        keys.sort_by_key(|(_, v)| *v);
-        let mut by_range: BTreeMap<String, u32> = BTreeMap::new();
-        for (key, node) in keys {
-            let mut parts = key.split('\u{0}');
-            if parts.next() != Some("index") {
-                continue;
-            }
-            let _statement = parts.next();
-            let Some(index) = parts.next() else { continue };
-            if let Some(range) = ranges.get(index) {
-                let root = d.find(node);
-                match by_range.get(range) {
-                    Some(&other) => {
-                        d.union(root, other);
-                    }
-                    None => {
-                        by_range.insert(range.clone(), root);
-                    }
+        let mut by_range: BTreeMap<&str, u32> = BTreeMap::new();
+        for node in 0..d.nodes.len() {
+            let Key::Index(_, index) = &d.nodes[node] else { continue };
+            let Some(range) = ranges.get(index) else { continue };
+            let root = d.find(node as u32);
+            match by_range.get(range.as_str()) {
+                Some(&other) => {
+                    d.union(root, other);
                 }
-                let root = d.find(node);
-                d.range.insert(root, range.clone());
+                None => {
+                    by_range.insert(range, root);
+                }
+            }
+            let root = d.find(node as u32);
+            d.range.insert(root, range.clone());
+        }
+        // A Σ over an index its term does not use (which the checker refuses)
+        // still gets a class of its own, so that every index lowers.
+        for (s, statement) in syntax.statements.iter().enumerate() {
+            let exprs: Vec<&Expr> = match &statement.kind {
+                StatementKind::Definition { rhs, .. } => vec![rhs],
+                StatementKind::Assume { lhs, rhs } => std::iter::once(lhs).chain(rhs).collect(),
+                StatementKind::Index { .. } => Vec::new(),
+            };
+            for e in exprs {
+                e.walk(&mut |x| {
+                    if let ExprKind::Sum { indices, .. } = &x.kind {
+                        for i in indices {
+                            d.node(Key::Index(s, i.name.clone()));
+                        }
+                    }
+                });
             }
         }
-        (d, conflicts)
+        (d.freeze(), conflicts)
+    }
+}
+
+/// The union-find [`Dims`] is built with.
+#[derive(Default)]
+struct UnionFind {
+    parent: Vec<u32>,
+    /// The key of each node, by node number (the order they were made).
+    nodes: Vec<Key>,
+    ids: HashMap<Key, u32>,
+    /// The declared range symbol of a class's root, if any.
+    range: HashMap<u32, String>,
+    /// Where a class's range came in: the use of a declared index.
+    origin: HashMap<u32, Origin>,
+}
+
+/// Two declared ranges that met: the first (and where it came in), the second.
+type Ranges = ((String, Option<Origin>), (String, Option<Origin>));
+
+impl UnionFind {
+    /// The node of `key` (made if new), and whether it is new.
+    fn node(&mut self, key: Key) -> (u32, bool) {
+        if let Some(&n) = self.ids.get(&key) {
+            return (n, false);
+        }
+        let n = self.parent.len() as u32;
+        self.parent.push(n);
+        self.nodes.push(key.clone());
+        self.ids.insert(key, n);
+        (n, true)
+    }
+
+    fn find(&mut self, mut n: u32) -> u32 {
+        while self.parent[n as usize] != n {
+            let p = self.parent[n as usize];
+            self.parent[n as usize] = self.parent[p as usize];
+            n = p;
+        }
+        n
+    }
+
+    /// Joins two classes; the root of `b` stays the root. When both carry a
+    /// declared range and the ranges differ, returns them (`a`'s first); `b`'s
+    /// range is kept.
+    fn union(&mut self, a: u32, b: u32) -> Option<Ranges> {
+        let (a, b) = (self.find(a), self.find(b));
+        if a == b {
+            return None;
+        }
+        self.parent[a as usize] = b;
+        let origin = self.origin.remove(&a);
+        let r = self.range.remove(&a)?;
+        match self.range.get(&b) {
+            None => {
+                self.range.insert(b, r);
+                if let Some(o) = origin {
+                    self.origin.insert(b, o);
+                }
+                None
+            }
+            Some(other) if *other != r => Some(((r, origin), (other.clone(), self.origin.get(&b).cloned()))),
+            Some(_) => None,
+        }
+    }
+
+    /// The class of a use of `index` in statement `statement`: the first use
+    /// of a declared index in a statement gives its class the declared range.
+    fn index_at(&mut self, statement: usize, index: &Ident, ranges: &BTreeMap<String, String>) -> u32 {
+        let (n, new) = self.node(Key::Index(statement, index.name.clone()));
+        let root = self.find(n);
+        if let (true, Some(r)) = (new, ranges.get(&index.name)) {
+            self.range.insert(root, r.clone());
+            self.origin.insert(
+                root,
+                Origin {
+                    index: index.name.clone(),
+                    span: index.span,
+                },
+            );
+        }
+        root
     }
 
     /// Joins axis `k` of `tensor` with the index written there.
@@ -241,7 +292,8 @@ impl Dims {
         ranges: &BTreeMap<String, String>,
         conflicts: &mut Vec<RangeConflict>,
     ) {
-        let a = self.axis(tensor, k);
+        let (a, _) = self.node(Key::Axis(tensor.to_string(), k));
+        let a = self.find(a);
         let b = self.index_at(s, index, ranges);
         if let Some((first, second)) = self.union(a, b) {
             conflicts.push(RangeConflict {
@@ -279,5 +331,111 @@ impl Dims {
             }
             _ => {}
         });
+    }
+
+    /// The frozen table: every node mapped to its root.
+    fn freeze(mut self) -> Dims {
+        let roots: Vec<u32> = (0..self.parent.len() as u32).map(|n| self.find(n)).collect();
+        let mut dims = Dims {
+            classes: roots.clone(),
+            ..Dims::default()
+        };
+        dims.classes.sort_unstable();
+        dims.classes.dedup();
+        for (key, &root) in self.nodes.into_iter().zip(&roots) {
+            match key {
+                Key::Axis(tensor, k) => {
+                    let axes = dims.axes.entry(tensor).or_default();
+                    if axes.len() <= k {
+                        axes.resize(k + 1, Dims::NONE);
+                    }
+                    axes[k] = root;
+                }
+                Key::Index(statement, name) => {
+                    dims.indices.entry(name).or_default().insert(statement, root);
+                }
+            }
+        }
+        dims.ranges = self.range.into_iter().map(|(c, r)| (roots[c as usize], r)).collect();
+        dims.roots = roots;
+        dims
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dims(source: &str) -> (Dims, Vec<RangeConflict>) {
+        let syntax = crate::syntax::parse::parse(source, &crate::Limits::default()).unwrap();
+        let mut ranges = BTreeMap::new();
+        for statement in &syntax.statements {
+            if let StatementKind::Index { indices, range } = &statement.kind {
+                for i in indices {
+                    ranges.insert(i.name.clone(), range.name.clone());
+                }
+            }
+        }
+        Dims::build(&syntax, &ranges)
+    }
+
+    #[test]
+    fn classes_are_numbered_by_the_documented_order_of_joins() {
+        // Nodes: Y.0 = 0, i = 1, Y.1 = 2, j = 3, A.0 = 4, A.1 = 5, k = 6, B.0 = 7,
+        // B.1 = 8; each join keeps the index's root.
+        let (d, conflicts) = dims("index i : N\nY_ij = Σ_k A_ik B_kj");
+        assert!(conflicts.is_empty());
+        assert_eq!(d.classes().collect::<Vec<_>>(), [1, 3, 6]);
+        assert_eq!([d.axis("Y", 0), d.axis("A", 0)], [1, 1]);
+        assert_eq!([d.axis("Y", 1), d.axis("B", 1), d.index(1, "j")], [3, 3, 3]);
+        assert_eq!([d.axis("A", 1), d.axis("B", 0), d.index(1, "k")], [6, 6, 6]);
+        assert_eq!([d.range_of(1), d.range_of(3), d.range_of(6)], [Some("N"), None, None]);
+        // a node that is not a root answers for its class
+        assert_eq!(d.range_of(4), Some("N"));
+    }
+
+    #[test]
+    fn a_declared_range_joins_its_indices_across_statements() {
+        // i in statement 1 (node 1) and in statement 2 (node 4) are both N; the
+        // first class seen with N keeps its root.
+        let (d, _) = dims("index i : N\ny_i = x_i\nz_i = w_i");
+        assert_eq!(d.index(1, "i"), d.index(2, "i"));
+        assert_eq!(d.index(2, "i"), 1);
+        assert_eq!(d.classes_named("i"), [1]);
+        assert_eq!(d.classes_named("N"), [1]);
+        // undeclared, an index name has a class in each statement
+        let (d, _) = dims("y_i = x_i\nz_i = w_i");
+        assert_eq!(d.classes_named("i"), [1, 4]);
+    }
+
+    #[test]
+    fn what_the_program_never_mentions_has_no_class() {
+        let (d, _) = dims("y_i = x_i");
+        assert_eq!(d.axis("x", 1), Dims::NONE);
+        assert_eq!(d.axis("q", 0), Dims::NONE);
+        assert_eq!(d.index(0, "j"), Dims::NONE);
+        assert_eq!(d.index(7, "i"), Dims::NONE);
+        assert_eq!(d.range_of(Dims::NONE), None);
+        assert!(d.classes_named("j").is_empty());
+    }
+
+    #[test]
+    fn an_index_a_sum_does_not_use_still_has_a_class_of_its_own() {
+        // refused by the checker, but the constant check lowers it first
+        let (d, _) = dims("index k : K\ny = Σ_j 2");
+        let j = d.index(1, "j");
+        assert_ne!(j, Dims::NONE);
+        assert_eq!(d.range_of(j), None);
+        assert_eq!(d.classes().collect::<Vec<_>>(), [j]);
+    }
+
+    #[test]
+    fn two_declared_ranges_meeting_are_reported_where_they_meet() {
+        let (d, conflicts) = dims("index i : N\nindex j : M\nL = Σ_ij x_i δ_ij y_j");
+        assert_eq!(conflicts.len(), 1);
+        assert_eq!(conflicts[0].meeting, Meeting::Delta("i".into(), "j".into()));
+        assert_eq!(conflicts[0].first.0, "N");
+        assert_eq!(conflicts[0].second.0, "M");
+        assert_eq!(d.index(2, "i"), d.index(2, "j"));
     }
 }

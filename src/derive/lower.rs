@@ -26,7 +26,7 @@ pub struct Lowered {
 
 /// Lowers a checked program into terms.
 pub fn lower(program: &Program) -> Lowered {
-    let mut dims = Dims::of(program);
+    let dims = program.dims.clone();
     let mut definitions: Vec<(Rc<str>, Vec<Ix>, Term)> = Vec::new();
     for &s in &program.order {
         let StatementKind::Definition { lhs, rhs } = &program.syntax.statements[s].kind else {
@@ -40,14 +40,13 @@ pub fn lower(program: &Program) -> Lowered {
             scope.insert(i.name.clone(), ix.clone());
             params.push(ix);
         }
-        let term = lower_expr(rhs, s, &mut scope, &mut dims);
+        let term = lower_expr(rhs, s, &mut scope, &dims);
         definitions.push((Rc::from(lhs.name.name.as_str()), params, term));
     }
     let mut env = Env::default();
     for dim in dims.classes() {
         if let Some(r) = dims.range_of(dim) {
-            env.sizes
-                .insert(dim, Term::Var(Name::Tensor(r.as_str().into()), vec![]));
+            env.sizes.insert(dim, Term::Var(Name::Tensor(r.into()), vec![]));
         }
     }
     for (name, params, rhs) in &definitions {
@@ -60,8 +59,8 @@ pub fn lower(program: &Program) -> Lowered {
     for (s, statement) in program.syntax.statements.iter().enumerate() {
         if let StatementKind::Assume { lhs, rhs: Some(rhs) } = &statement.kind {
             let mut scope = HashMap::new();
-            let l = lower_expr(lhs, s, &mut scope, &mut dims);
-            let r = lower_expr(rhs, s, &mut scope, &mut dims);
+            let l = lower_expr(lhs, s, &mut scope, &dims);
+            let r = lower_expr(rhs, s, &mut scope, &dims);
             let params: Vec<Ix> = scope.into_values().collect();
             env.assumptions
                 .push((params, simplify::normalize(&l, &env), simplify::normalize(&r, &env)));
@@ -78,8 +77,8 @@ pub fn lower(program: &Program) -> Lowered {
 
 /// An expression of statement `s` as a term; free indices are looked up in (or
 /// added to) `scope`, every Σ binds fresh indices.
-pub(crate) fn lower_expr(e: &Expr, s: usize, scope: &mut HashMap<String, Ix>, dims: &mut Dims) -> Term {
-    let index = |scope: &mut HashMap<String, Ix>, dims: &mut Dims, name: &str| -> Ix {
+pub(crate) fn lower_expr(e: &Expr, s: usize, scope: &mut HashMap<String, Ix>, dims: &Dims) -> Term {
+    let index = |scope: &mut HashMap<String, Ix>, dims: &Dims, name: &str| -> Ix {
         scope
             .entry(name.to_string())
             .or_insert_with(|| Ix::fresh(name, dims.index(s, name)))

@@ -138,7 +138,7 @@ pub fn derive(program: &Program, request: &Request) -> Result<Derivation, Diagno
     let started = Instant::now();
     let gradients = compose(&r, &lowered, request);
     phases.compose = started.elapsed();
-    let mut dims = lowered.dims.clone();
+    let dims = &lowered.dims;
     let results = gradients
         .into_iter()
         .map(|g| {
@@ -147,7 +147,7 @@ pub fn derive(program: &Program, request: &Request) -> Result<Derivation, Diagno
             let shape: Vec<Option<String>> = (0..order)
                 .map(|k| {
                     let d = dims.axis(&name, k);
-                    dims.range_of(d)
+                    dims.range_of(d).map(str::to_string)
                 })
                 .collect();
             let started = Instant::now();

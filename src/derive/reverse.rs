@@ -81,10 +81,10 @@ pub(crate) struct Reverse {
 pub(crate) fn reverse(program: &Program, lowered: &Lowered, of: &str, wanted: &[String]) -> Reverse {
     let env = &lowered.env;
     let needed = needed(lowered, wanted);
-    let mut dims = lowered.dims.clone();
+    let dims = &lowered.dims;
     let of: Rc<str> = of.into();
     let mut params: HashMap<String, Vec<Ix>> = HashMap::new();
-    let mut params_of = |name: &str, dims: &mut Dims| -> Vec<Ix> {
+    let mut params_of = |name: &str, dims: &Dims| -> Vec<Ix> {
         params
             .entry(name.to_string())
             .or_insert_with(|| {
@@ -113,7 +113,7 @@ pub(crate) fn reverse(program: &Program, lowered: &Lowered, of: &str, wanted: &[
         pending.insert(of.to_string(), vec![Term::one()]);
     } else {
         for out in program.outputs() {
-            let p = params_of(out, &mut dims);
+            let p = params_of(out, dims);
             pending.insert(out.to_string(), vec![grad(out, p)]);
         }
     }
@@ -124,7 +124,7 @@ pub(crate) fn reverse(program: &Program, lowered: &Lowered, of: &str, wanted: &[
             continue; // an output the requested tensors do not lead to
         }
         let (g, log) = simplify::simplify(&Term::Add(parts), env);
-        let mine = params_of(name, &mut dims);
+        let mine = params_of(name, dims);
         if !g.is_zero() {
             // Each tensor this definition reads gets Σ_c (∂L/∂C)_c ∂C_c/∂T.
             let mut read: Vec<Name> = Vec::new();
@@ -134,7 +134,7 @@ pub(crate) fn reverse(program: &Program, lowered: &Lowered, of: &str, wanted: &[
                 if !needed.contains(&**tname) {
                     continue;
                 }
-                let at = params_of(tname, &mut dims);
+                let at = params_of(tname, dims);
                 // a fresh copy of the definition and of the upstream gradient
                 let copy: Vec<Ix> = lhs.iter().map(|i| Ix::fresh(&i.name, i.dim)).collect();
                 let mut rhs_c = rhs.refresh_bound();
@@ -211,7 +211,7 @@ pub(crate) fn gradients(program: &Program, lowered: &Lowered, request: &Request)
 /// Each requested gradient from one [`reverse`] pass: the named gradients on
 /// its way substituted ([`inline`]) and the result simplified once.
 pub(crate) fn compose(r: &Reverse, lowered: &Lowered, request: &Request) -> Vec<Gradient> {
-    let mut dims = lowered.dims.clone();
+    let dims = &lowered.dims;
     request
         .wrt
         .iter()

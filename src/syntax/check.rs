@@ -6,83 +6,16 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use num_traits::Zero;
 
 use super::ast::*;
+pub use super::functions::{BUILTINS, GUESSED_FUNCTIONS};
 use super::parse::Partial;
+pub use super::program::{Program, TensorInfo};
 use crate::diagnostic::{plural, Diagnostic, Diagnostics};
-
-/// The built-in elementwise functions (SPEC §1). `sigmoid` and `σ` are one function.
-pub const BUILTINS: &[&str] = &["exp", "log", "sqrt", "tanh", "sigmoid", "σ", "relu", "softplus", "abs"];
-
-/// Names that ricci refuses to read as opaque elementwise functions, because a
-/// reader would take them for a matrix function or a reduction (SPEC §1): the name,
-/// what it would be taken for, and how to write that in index notation. This table
-/// is the only list of them. `max` and `min` are refused with one argument only.
-pub const GUESSED_FUNCTIONS: &[(&str, &str, &str)] = &[
-    ("tr", "a trace", "a trace is a sum over a repeated index: `tr(X)` is `Σ_i X_ii`"),
-    ("trace", "a trace", "a trace is a sum over a repeated index: `trace(X)` is `Σ_i X_ii`"),
-    ("diag", "a diagonal matrix", "`diag(v)_ij` is `v_i δ_ij`, and the diagonal of a matrix, `diag(X)_i`, is `X_ii`"),
-    ("softmax", "a softmax", "`softmax(z_i)` is `exp(z_i) / Σ_k exp(z_k)`"),
-    ("mean", "a mean", "`mean(x_i)` is `1/N Σ_i x_i`, with `index i : N`"),
-    ("sum", "a sum", "`sum(x_i)` is `Σ_i x_i`: a sum names its indices (`sum_i x_i` also works)"),
-    ("norm", "a norm", "`norm(x)` is `sqrt(Σ_i x_i^2)`"),
-    ("max", "a maximum over an index", "a maximum over an index cannot be written; a smooth one is `log(Σ_i exp(x_i))`"),
-    ("min", "a minimum over an index", "a minimum over an index cannot be written; a smooth one is `-log(Σ_i exp(-x_i))`"),
-    ("logsumexp", "a log-sum-exp", "`logsumexp(x)` is `log(Σ_i exp(x_i))`"),
-    ("det", "a determinant", "ricci has no determinant yet; an unknown function would be applied to each entry of its argument, which is not what `det` means"),
-    ("logdet", "a log-determinant", "ricci has no determinant yet; an unknown function would be applied to each entry of its argument, which is not what `logdet` means"),
-    ("inv", "a matrix inverse", "ricci has no matrix inverse yet; an unknown function would be applied to each entry (`1/A_ij` is not `(A⁻¹)_ij`)"),
-];
 
 /// Options that change what a program means.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CheckOptions {
     /// `--einstein`: an index repeated twice in a product, and not on the left, is summed.
     pub einstein: bool,
-}
-
-/// What a name stands for in a checked program.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TensorInfo {
-    /// Number of indices (0 for a scalar).
-    pub order: usize,
-    /// The statement that defines it, if any.
-    pub definition: Option<usize>,
-    /// Whether it is read on some right-hand side.
-    pub used: bool,
-    /// Where it first appears.
-    pub first: Span,
-}
-
-/// A program that passed every check.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Program {
-    /// The statements, with implicit (Einstein) sums made explicit.
-    pub syntax: super::ast::Program,
-    /// Every tensor and scalar name (not functions), by name.
-    pub tensors: BTreeMap<String, TensorInfo>,
-    /// The range symbol of every declared index.
-    pub ranges: BTreeMap<String, String>,
-    /// The opaque functions called in the program (without primes).
-    pub opaque_functions: BTreeSet<String>,
-    /// Statement numbers of the definitions, each after every definition it reads.
-    pub order: Vec<usize>,
-}
-
-impl Program {
-    /// The definitions in dependency order: `(defined tensor, right-hand side)`.
-    pub fn definitions(&self) -> impl Iterator<Item = (&TensorRef, &Expr)> {
-        self.order.iter().map(|&i| match &self.syntax.statements[i].kind {
-            StatementKind::Definition { lhs, rhs } => (lhs, rhs),
-            _ => unreachable!("order lists definitions only"),
-        })
-    }
-
-    /// Defined tensors that no right-hand side reads: the program's outputs.
-    pub fn outputs(&self) -> Vec<&str> {
-        self.definitions()
-            .map(|(lhs, _)| lhs.name.name.as_str())
-            .filter(|n| !self.tensors[*n].used)
-            .collect()
-    }
 }
 
 /// Checks a parsed program and returns it with its symbol tables, or every error found.
@@ -93,7 +26,7 @@ pub fn check(mut syntax: super::ast::Program, options: CheckOptions) -> Result<P
     };
     if options.einstein {
         for statement in &mut syntax.statements {
-            cx.resolve_einstein(statement);
+            super::einstein::resolve(statement, &mut cx.errors);
         }
     }
     for (i, statement) in syntax.statements.iter().enumerate() {
@@ -101,7 +34,8 @@ pub fn check(mut syntax: super::ast::Program, options: CheckOptions) -> Result<P
     }
     cx.calls_against_tensors();
     let order = cx.definition_order(&syntax);
-    cx.errors.extend(super::sema::check(&syntax, &cx.ranges, &order));
+    let (dims, errors) = super::sema::check(&syntax, &cx.ranges, &order);
+    cx.errors.extend(errors);
     if !cx.errors.is_empty() {
         cx.errors.sort_by_key(|d| (d.span.start, d.span.end));
         cx.errors.dedup();
@@ -113,6 +47,7 @@ pub fn check(mut syntax: super::ast::Program, options: CheckOptions) -> Result<P
         ranges: cx.ranges.into_iter().map(|(k, (v, _))| (k, v)).collect(),
         opaque_functions: cx.opaque.keys().cloned().collect(),
         order,
+        dims,
     })
 }
 
@@ -667,123 +602,6 @@ impl Checker {
             );
         }
     }
-
-    /// `--einstein`: makes the implicit sums of a statement explicit.
-    fn resolve_einstein(&mut self, statement: &mut Statement) {
-        match &mut statement.kind {
-            StatementKind::Index { .. } => {}
-            StatementKind::Definition { lhs, rhs } => {
-                let protected: Vec<String> = lhs.indices.iter().map(|i| i.name.clone()).collect();
-                self.einstein(rhs, &protected);
-            }
-            StatementKind::Assume { lhs, rhs } => {
-                self.einstein(lhs, &[]);
-                if let Some(rhs) = rhs {
-                    self.einstein(rhs, &[]);
-                }
-            }
-        }
-    }
-
-    /// Returns how often each unsummed index occurs; wraps a product (or a single
-    /// access) in a Σ over every index that occurs exactly twice and is not protected.
-    fn einstein(&mut self, e: &mut Expr, protected: &[String]) -> BTreeMap<String, usize> {
-        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-        let wraps = matches!(
-            e.kind,
-            ExprKind::Product { .. } | ExprKind::Tensor(_) | ExprKind::Delta(_)
-        );
-        match &mut e.kind {
-            ExprKind::Number(_) | ExprKind::Pi => {}
-            ExprKind::Tensor(TensorRef { indices, .. }) | ExprKind::Delta(indices) => {
-                for i in indices.iter() {
-                    *counts.entry(i.name.clone()).or_default() += 1;
-                }
-            }
-            ExprKind::Sum { indices, body } => {
-                let mut inner: Vec<String> = protected.to_vec();
-                inner.extend(indices.iter().map(|i| i.name.clone()));
-                counts = self.einstein(body, &inner);
-                for i in indices.iter() {
-                    counts.remove(&i.name);
-                }
-            }
-            ExprKind::Add { first, rest } => {
-                counts = self.einstein(first, protected);
-                for (_, term) in rest {
-                    for (k, v) in self.einstein(term, protected) {
-                        let c = counts.entry(k).or_default();
-                        *c = (*c).max(v);
-                    }
-                }
-            }
-            ExprKind::Product { first, rest } => {
-                counts = self.einstein(first, protected);
-                for (_, factor) in rest {
-                    for (k, v) in self.einstein(factor, protected) {
-                        *counts.entry(k).or_default() += v;
-                    }
-                }
-            }
-            ExprKind::Neg(inner) | ExprKind::Pow { base: inner, .. } => counts = self.einstein(inner, protected),
-            ExprKind::Call { args, .. } => {
-                for arg in args {
-                    for (k, v) in self.einstein(arg, protected) {
-                        *counts.entry(k).or_default() += v;
-                    }
-                }
-            }
-        }
-        if wraps {
-            // An index seen more than twice is reported here and summed anyway, so
-            // that the checker does not report it again as unbound.
-            let summed: Vec<String> = counts
-                .iter()
-                .filter(|(k, &v)| v >= 2 && !protected.contains(k))
-                .map(|(k, _)| k.clone())
-                .collect();
-            for (k, &v) in &counts {
-                if v > 2 && !protected.contains(k) {
-                    self.error(
-                        Diagnostic::new(
-                            e.span,
-                            format!("index `{k}` appears {v} times in this product"),
-                            "ambiguous under --einstein",
-                        )
-                        .with_help("an implicit sum needs the index exactly twice; write the Σ explicitly"),
-                    );
-                }
-            }
-            if !summed.is_empty() {
-                let span = e.span;
-                let indices = summed
-                    .iter()
-                    .map(|k| Ident {
-                        name: k.clone(),
-                        span: first_use(e, k).unwrap_or(span),
-                    })
-                    .collect();
-                let body = std::mem::replace(
-                    e,
-                    Expr {
-                        kind: ExprKind::Pi,
-                        span,
-                    },
-                );
-                *e = Expr {
-                    kind: ExprKind::Sum {
-                        indices,
-                        body: Box::new(body),
-                    },
-                    span,
-                };
-                for k in &summed {
-                    counts.remove(k);
-                }
-            }
-        }
-        counts
-    }
 }
 
 /// The error for a call that ricci would otherwise read as an opaque elementwise
@@ -819,21 +637,4 @@ fn guessed_function(function: &Ident, arity: usize) -> Option<Diagnostic> {
             BUILTINS.join(", ")
         )),
     )
-}
-
-/// The span of the first use of index `k` inside `e`.
-fn first_use(e: &Expr, k: &str) -> Option<Span> {
-    let mut found = None;
-    e.walk(&mut |x| {
-        if found.is_some() {
-            return;
-        }
-        let indices = match &x.kind {
-            ExprKind::Tensor(t) => &t.indices[..],
-            ExprKind::Delta(i) => &i[..],
-            _ => return,
-        };
-        found = indices.iter().find(|i| i.name == k).map(|i| i.span);
-    });
-    found
 }

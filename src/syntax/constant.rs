@@ -27,7 +27,7 @@ use crate::term::{Name, Term};
 
 /// Every diagnostic about constants in `syntax`; `order` lists the definitions
 /// each after those it reads.
-pub(crate) fn check(syntax: &Program, order: &[usize], dims: &mut Dims) -> Vec<Diagnostic> {
+pub(crate) fn check(syntax: &Program, order: &[usize], dims: &Dims) -> Vec<Diagnostic> {
     let mut cx = Constants {
         env: Env::default(),
         values: HashMap::new(),
@@ -36,9 +36,7 @@ pub(crate) fn check(syntax: &Program, order: &[usize], dims: &mut Dims) -> Vec<D
     };
     for dim in cx.dims.classes() {
         if let Some(r) = cx.dims.range_of(dim) {
-            cx.env
-                .sizes
-                .insert(dim, Term::Var(Name::Tensor(r.as_str().into()), vec![]));
+            cx.env.sizes.insert(dim, Term::Var(Name::Tensor(r.into()), vec![]));
         }
     }
     // Definitions that are constants stand for their values.
@@ -75,7 +73,7 @@ struct Constants<'a> {
     values: HashMap<Rc<str>, Term>,
     /// Where each of those is defined.
     defined: HashMap<String, Span>,
-    dims: &'a mut Dims,
+    dims: &'a Dims,
 }
 
 impl Constants<'_> {

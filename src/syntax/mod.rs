@@ -1,11 +1,32 @@
 //! The input language: parse text into a syntax tree, check it, print it back.
+//!
+//! The files in pipeline order, each importing only files before it (and `ast`,
+//! `print`, which stand apart):
+//!
+//! | file         | what it holds |
+//! |--------------|---------------|
+//! | `grammar`    | the pest parser generated from `grammar/ricci.pest` |
+//! | `expected`   | what a syntax error says: every grammar rule in plain English |
+//! | `bounds`     | the limits on the input, checked before pest runs; exact numbers |
+//! | `functions`  | the built-in function names, and the names refused as functions |
+//! | `parse`      | text → syntax tree, every syntax error |
+//! | `einstein`   | `--einstein`: implicit sums made explicit |
+//! | `program`    | a checked [`Program`], with its dimension classes |
+//! | `constant`   | what exact arithmetic decides about constants |
+//! | `sema`       | builds the dimension classes; range conflicts, and the constant checks |
+//! | `check`      | scopes, orders, definitions and cycles, calls; runs the rest |
 
 pub mod ast;
+mod bounds;
 pub mod check;
 mod constant;
+mod einstein;
 mod expected;
+mod functions;
+mod grammar;
 pub mod parse;
 pub mod print;
+mod program;
 mod sema;
 
 pub use check::{check, CheckOptions, Program};

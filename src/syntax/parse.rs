@@ -1,6 +1,5 @@
 //! Text → syntax tree, with the input bounded before pest sees it.
 
-use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::{One, Zero};
 use pest::iterators::Pair;
@@ -8,22 +7,13 @@ use pest::Parser as _;
 use unicode_normalization::UnicodeNormalization;
 
 use super::ast::*;
-use super::check::GUESSED_FUNCTIONS;
-use super::expected::describe;
+use super::bounds::{check_bounds, check_index_count, check_statement_count, exact_number};
+use super::expected::syntax_error;
+use super::functions::GUESSED_FUNCTIONS;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::limits::Limits;
 
-mod generated {
-    // The derive writes the `Rule` enum; its variants carry the grammar's `///` docs.
-    #![allow(missing_docs)]
-
-    /// The pest parser generated from `grammar/ricci.pest`.
-    #[derive(pest_derive::Parser)]
-    #[grammar = "../grammar/ricci.pest"]
-    pub struct RicciParser;
-}
-
-pub use generated::{RicciParser, Rule};
+pub use super::grammar::{RicciParser, Rule};
 
 /// Parses a program into its syntax tree, or returns every syntax error: after
 /// the whole program fails, each statement is parsed on its own, so one slip does
@@ -98,23 +88,6 @@ pub fn parse_recovering(source: &str, limits: &Limits) -> Result<Program, Partia
         parsed: Program { statements },
         broken_names,
     })
-}
-
-fn check_statement_count(statements: &[Statement], limits: &Limits) -> Result<(), Diagnostic> {
-    if statements.len() <= limits.max_statements {
-        return Ok(());
-    }
-    let s = &statements[limits.max_statements];
-    Err(Diagnostic::new(
-        s.span,
-        format!(
-            "the program has {} statements, more than the limit of {}",
-            statements.len(),
-            limits.max_statements
-        ),
-        "this statement is over the limit",
-    )
-    .with_help("raise the limit with --max-statements"))
 }
 
 /// Held while parsing: pest's error-detail switch is process-wide.
@@ -205,247 +178,6 @@ fn statement_pieces(source: &str) -> Vec<(usize, &str)> {
     }
     pieces.push((start, &source[start..]));
     pieces
-}
-
-/// Rejects a program that names more distinct indices than the limit allows,
-/// pointing at the first index over it.
-fn check_index_count(statements: &[Statement], limits: &Limits) -> Result<(), Diagnostic> {
-    let mut seen = std::collections::HashSet::new();
-    let mut over = None;
-    let mut note = |id: &Ident| {
-        if seen.insert(id.name.clone()) && seen.len() > limits.max_indices && over.is_none() {
-            over = Some(id.span);
-        }
-    };
-    for statement in statements {
-        match &statement.kind {
-            StatementKind::Index { indices, .. } => indices.iter().for_each(&mut note),
-            StatementKind::Assume { lhs, rhs } => {
-                for e in std::iter::once(lhs).chain(rhs) {
-                    e.walk(&mut |e| expr_indices(e).iter().for_each(&mut note));
-                }
-            }
-            StatementKind::Definition { lhs, rhs } => {
-                lhs.indices.iter().for_each(&mut note);
-                rhs.walk(&mut |e| expr_indices(e).iter().for_each(&mut note));
-            }
-        }
-    }
-    match over {
-        None => Ok(()),
-        Some(span) => Err(Diagnostic::new(
-            span,
-            format!("the program names more than {} distinct indices", limits.max_indices),
-            "this index is over the limit",
-        )
-        .with_help("raise the limit with --max-indices")),
-    }
-}
-
-/// The indices written directly on an expression node (not in its children).
-fn expr_indices(e: &Expr) -> &[Ident] {
-    match &e.kind {
-        ExprKind::Tensor(t) => &t.indices,
-        ExprKind::Delta(indices) | ExprKind::Sum { indices, .. } => indices,
-        _ => &[],
-    }
-}
-
-/// Rejects input that is too large or nested too deeply before the parser recurses into it.
-fn check_bounds(source: &str, limits: &Limits) -> Result<(), Diagnostic> {
-    if source.len() > limits.max_input_bytes {
-        let at = floor_char_boundary(source, limits.max_input_bytes);
-        return Err(Diagnostic::new(
-            Span::new(at, at),
-            format!("the input is larger than the limit of {} bytes", limits.max_input_bytes),
-            "the input goes on past this point",
-        )
-        .with_help("raise the limit with --max-input-bytes"));
-    }
-    let mut run_start = None;
-    for (at, c) in source.char_indices() {
-        if !c.is_ascii_digit() {
-            run_start = None;
-            continue;
-        }
-        let start = *run_start.get_or_insert(at);
-        if at + 1 - start > limits.max_number_digits {
-            return Err(Diagnostic::new(
-                Span::new(start, at + 1),
-                format!("a number with more than {} digits", limits.max_number_digits),
-                "this number is too long",
-            )
-            .with_help("raise the limit with --max-number-digits"));
-        }
-    }
-    // Nesting depth: open parentheses and braces, plus the Σs that are open in the
-    // current term (a Σ's body runs to the end of its product, so a chain of Σs nests).
-    let mut levels: Vec<usize> = vec![0]; // Σs open at each parenthesis level
-    let mut bytes = source.char_indices().peekable();
-    let depth_error = |at: usize| {
-        Diagnostic::new(
-            Span::new(at, at + 1),
-            format!("the expression is nested more than {} levels deep", limits.max_depth),
-            "this is too deep",
-        )
-        .with_help("raise the limit with --max-depth")
-    };
-    while let Some((at, c)) = bytes.next() {
-        match c {
-            '(' | '{' => levels.push(0),
-            ')' | '}' => {
-                if levels.len() > 1 {
-                    levels.pop();
-                }
-            }
-            '+' | '-' | '−' | ',' | '=' | ';' | '\n' => *levels.last_mut().unwrap() = 0,
-            'Σ' | '∑' => *levels.last_mut().unwrap() += 1,
-            's' if source[at..].starts_with("sum_") => *levels.last_mut().unwrap() += 1,
-            '#' => while bytes.next_if(|&(_, c)| c != '\n').is_some() {},
-            _ => continue,
-        }
-        let depth = levels.len() - 1 + levels.iter().sum::<usize>();
-        if depth > limits.max_depth {
-            return Err(depth_error(at));
-        }
-    }
-    Ok(())
-}
-
-fn floor_char_boundary(s: &str, mut at: usize) -> usize {
-    while at > 0 && !s.is_char_boundary(at) {
-        at -= 1;
-    }
-    at
-}
-
-/// Turns pest's error into a sentence: what was found, and what could have stood there.
-fn syntax_error(source: &str, error: pest::error::Error<Rule>) -> Diagnostic {
-    use pest::error::{ErrorVariant, InputLocation};
-    let location = match error.location {
-        InputLocation::Pos(p) => p,
-        InputLocation::Span((s, _)) => s,
-    };
-    // Closing and separating punctuation that could stand where the parse got
-    // furthest; rules already name what may start a term. (`ParsingToken` is not
-    // exported; its Display is the literal of an exact token.)
-    let (furthest, punctuation) = match error.parse_attempts() {
-        Some(attempts) => (
-            attempts.max_position,
-            attempts
-                .expected_tokens()
-                .iter()
-                .map(|t| t.to_string())
-                .filter(|t| matches!(t.as_str(), ")" | "}" | ")}" | "=" | ":" | ","))
-                .map(|t| format!("`{t}`"))
-                .collect(),
-        ),
-        None => (location, Vec::new()),
-    };
-    // pest's location is where its last alternative failed (`index s S` read as a
-    // tensor `index` wanting a subscript); the attempts may have got further (to
-    // `S`, where `,` or `:` was wanted). Report the furthest.
-    let further = furthest > location && !punctuation.is_empty();
-    let mut at = if further { furthest } else { location };
-    // Point at the next token, not at the space before it.
-    at += source[at..].len() - source[at..].trim_start_matches([' ', '\t']).len();
-    // Rules that would merely continue the expression before this point; named only
-    // when nothing else could stand here.
-    const CONTINUATIONS: &[Rule] = &[
-        Rule::add_op,
-        Rule::mul_op,
-        Rule::sigma,
-        Rule::sigma_kw,
-        Rule::factor,
-        Rule::power,
-        Rule::bare_index,
-        Rule::subscript,
-        Rule::superscript,
-        Rule::transpose,
-    ];
-    let mut expected: Vec<String> = Vec::new();
-    let mut continues = false;
-    let mut push = |s: String| {
-        if !expected.contains(&s) {
-            expected.push(s);
-        }
-    };
-    if let (false, ErrorVariant::ParsingError { positives, .. }) = (further, &error.variant) {
-        for rule in positives {
-            if CONTINUATIONS.contains(rule) {
-                continues = true;
-            } else {
-                push(describe(*rule).to_string());
-            }
-        }
-    }
-    if furthest >= location {
-        punctuation.into_iter().for_each(&mut push);
-    }
-    let before = source[..at].trim_end_matches([' ', '\t']);
-    if ["Σ", "∑", "sum", "δ", "delta"].iter().any(|k| before.ends_with(k)) {
-        expected = vec!["a subscript with its indices, such as `_m`".to_string()];
-    } else if continues && expected.iter().all(|e| e == describe(Rule::EOI)) {
-        expected.splice(0..0, ["an operator".to_string(), "another factor".to_string()]);
-    }
-    let found = match source[at..].chars().next() {
-        None => "end of input".to_string(),
-        Some('\n') | Some('\r') => "end of line".to_string(),
-        Some(c) => format!("`{c}`"),
-    };
-    let end = at + source[at..].chars().next().map_or(0, char::len_utf8);
-    let message = match &error.variant {
-        ErrorVariant::CustomError { message } => message.clone(),
-        ErrorVariant::ParsingError { .. } if expected.is_empty() => format!("unexpected {found}"),
-        ErrorVariant::ParsingError { .. } => {
-            format!("unexpected {found}: expected {}", english_list(&expected))
-        }
-    };
-    let mut d = Diagnostic::new(Span::new(at, end), message, "here");
-    if let Some(help) = hint(source, at) {
-        d = d.with_help(help);
-    }
-    d
-}
-
-/// A hint for the common slips that the expected-list alone does not explain.
-fn hint(source: &str, at: usize) -> Option<String> {
-    let rest = &source[at..];
-    let before = source[..at].trim_end_matches([' ', '\t']);
-    if rest.starts_with('_') && before.ends_with(|c: char| c.is_alphanumeric()) {
-        return None;
-    }
-    if before.ends_with("Σ") || before.ends_with("∑") || before.ends_with("sum") {
-        return Some("a sum needs its indices: `Σ_m X_sm`".into());
-    }
-    if before.ends_with('δ') || before.ends_with("delta") {
-        return Some("a Kronecker delta needs two indices: `δ_ij`".into());
-    }
-    if rest.starts_with('*') && source[..at].ends_with('*') {
-        return Some("powers are written `x^2`".into());
-    }
-    if rest.starts_with('∂') {
-        return Some("ricci writes the derivatives itself: define the forward pass and pass `--wrt`".into());
-    }
-    if rest.starts_with('ᵀ') || (rest.starts_with('\'') && before.ends_with(')')) {
-        return Some(
-            "index notation has no transpose: write the indices in the order you mean (`(A B)ᵀ_ij` is `Σ_k A_jk B_ki`)"
-                .into(),
-        );
-    }
-    if rest.starts_with('[') || rest.starts_with(']') {
-        return Some("tensors take subscripts: write `X_ij`, not `X[i,j]`".into());
-    }
-    None
-}
-
-/// "a", "a or b", "a, b or c".
-pub(crate) fn english_list(items: &[String]) -> String {
-    match items {
-        [] => String::new(),
-        [one] => one.clone(),
-        [init @ .., last] => format!("{} or {}", init.join(", "), last),
-    }
 }
 
 fn nfc(s: &str) -> String {
@@ -831,62 +563,4 @@ fn tensor_text(tensor: &TensorRef, reversed: bool) -> String {
 fn is_mark(c: char) -> bool {
     // Combining marks: the ranges that matter for names such as `x̂` or `ỹ`.
     matches!(c as u32, 0x0300..=0x036F | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x20D0..=0x20FF | 0xFE20..=0xFE2F)
-}
-
-/// An exact decimal: `0.25` is 1/4, `1e-4` is 1/10000, `2.5E3` is 2500.
-///
-/// Written out in full (as the canonical print writes it), the number's integer
-/// part and its decimal part may each have at most `max_digits` digits; otherwise
-/// the error says how many it would have. That bounds the exponent by about
-/// `max_digits` (±100 by default), so `1e999999999` is refused before anything
-/// the size of 10^999999999 is built, and the canonical print of an accepted number
-/// parses again under the same limit.
-pub(crate) fn exact_number(text: &str, max_digits: usize) -> Result<BigRational, String> {
-    let (mantissa, exponent) = match text.find(['e', 'E']) {
-        Some(at) => (&text[..at], Some(&text[at + 1..])),
-        None => (text, None),
-    };
-    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    let digits = format!("{int}{frac}");
-    let significant = digits.trim_start_matches('0');
-    if significant.is_empty() {
-        return Ok(BigRational::zero());
-    }
-    let exponent: i64 = match exponent {
-        None => 0,
-        Some(e) => {
-            let (negative, magnitude) = match e.strip_prefix('-').or_else(|| e.strip_prefix('−')) {
-                Some(m) => (true, m),
-                None => (false, e.trim_start_matches('+')),
-            };
-            // Beyond i64 it is far over any digit limit anyway.
-            let m: i64 = magnitude.parse().unwrap_or(i64::MAX / 4);
-            if negative {
-                -m
-            } else {
-                m
-            }
-        }
-    };
-    let trimmed = significant.trim_end_matches('0');
-    let trailing = (significant.len() - trimmed.len()) as i64;
-    // value = trimmed × 10^shift
-    let shift = exponent.saturating_sub(frac.len() as i64).saturating_add(trailing);
-    let len = trimmed.len() as i64;
-    let int_digits = len.saturating_add(shift).max(1);
-    let frac_digits = shift.saturating_neg().max(0);
-    let max = max_digits as i64;
-    if int_digits > max {
-        return Err(format!("more than {max_digits} digits"));
-    }
-    if frac_digits > max {
-        return Err(format!("more than {max_digits} decimal places"));
-    }
-    let value: BigInt = trimmed.parse().expect("grammar: a number is digits");
-    let ten = BigInt::from(10);
-    Ok(if shift >= 0 {
-        BigRational::from_integer(value * num_traits::pow(ten, shift as usize))
-    } else {
-        BigRational::new(value, num_traits::pow(ten, (-shift) as usize))
-    })
 }

@@ -9,16 +9,21 @@ use super::ast::{Program, Span};
 use crate::derive::{Dims, Meeting, Origin, RangeConflict};
 use crate::diagnostic::Diagnostic;
 
-/// Every range conflict and every constant that makes no sense, in no particular order.
+/// The program's dimension classes, and every range conflict and every
+/// constant that makes no sense, in no particular order.
 ///
 /// `ranges` is the checker's table of declared indices (index → range, where
 /// declared); `order` lists the definitions each after those it reads.
-pub(crate) fn check(syntax: &Program, ranges: &BTreeMap<String, (String, Span)>, order: &[usize]) -> Vec<Diagnostic> {
+pub(crate) fn check(
+    syntax: &Program,
+    ranges: &BTreeMap<String, (String, Span)>,
+    order: &[usize],
+) -> (Dims, Vec<Diagnostic>) {
     let ranges: BTreeMap<String, String> = ranges.iter().map(|(k, (r, _))| (k.clone(), r.clone())).collect();
-    let (mut dims, conflicts) = Dims::build(syntax, &ranges);
+    let (dims, conflicts) = Dims::build(syntax, &ranges);
     let mut out: Vec<Diagnostic> = conflicts.into_iter().map(conflict).collect();
-    out.extend(super::constant::check(syntax, order, &mut dims));
-    out
+    out.extend(super::constant::check(syntax, order, &dims));
+    (dims, out)
 }
 
 /// The diagnostic for two declared ranges that meet.
@@ -139,18 +144,25 @@ mod tests {
     }
 
     #[test]
+    fn constants_are_checked_in_a_sum_over_an_unused_index() {
+        let mut e = errors("index j : J\ny = Σ_j 2 / (1 − 1)");
+        e.sort();
+        assert_eq!(e, ["division by zero", "Σ over `j`, which does not occur in its term"]);
+    }
+
+    #[test]
     fn dimension_classes_keep_declared_ranges() {
         let program = crate::load(
             "index i : N\nindex j : M\nY_ij = Σ_k A_ik B_kj\nz_k = Σ_j B_kj",
             &crate::Options::default(),
         )
         .unwrap();
-        let mut dims = crate::derive::Dims::of(&program);
+        let dims = &program.dims;
         let a0 = dims.axis("A", 0);
         let b1 = dims.axis("B", 1);
         let b0 = dims.axis("B", 0);
-        assert_eq!(dims.range_of(a0).as_deref(), Some("N"));
-        assert_eq!(dims.range_of(b1).as_deref(), Some("M"));
+        assert_eq!(dims.range_of(a0), Some("N"));
+        assert_eq!(dims.range_of(b1), Some("M"));
         assert_eq!(dims.range_of(b0), None);
         assert_eq!(dims.axis("A", 1), dims.axis("z", 0));
     }

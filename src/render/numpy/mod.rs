@@ -319,7 +319,7 @@ fn function_named(
     r: &GradientResult,
     backend: Backend,
 ) -> String {
-    let mut dims = lowered.dims.clone();
+    let dims = &lowered.dims;
     let defined: Vec<&str> = lowered.definitions.iter().map(|(n, _, _)| &**n).collect();
     // The axes of every array that can be an argument: inputs and upstream gradients.
     let mut arrays: HashMap<String, Vec<u32>> = HashMap::new();
@@ -413,8 +413,7 @@ fn function_named(
     params.retain(|p| {
         let dim = dims
             .classes()
-            .into_iter()
-            .find(|c| dims.range_of(*c).is_some_and(|r| names.name(&r) == *p));
+            .find(|c| dims.range_of(*c).is_some_and(|r| names.name(r) == *p));
         match dim.and_then(|d| from_shape(&arguments, d)) {
             Some(e) if !resolved.values().any(|v| v == p) => {
                 fill.push(format!("if {p} is None:\n        {p} = {e}"));

@@ -171,7 +171,7 @@ impl PyNames {
             }
         }
         // Sizes: the range symbol, else the program's first index over the class.
-        let mut dims = lowered.dims.clone();
+        let dims = &lowered.dims;
         let mut candidates: Vec<(u32, Vec<String>)> = Vec::new();
         for index in &indices {
             let classes = dims.classes_named(index);
@@ -190,7 +190,7 @@ impl PyNames {
         }
         for (class, names) in candidates {
             let py = match dims.range_of(class) {
-                Some(range) => out.name(&range),
+                Some(range) => out.name(range),
                 None => {
                     let options: Vec<String> = names.iter().map(|i| format!("n_{}", ascii_name(i))).collect();
                     let free = options.iter().find(|o| !out.taken.contains(*o)).cloned();
@@ -322,7 +322,7 @@ mod tests {
         let program = crate::load(source, &crate::Options::default()).unwrap();
         let lowered = crate::derive::lower(&program);
         let n = PyNames::new(&program, &lowered, "L");
-        let mut dims = lowered.dims.clone();
+        let dims = &lowered.dims;
         assert_eq!(n.size(dims.axis("Y", 0)), "n_i");
         assert_eq!(n.size(dims.axis("Y", 1)), "n_j");
         assert_eq!(n.size(dims.axis("z", 0)), "K");
