@@ -1,13 +1,13 @@
 //! `--format numpy` and `--format torch` (SPEC §4): one Python function per
-//! result, written from the matrix form with NumPy operators ([`matrix`]); a
-//! result with no matrix form is written with `np.einsum` ([`einsum`]). The
+//! result, written from the matrix form with NumPy operators (`numpy/matrix.rs`); a
+//! result with no matrix form is written with `np.einsum` (`numpy/einsum.rs`). The
 //! function first recomputes the intermediate tensors it reads.
 //!
 //! Names are distinct and deterministic across one program's functions (the
-//! rule is in [`naming`]). Operators get only the parentheses Python needs, and
+//! rule is in `numpy/naming.rs`, and in the README). Operators get only the parentheses Python needs, and
 //! an expression too deeply nested or too long for Python's parser is cut into
 //! temporaries (`_t1 = …`), so a product chain of any length compiles
-//! ([`python`]).
+//! (`numpy/python.rs`).
 //!
 //! Sizes: a size the code needs (`np.ones(n)`, `np.eye(n)`, a count `n_n` in
 //! the index form) is read from the shape of an argument array that has that
