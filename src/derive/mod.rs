@@ -16,6 +16,7 @@ mod lower;
 mod request;
 mod reverse;
 
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use crate::diagnostic::Diagnostic;
@@ -26,7 +27,7 @@ use crate::term::{Ix, Term};
 
 pub(crate) use dims::{Dims, Meeting, Origin, RangeConflict};
 pub(crate) use lower::lower_expr;
-pub use lower::{lower, Lowered};
+pub(crate) use lower::{lower, Lowered};
 pub(crate) use request::validate;
 pub use request::{canonical_name, Layout, Request};
 use reverse::compose;
@@ -58,8 +59,11 @@ pub struct GradientResult {
     pub egraph: Option<crate::egraph::RunStats>,
 }
 
-/// A whole derivation: every requested gradient of one loss.
-#[derive(Clone, Debug)]
+/// A whole derivation: every requested gradient of one loss, and what the
+/// pipeline computed on the way (the checked program, its lowered form, the
+/// reverse pass with its named gradients), which the steps, the numeric check
+/// and the renderers read rather than compute again.
+#[derive(Clone)]
 pub struct Derivation {
     /// The loss.
     pub of: String,
@@ -67,6 +71,46 @@ pub struct Derivation {
     pub results: Vec<GradientResult>,
     /// How long each phase took.
     pub phases: Phases,
+    /// The checked program.
+    pub(crate) program: Rc<Program>,
+    /// The program as index terms, lowered once.
+    pub(crate) lowered: Rc<Lowered>,
+    /// The one reverse pass: named gradients, chain-rule terms, parameters.
+    pub(crate) reverse: Rc<Reverse>,
+    /// The request, as answered.
+    pub(crate) request: Request,
+}
+
+impl std::fmt::Debug for Derivation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Derivation")
+            .field("of", &self.of)
+            .field("results", &self.results)
+            .field("phases", &self.phases)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Debug builds count the expensive passes per thread, so that a test can
+/// prove each runs once per request ([`counts`]).
+#[cfg(debug_assertions)]
+pub(crate) mod counter {
+    use std::cell::Cell;
+
+    thread_local! {
+        pub(crate) static LOWER: Cell<usize> = const { Cell::new(0) };
+        pub(crate) static REVERSE: Cell<usize> = const { Cell::new(0) };
+    }
+
+    /// `(lower, reverse)` calls on this thread so far.
+    #[cfg(test)]
+    pub(crate) fn counts() -> (usize, usize) {
+        (LOWER.with(Cell::get), REVERSE.with(Cell::get))
+    }
+
+    pub(crate) fn bump(c: &'static std::thread::LocalKey<Cell<usize>>) {
+        c.with(|c| c.set(c.get() + 1));
+    }
 }
 
 /// Wall-clock time per phase of [`derive()`] (for `--stats`).
@@ -102,7 +146,7 @@ pub(crate) fn matrix_forms(
     // when a sum has two products to factor.
     let cheaper = |a: Mat, b: Mat| if cost(&b) < cost(&a) { b } else { a };
     let (gradient, saturated, stats) = if crate::egraph::worth_saturating(&m) {
-        let (plain, flipped, stats) = crate::egraph::optimize(&m, request.limits);
+        let (plain, flipped, stats) = crate::egraph::optimize(&m, request.egraph);
         (cheaper(m, plain), Some(flipped), Some(stats))
     } else {
         (m, None, None)
@@ -125,7 +169,7 @@ pub(crate) fn matrix_forms(
 }
 
 /// Differentiates `request.of` by every `request.wrt` and finds the matrix forms.
-pub fn derive(program: &Program, request: &Request) -> Result<Derivation, Diagnostic> {
+pub(crate) fn derive(program: &Rc<Program>, request: &Request) -> Result<Derivation, Diagnostic> {
     validate(program, request)?;
     let mut phases = Phases::default();
     let started = Instant::now();
@@ -179,5 +223,9 @@ pub fn derive(program: &Program, request: &Request) -> Result<Derivation, Diagno
         of: request.of.clone(),
         results,
         phases,
+        program: Rc::clone(program),
+        lowered: Rc::new(lowered),
+        reverse: Rc::new(r),
+        request: request.clone(),
     })
 }

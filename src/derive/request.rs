@@ -30,17 +30,22 @@ impl Layout {
     }
 }
 
-/// What to differentiate.
+/// What to differentiate, and how to read the program and show the result.
 #[derive(Clone, Debug)]
 pub struct Request {
     /// The loss (`--of`), `L` by default.
     pub of: String,
-    /// The tensors to differentiate by (`--wrt`), as written on the command line.
+    /// The tensors to differentiate by (`--wrt`), as written on the command
+    /// line; a repeat (in any spelling) is dropped.
     pub wrt: Vec<String>,
     /// The matrix layout.
     pub layout: Layout,
+    /// Sum an index that appears twice in a product and not on the left (`--einstein`).
+    pub einstein: bool,
+    /// Limits on the input (size, nesting, statements, digits, indices).
+    pub limits: crate::Limits,
     /// Limits on the e-graph run over each matrix form.
-    pub limits: crate::egraph::RunLimits,
+    pub egraph: crate::egraph::RunLimits,
 }
 
 impl Request {
@@ -58,7 +63,9 @@ impl Default for Request {
             of: "L".into(),
             wrt: Vec::new(),
             layout: Layout::Gradient,
-            limits: crate::egraph::RunLimits::default(),
+            einstein: false,
+            limits: crate::Limits::default(),
+            egraph: crate::egraph::RunLimits::default(),
         }
     }
 }

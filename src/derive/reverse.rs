@@ -79,6 +79,8 @@ pub(crate) struct Reverse {
 /// derived: a definition that reads none of them, directly or through other
 /// definitions, and an input not asked for, cost nothing.
 pub(crate) fn reverse(program: &Program, lowered: &Lowered, of: &str, wanted: &[String]) -> Reverse {
+    #[cfg(debug_assertions)]
+    super::counter::bump(&super::counter::REVERSE);
     let env = &lowered.env;
     let needed = needed(lowered, wanted);
     let mut dims = lowered.dims.clone();
