@@ -329,6 +329,11 @@ fn suggest(program: &Program, of: &str, name: &str) -> String {
 /// prints it) are one name, in Unicode normal form (NFC).
 pub fn canonical_name(s: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
+    // Plain ASCII without braces is canonical already (NFC leaves it, and a
+    // superscript label is not ASCII): the common case, asked for per request.
+    if s.is_ascii() && !s.contains(['{', '}']) {
+        return s.to_string();
+    }
     let s: String = s.replace("^{(", "^(").replace(")}", ")").nfc().collect();
     crate::render::names::from_superscript(&s).unwrap_or(s)
 }
