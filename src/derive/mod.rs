@@ -21,7 +21,6 @@ use std::time::{Duration, Instant};
 
 use crate::diagnostic::Diagnostic;
 use crate::matrix::Mat;
-use crate::simplify::Log;
 use crate::syntax::Program;
 use crate::term::{Ix, Term};
 
@@ -35,7 +34,8 @@ use reverse::compose;
 pub(crate) use reverse::gradients;
 pub(crate) use reverse::{reverse, Contribution, Reverse};
 
-/// One result of a derivation, ready to render.
+/// One result of a derivation, ready to render (through the [`Derivation`]'s
+/// methods: its index and matrix forms, code, steps and check).
 #[derive(Clone, Debug)]
 pub struct GradientResult {
     /// The tensor, as named on the command line.
@@ -46,15 +46,13 @@ pub struct GradientResult {
     /// the axes of `wrt`, reversed for a matrix form in numerator layout.
     pub shape: Vec<Option<String>>,
     /// The gradient's free indices.
-    pub indices: Vec<Ix>,
+    pub(crate) indices: Vec<Ix>,
     /// The simplified index form.
-    pub term: Term,
+    pub(crate) term: Term,
     /// The matrix form in the requested layout, if there is one.
-    pub matrix: Option<crate::matrix::Mat>,
+    pub(crate) matrix: Option<crate::matrix::Mat>,
     /// The matrix form in gradient layout (what `--check` and NumPy evaluate).
-    pub gradient_matrix: Option<crate::matrix::Mat>,
-    /// What the simplifier did.
-    pub log: Log,
+    pub(crate) gradient_matrix: Option<crate::matrix::Mat>,
     /// The e-graph run over the matrix form, if there was one.
     pub egraph: Option<crate::egraph::RunStats>,
 }
@@ -113,7 +111,7 @@ pub(crate) mod counter {
     }
 }
 
-/// Wall-clock time per phase of [`derive()`] (for `--stats`).
+/// Wall-clock time per phase of a derivation ([`crate::derive()`]; for `--stats`).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Phases {
     /// Lowering the program to index terms.
@@ -214,7 +212,6 @@ pub(crate) fn derive(program: &Rc<Program>, request: &Request) -> Result<Derivat
                 term: g.term,
                 matrix,
                 gradient_matrix,
-                log: g.log,
                 egraph,
             }
         })

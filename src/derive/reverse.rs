@@ -27,8 +27,6 @@ pub(crate) struct Gradient {
     pub indices: Vec<Ix>,
     /// The simplified index form.
     pub term: Term,
-    /// What the simplifier did.
-    pub log: Log,
 }
 
 /// Index names for a gradient's free indices, as the documents write them:
@@ -227,19 +225,19 @@ pub(crate) fn compose(r: &Reverse, lowered: &Lowered, request: &Request) -> Vec<
                     .map(|(k, n)| Ix::fresh(n, dims.axis(&name, k)))
                     .collect()
             });
-            let (term, log) = match r.finished.get(&name) {
-                None => (Term::zero(), Log::default()),
-                Some((g, log)) => {
+            let term = match r.finished.get(&name) {
+                None => Term::zero(),
+                Some((g, _)) => {
                     let expanded = inline(r, &request.of, &name);
                     if &expanded == g {
-                        (g.clone(), log.clone())
+                        g.clone()
                     } else if expanded.size() > LARGE {
                         // Composed of simplified named gradients, it is correct as it
                         // stands; what a second simplification could still cancel
                         // across layers is not worth its quadratic cost on a deep chain.
-                        (simplify::clean(&expanded), log.clone())
+                        simplify::clean(&expanded)
                     } else {
-                        simplify::simplify(&expanded, &lowered.env)
+                        simplify::simplify(&expanded, &lowered.env).0
                     }
                 }
             };
@@ -247,7 +245,6 @@ pub(crate) fn compose(r: &Reverse, lowered: &Lowered, request: &Request) -> Vec<
                 wrt: w.clone(),
                 indices,
                 term,
-                log,
             }
         })
         .collect()
