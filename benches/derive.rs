@@ -3,7 +3,7 @@
 //! chain A₁…A_k differentiated by a middle factor, and of `--check` on the
 //! trace of a chain of k matrices. divan reports medians.
 
-use ricci::derive::{derive, Layout, Request};
+use ricci::{Layout, Request};
 
 /// The allocator the `ricci` binary uses, so that in-process figures match it.
 #[global_allocator]
@@ -16,13 +16,12 @@ fn main() {
 /// Parse, check, differentiate, simplify, recognise and saturate: everything
 /// but printing.
 fn run(source: &str, wrt: &[String], layout: Layout) {
-    let program = ricci::load(source, &ricci::Options::default()).expect("bench programs are valid");
     let request = Request {
         wrt: wrt.to_vec(),
         layout,
         ..Request::default()
     };
-    let d = derive(&program, &request).expect("bench derivations succeed");
+    let d = ricci::derive(source, &request).expect("bench derivations succeed");
     divan::black_box(d);
 }
 
@@ -129,18 +128,15 @@ const TRACE: &[usize] = &[8, 16, 32, 64];
 #[divan::bench(args = TRACE, sample_count = 10)]
 fn check_trace(bencher: divan::Bencher, k: usize) {
     let source = trace(k);
-    let program = ricci::load(&source, &ricci::Options::default()).expect("bench programs are valid");
     let request = Request {
         wrt: vec![format!("A{}", k / 2)],
         ..Request::default()
     };
-    let d = derive(&program, &request).expect("bench derivations succeed");
-    let lowered = ricci::derive::lower(&program);
+    let d = ricci::derive(&source, &request).expect("bench derivations succeed");
     // the program's terms share `Rc`s: not `Sync`, so one thread
     bencher.bench_local(|| {
-        let mut checker = ricci::check::Checker::new(&program, &lowered, "L", 1);
-        let reports = checker.check(&d);
-        assert_eq!(reports[0].verdict(1e-6), ricci::check::Verdict::Agrees);
+        let reports = d.check(1, &[]);
+        assert_eq!(reports[0].verdict(1e-6), ricci::Verdict::Agrees);
         divan::black_box(reports)
     });
 }

@@ -1,5 +1,5 @@
-//! The command line: options, input, rendering of results and diagnostics, exit codes.
-//! This is the only module that prints.
+//! The command line, a client of the library's public API: options, input,
+//! printing of results and errors, exit codes. This is the only module that prints.
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -7,8 +7,12 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::check::{Judgement, Report, Verdict};
-use crate::{Diagnostic, Diagnostics, Limits, Options};
+use std::time::{Duration, Instant};
+
+use ricci::{
+    Backend, Derivation, Diagnostic, EgraphLimits, Judgement, Limits, Program, Report, Request, Span, Style, Verdict,
+    CHECK_TOLERANCE,
+};
 
 /// Exit status for bad input or bad usage (SPEC §3).
 const EXIT_BAD_INPUT: u8 = 2;
@@ -98,13 +102,13 @@ struct DeriveArgs {
     #[arg(long)]
     standalone: bool,
     /// Most e-nodes in the e-graph of one matrix form.
-    #[arg(long, value_name = "N", default_value_t = crate::egraph::RunLimits::default().nodes)]
+    #[arg(long, value_name = "N", default_value_t = EgraphLimits::default().nodes)]
     max_egraph_nodes: usize,
     /// Most saturation iterations for one matrix form.
-    #[arg(long, value_name = "N", default_value_t = crate::egraph::RunLimits::default().iterations)]
+    #[arg(long, value_name = "N", default_value_t = EgraphLimits::default().iterations)]
     max_egraph_iterations: usize,
     /// Longest saturation run for one matrix form, in milliseconds.
-    #[arg(long, value_name = "MS", default_value_t = crate::egraph::RunLimits::default().time.as_millis() as u64)]
+    #[arg(long, value_name = "MS", default_value_t = EgraphLimits::default().time.as_millis() as u64)]
     max_egraph_ms: u64,
     /// With --check: the size of an index range (`--size s=3`, or a range symbol `--size S=3`).
     #[arg(long = "size", value_name = "INDEX=N", value_parser = parse_size)]
@@ -143,7 +147,7 @@ enum Layout {
 }
 
 /// Runs the command line and returns the exit status.
-pub fn main() -> ExitCode {
+pub(crate) fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -171,163 +175,168 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> ExitCode {
     match cli.command {
-        Command::Check { input } => {
-            let (name, source) = match read_input(&input) {
-                Ok(x) => x,
-                Err(code) => return code,
-            };
-            match crate::load(&source, &options(&input)) {
-                Ok(program) => {
-                    note_opaque(&program);
-                    print!("{}", program.syntax);
-                    ExitCode::SUCCESS
-                }
-                Err(errors) => report(&name, &source, &errors),
-            }
-        }
-        Command::Derive(args) => {
-            if args.standalone && args.format != Format::Latex {
-                return usage_error(
-                    "--standalone needs --format latex",
-                    "--standalone wraps the LaTeX output in a document that pdflatex compiles: add `--format latex`",
-                );
-            }
-            let (name, source) = match read_input(&args.input) {
-                Ok(x) => x,
-                Err(code) => return code,
-            };
-            let program = match crate::load(&source, &options(&args.input)) {
-                Ok(p) => p,
-                Err(errors) => return report(&name, &source, &errors),
-            };
+        Command::Check { input } => check_program(&input),
+        Command::Derive(args) => derive(&args),
+    }
+}
+
+/// `ricci check`: the program in canonical form.
+fn check_program(input: &InputArgs) -> ExitCode {
+    let (name, source) = match read_input(input) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    match Program::parse(&source, &reading(input)) {
+        Ok(program) => {
             note_opaque(&program);
-            let mut request = crate::derive::Request {
-                of: crate::derive::canonical_name(&args.of),
-                wrt: args.wrt.clone(),
-                layout: match args.layout {
-                    Layout::Gradient => crate::derive::Layout::Gradient,
-                    Layout::Numerator => crate::derive::Layout::Numerator,
-                },
-                limits: crate::egraph::RunLimits {
-                    nodes: args.max_egraph_nodes,
-                    iterations: args.max_egraph_iterations,
-                    time: std::time::Duration::from_millis(args.max_egraph_ms),
-                },
-            };
-            request.dedup_wrt();
-            let mut times = Vec::new();
-            for _ in 1..args.repeat {
-                let started = std::time::Instant::now();
-                let _ = crate::derive::derive(&program, &request);
-                times.push(started.elapsed());
-            }
-            let started = std::time::Instant::now();
-            let derivation = match crate::derive::derive(&program, &request) {
-                Ok(d) => d,
-                // A request's problem is shown in the program where it has a
-                // place there (a range's declaration, a definition).
-                Err(e) if !e.label.is_empty() => return report(&name, &source, &e.into()),
-                Err(e) => return usage_error(&e.message, e.help.as_deref().unwrap_or_default()),
-            };
-            let style = if args.ascii {
-                crate::render::Style::Ascii
-            } else {
-                crate::render::Style::Unicode
-            };
-            times.push(started.elapsed());
-            // with --repeat, the first run (which compiles the rule tables) is left out
-            if times.len() > 1 {
-                times.remove(0);
-            }
-            times.sort();
-            let elapsed = times[times.len() / 2];
-            let lowered = crate::derive::lower(&program);
-            // --check runs before anything is printed: the JSON carries its report
-            let checks = if args.check {
-                check(&program, &lowered, &derivation, &args.sizes)
-            } else {
-                Vec::new()
-            };
-            // The steps: for --steps, and always in JSON.
-            let derivations = (args.steps || args.format == Format::Json)
-                .then(|| crate::steps::derive_steps(&program, &lowered, &derivation, &request, style));
-            let out = match args.format {
-                Format::Text => crate::render::text::render(&derivation, style, derivations.as_deref()),
-                Format::Latex if args.standalone => crate::render::latex::document(&derivation, derivations.as_deref()),
-                Format::Latex => crate::render::latex::render(&derivation, derivations.as_deref()),
-                Format::Numpy | Format::Torch => {
-                    use crate::render::numpy::{functions, Backend};
-                    let backend = if args.format == Format::Torch {
-                        Backend::Torch
-                    } else {
-                        Backend::Numpy
-                    };
-                    let fs = functions(&program, &lowered, &derivation, backend);
-                    format!("{}\n\n\n{}", backend.import(), fs.join("\n\n"))
-                }
-                Format::Json => {
-                    let numpy = crate::render::numpy::functions(
-                        &program,
-                        &lowered,
-                        &derivation,
-                        crate::render::numpy::Backend::Numpy,
-                    );
-                    let steps = derivations.unwrap_or_default();
-                    let v = crate::render::json::render(&derivation, style, &numpy, &steps, &checks);
-                    format!("{}\n", serde_json::to_string_pretty(&v).expect("JSON values serialise"))
-                }
-            };
-            print!("{out}");
-            if args.stats {
-                eprintln!(
-                    "derivation: {:.3} ms (median of {})",
-                    elapsed.as_secs_f64() * 1e3,
-                    times.len()
-                );
-                let p = &derivation.phases;
-                let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
-                eprintln!(
-                    "phases (last run): lower {:.3} ms, reverse pass {:.3} ms, compose and simplify {:.3} ms, recognise {:.3} ms, saturate {:.3} ms",
-                    ms(p.lower),
-                    ms(p.reverse),
-                    ms(p.compose),
-                    ms(p.recognise),
-                    ms(p.saturate)
-                );
-                for r in &derivation.results {
-                    match &r.egraph {
-                        Some(e) => eprintln!(
-                            "{}: e-graph {} nodes, {} classes, {} iterations, stopped: {}",
-                            r.wrt, e.nodes, e.classes, e.iterations, e.stop
-                        ),
-                        None if r.matrix.is_some() => {
-                            eprintln!("{}: matrix form recognised, nothing to factor: no e-graph run", r.wrt)
-                        }
-                        None => eprintln!("{}: no matrix form, no e-graph run", r.wrt),
-                    }
-                }
-            }
-            if args.check {
-                return print_check(&checks);
-            }
+            print!("{program}");
             ExitCode::SUCCESS
+        }
+        Err(e) => report(&name, &source, &e),
+    }
+}
+
+/// `ricci derive`: read, derive (`--repeat` times), check, print.
+fn derive(args: &DeriveArgs) -> ExitCode {
+    if args.standalone && args.format != Format::Latex {
+        return usage_error(
+            "--standalone needs --format latex",
+            "--standalone wraps the LaTeX output in a document that pdflatex compiles: add `--format latex`",
+        );
+    }
+    let (name, source) = match read_input(&args.input) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let request = request(args);
+    let program = match Program::parse(&source, &request) {
+        Ok(p) => p,
+        Err(e) => return report(&name, &source, &e),
+    };
+    note_opaque(&program);
+    let (derivation, times) = match timed(&program, &request, args.repeat) {
+        Ok(x) => x,
+        Err(e) => return report(&name, &source, &e),
+    };
+    let style = if args.ascii { Style::Ascii } else { Style::Unicode };
+    // --check runs before anything is printed: the JSON carries its report
+    let checks = if args.check {
+        check(&derivation, &args.sizes)
+    } else {
+        Vec::new()
+    };
+    print!("{}", render(&derivation, args, style, &checks));
+    if args.stats {
+        print_stats(&derivation, &times);
+    }
+    if args.check {
+        return print_check(&checks);
+    }
+    ExitCode::SUCCESS
+}
+
+/// The request the options make.
+fn request(args: &DeriveArgs) -> Request {
+    Request {
+        of: args.of.clone(),
+        wrt: args.wrt.clone(),
+        layout: match args.layout {
+            Layout::Gradient => ricci::Layout::Gradient,
+            Layout::Numerator => ricci::Layout::Numerator,
+        },
+        limits: limits(&args.input),
+        einstein: args.input.einstein,
+        egraph: EgraphLimits {
+            nodes: args.max_egraph_nodes,
+            iterations: args.max_egraph_iterations,
+            time: Duration::from_millis(args.max_egraph_ms),
+        },
+    }
+}
+
+/// Derives `repeat` times and returns the last derivation with the time of
+/// each run; with several, the first (which compiles the rule tables) is left out.
+fn timed(program: &Program, request: &Request, repeat: u32) -> Result<(Derivation, Vec<Duration>), ricci::Error> {
+    let mut times = Vec::new();
+    for _ in 1..repeat {
+        let started = Instant::now();
+        let _ = program.derive(request);
+        times.push(started.elapsed());
+    }
+    let started = Instant::now();
+    let derivation = program.derive(request)?;
+    times.push(started.elapsed());
+    if times.len() > 1 {
+        times.remove(0);
+    }
+    Ok((derivation, times))
+}
+
+/// The output in the requested format.
+fn render(d: &Derivation, args: &DeriveArgs, style: Style, checks: &[(Report, Judgement)]) -> String {
+    match args.format {
+        Format::Text => d.text(style, args.steps),
+        Format::Latex => d.latex(args.standalone, args.steps),
+        Format::Numpy => d.code(Backend::Numpy),
+        Format::Torch => d.code(Backend::Torch),
+        Format::Json => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&d.json(style, checks)).expect("JSON values serialise")
+        ),
+    }
+}
+
+/// `--stats`: the median time, the phases of the last run, and each e-graph run.
+fn print_stats(d: &Derivation, times: &[Duration]) {
+    let mut sorted = times.to_vec();
+    sorted.sort();
+    let elapsed = sorted[sorted.len() / 2];
+    eprintln!(
+        "derivation: {:.3} ms (median of {})",
+        elapsed.as_secs_f64() * 1e3,
+        sorted.len()
+    );
+    let p = &d.phases;
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    eprintln!(
+        "phases (last run): lower {:.3} ms, reverse pass {:.3} ms, compose and simplify {:.3} ms, recognise {:.3} ms, saturate {:.3} ms",
+        ms(p.lower),
+        ms(p.reverse),
+        ms(p.compose),
+        ms(p.recognise),
+        ms(p.saturate)
+    );
+    for r in &d.results {
+        match &r.egraph {
+            Some(e) => eprintln!(
+                "{}: e-graph {} nodes, {} classes, {} iterations, stopped: {}",
+                r.wrt, e.nodes, e.classes, e.iterations, e.stop
+            ),
+            None if r.has_matrix_form() => {
+                eprintln!("{}: matrix form recognised, nothing to factor: no e-graph run", r.wrt)
+            }
+            None => eprintln!("{}: no matrix form, no e-graph run", r.wrt),
         }
     }
 }
 
-fn options(input: &InputArgs) -> Options {
+/// A request that only reads the program (`ricci check`).
+fn reading(input: &InputArgs) -> Request {
+    Request {
+        einstein: input.einstein,
+        limits: limits(input),
+        ..Request::default()
+    }
+}
+
+fn limits(input: &InputArgs) -> Limits {
     let l = &input.limits;
-    Options {
-        check: crate::CheckOptions {
-            einstein: input.einstein,
-        },
-        limits: Limits {
-            max_input_bytes: l.max_input_bytes,
-            max_depth: l.max_depth,
-            max_statements: l.max_statements,
-            max_number_digits: l.max_number_digits,
-            max_indices: l.max_indices,
-        },
+    Limits {
+        max_input_bytes: l.max_input_bytes,
+        max_depth: l.max_depth,
+        max_statements: l.max_statements,
+        max_number_digits: l.max_number_digits,
+        max_indices: l.max_indices,
     }
 }
 
@@ -366,30 +375,21 @@ fn read_input(input: &InputArgs) -> Result<(String, String), ExitCode> {
             let text = String::from_utf8_lossy(&bytes).into_owned();
             // Locate the bad byte in the lossy text: the valid prefix is unchanged.
             let d = Diagnostic::new(
-                crate::syntax::ast::Span::new(at, at + '\u{FFFD}'.len_utf8()),
+                Span::new(at, at + '\u{FFFD}'.len_utf8()),
                 "the input is not valid UTF-8",
                 "this byte does not start a valid character",
             )
             .with_help("ricci reads programs as UTF-8 text");
-            Err(report(&name, &text, &d.into()))
+            Err(report(&name, &text, &ricci::Error::Program(d.into())))
         }
     }
 }
 
-/// Relative error above which `--check` fails.
-pub const CHECK_TOLERANCE: f64 = 1e-6;
-
 /// `--check`: compares every result with finite differences and judges each
 /// at [`CHECK_TOLERANCE`].
-fn check(
-    program: &crate::Program,
-    lowered: &crate::derive::Lowered,
-    derivation: &crate::derive::Derivation,
-    sizes: &[(String, usize)],
-) -> Vec<(Report, Judgement)> {
-    let mut checker = crate::check::Checker::with_sizes(program, lowered, &derivation.of, 1, sizes);
-    checker
-        .check(derivation)
+fn check(derivation: &Derivation, sizes: &[(String, usize)]) -> Vec<(Report, Judgement)> {
+    derivation
+        .check(1, sizes)
         .into_iter()
         .map(|r| {
             let judgement = r.judge(CHECK_TOLERANCE);
@@ -444,16 +444,16 @@ fn usage_error(message: &str, help: &str) -> ExitCode {
 /// Says on standard error, once per name, that an unknown one-argument
 /// function is taken as opaque (SPEC §1): the result is right for any `h`,
 /// but a misspelt built-in would pass unnoticed without it.
-fn note_opaque(program: &crate::Program) {
-    for h in &program.opaque_functions {
+fn note_opaque(program: &Program) {
+    for h in program.opaque_functions() {
         eprintln!(
             "note: `{h}` is not a built-in function: it is treated as an opaque elementwise function `{h}` with derivative `{h}'`"
         );
     }
 }
 
-/// Renders diagnostics to standard error and returns exit status 2.
-fn report(name: &str, source: &str, errors: &Diagnostics) -> ExitCode {
-    let _ = std::io::stderr().write_all(errors.render(name, source).as_bytes());
+/// Renders an error to standard error and returns exit status 2.
+fn report(name: &str, source: &str, error: &ricci::Error) -> ExitCode {
+    let _ = std::io::stderr().write_all(error.render(name, source).as_bytes());
     ExitCode::from(EXIT_BAD_INPUT)
 }

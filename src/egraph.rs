@@ -146,6 +146,7 @@ fn condition(name: &str, vars: &[String]) -> Result<Check, String> {
 }
 
 /// The rules of `rules/matrix.rules` as egg rewrites.
+#[cfg(test)]
 pub fn rewrites() -> Result<Vec<Rewrite<MatLang, Shapes>>, RuleError> {
     Ok(compile()?.into_iter().map(|r| r.rewrite).collect())
 }

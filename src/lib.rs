@@ -2,71 +2,165 @@
 //!
 //! A program is written the way homework sheets write a forward pass; ricci
 //! differentiates the loss, contracts the Kronecker deltas, and recognises the
-//! matrix form:
+//! matrix form. One call parses, checks and differentiates; every output is
+//! read from the [`Derivation`] it returns:
 //!
 //! ```
-//! use ricci::derive::{derive, Request};
-//! use ricci::render::{text, Style};
+//! use ricci::{Backend, Request, Style, CHECK_TOLERANCE};
 //!
-//! let program = ricci::load("Y_sn = Σ_m X_sm W_nm + b_n", &ricci::Options::default()).unwrap();
 //! let request = Request { wrt: vec!["W".into(), "b".into()], ..Request::default() };
-//! let derivation = derive(&program, &request).unwrap();
+//! let derivation = ricci::derive("Y_sn = Σ_m X_sm W_nm + b_n", &request).unwrap();
 //!
-//! let w = &derivation.results[0];
-//! assert_eq!(text::index_line("L", w, Style::Unicode), "∂L/∂W_ij = Σ_s (∂L/∂Y)_si X_sj");
-//! assert_eq!(text::matrix_line("L", w, Style::Unicode), "∂L/∂W = (∂L/∂Y)ᵀ X");
-//! assert_eq!(text::matrix_line("L", &derivation.results[1], Style::Ascii), "dL/db = 1^T dL/dY");
+//! let [w, b] = &derivation.results[..] else { unreachable!() };
+//! assert_eq!(derivation.index_line(w, Style::Unicode), "∂L/∂W_ij = Σ_s (∂L/∂Y)_si X_sj");
+//! assert_eq!(derivation.matrix_line(w, Style::Unicode), "∂L/∂W = (∂L/∂Y)ᵀ X");
+//! assert_eq!(derivation.matrix_line(b, Style::Ascii), "dL/db = 1^T dL/dY");
+//!
+//! // The same results as text with numbered steps, LaTeX, JSON and Python.
+//! assert!(derivation.text(Style::Unicode, true).contains("[chain rule]"));
+//! assert!(derivation.latex(true, false).starts_with("\\documentclass"));
+//! assert_eq!(derivation.json(Style::Unicode, &[])["of"], "L");
+//! assert!(derivation.code(Backend::Numpy).starts_with("import numpy as np"));
 //!
 //! // Every result can be checked against finite differences on random tensors.
-//! let lowered = ricci::derive::lower(&program);
-//! let mut checker = ricci::check::Checker::new(&program, &lowered, "L", 7);
-//! for report in checker.check(&derivation) {
-//!     assert!(report.index_error < 1e-6 && report.matrix_error.unwrap() < 1e-6);
+//! for report in derivation.check(7, &[]) {
+//!     assert!(report.judge(CHECK_TOLERANCE).verdict == ricci::Verdict::Agrees);
 //! }
+//!
+//! // A program or request the engine refuses is an error that renders itself.
+//! let error = ricci::derive("Y_ij = A_ik B_kj", &Request::default()).unwrap_err();
+//! assert!(error.render("prog.ricci", "Y_ij = A_ik B_kj").contains("--> prog.ricci:1:"));
 //! ```
 //!
-//! The pipeline, one module a stage: [`syntax`] (parse, check) → [`derive`](mod@derive)
-//! (reverse mode, [`diff`]) → [`simplify`] (index normal form) → [`matrix`]
-//! (recognition) → [`egraph`] (saturation with `rules/matrix.rules`) →
-//! [`render`] (text, LaTeX, JSON, NumPy) and [`check`] (finite differences).
-//! The library never prints and never exits: errors come back as
-//! [`Diagnostics`], plain data with spans, for the caller to render.
+//! To derive several requests from one program, parse it once with
+//! [`Program::parse`] and call [`Program::derive`] for each.
+//!
+//! Inside, one module a stage: `syntax` (parse, check) → `derive` (lowering,
+//! the reverse pass, `diff`) → `simplify` (index normal form) → `matrix`
+//! (recognition) → `egraph` (saturation with `rules/matrix.rules`) → `steps`,
+//! `render` (text, LaTeX, JSON, NumPy) and `check` (finite differences). A
+//! [`Derivation`] keeps the checked program, its lowered form and the reverse
+//! pass with its named gradients, so the steps, the check and every renderer
+//! read what was computed once.
+//!
+//! The library never prints and never exits: errors come back as an
+//! [`Error`], plain data with spans, for the caller to render. Its
+//! dependencies are the engine's own; JSON is one of its outputs, so
+//! `serde_json` is one of them. The command line (`clap`, `mimalloc`) is
+//! behind the default `cli` feature: `default-features = false` gives the bare
+//! library.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod check;
-pub mod derive;
-pub mod diagnostic;
-pub mod diff;
-pub mod egraph;
-pub mod limits;
-pub mod matrix;
-pub mod render;
-pub mod rules;
-pub mod simplify;
-pub mod steps;
-pub mod syntax;
-pub mod term;
+mod api;
+mod check;
+mod derive;
+mod diagnostic;
+mod diff;
+mod egraph;
+mod limits;
+// `Mat::MatMul` is the product's name in rules/matrix.rules (a lint that
+// applies now that the type is not exported).
+#[allow(clippy::enum_variant_names)]
+mod matrix;
+mod render;
+mod rules;
+mod simplify;
+mod steps;
+mod syntax;
+mod term;
 
-pub use diagnostic::{Diagnostic, Diagnostics};
+pub use api::{derive, Error, Program};
+pub use check::{Judgement, Report, Verdict};
+pub use derive::{canonical_name, Derivation, GradientResult, Layout, Phases, Request};
+pub use diagnostic::{line_col, Diagnostic, Diagnostics};
+pub use egraph::{RunLimits as EgraphLimits, RunStats as EgraphStats};
 pub use limits::Limits;
-pub use syntax::{CheckOptions, Program};
+pub use render::numpy::Backend;
+pub use render::Style;
+pub use steps::Step;
+pub use syntax::ast::Span;
+
+/// Not part of the API (hidden from the docs, may change at any time): the
+/// parser's syntax tree and tables that the crate's own parser tests (round
+/// trips of the printer, literal values) read.
+#[doc(hidden)]
+pub mod internals {
+    pub use crate::syntax::ast;
+    pub use crate::syntax::check::GUESSED_FUNCTIONS;
+    pub use crate::syntax::parse::parse;
+
+    /// The checked program's syntax tree, with Einstein sums made explicit.
+    pub fn syntax(source: &str, einstein: bool) -> Result<ast::Program, crate::Diagnostics> {
+        let mut options = crate::Options::default();
+        options.check.einstein = einstein;
+        crate::load(source, &options).map(|p| p.syntax)
+    }
+}
+
+/// Relative error above which a check fails (`--check`).
+pub const CHECK_TOLERANCE: f64 = 1e-6;
 
 /// How to read a program.
 #[derive(Clone, Debug, Default)]
-pub struct Options {
+pub(crate) struct Options {
     /// Semantic options (`--einstein`).
-    pub check: CheckOptions,
+    pub check: syntax::CheckOptions,
     /// Resource limits.
     pub limits: Limits,
 }
 
 /// Parses and checks a program: the whole front end.
-pub fn load(source: &str, options: &Options) -> Result<Program, Diagnostics> {
+pub(crate) fn load(source: &str, options: &Options) -> Result<syntax::Program, Diagnostics> {
     match syntax::parse::parse_recovering(source, &options.limits) {
         Ok(syntax) => syntax::check(syntax, options.check),
         // Statements that did parse are still checked: every slip is listed.
         Err(partial) => Err(syntax::check::check_partial(partial, options.check)),
     }
 }
-pub mod cli;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Counts in messages agree with their nouns.
+    #[test]
+    fn plural_agrees_with_the_count() {
+        assert_eq!(diagnostic::plural(1, "index", "indices"), "1 index");
+        assert_eq!(diagnostic::plural(0, "index", "indices"), "0 indices");
+    }
+
+    /// One request lowers the program once and runs the reverse pass once,
+    /// whatever is read from the derivation afterwards.
+    #[cfg(debug_assertions)]
+    #[test]
+    fn one_lowering_and_one_reverse_pass_per_request() {
+        let source = "index s : S; index m : M; index n : N\nY_sn = Σ_m X_sm W_nm + b_n\nL = Σ_s Σ_n Y_sn^2";
+        let request = Request {
+            wrt: vec!["W".into(), "b".into(), "X".into()],
+            ..Request::default()
+        };
+        let before = derive::counter::counts();
+        let d = crate::derive(source, &request).unwrap();
+        for style in [Style::Unicode, Style::Ascii] {
+            d.text(style, false);
+            d.text(style, true);
+            d.steps(style);
+        }
+        for (standalone, steps) in [(false, false), (false, true), (true, false), (true, true)] {
+            d.latex(standalone, steps);
+        }
+        let checks: Vec<_> = d
+            .check(1, &[])
+            .into_iter()
+            .map(|r| (r.judge(CHECK_TOLERANCE), r))
+            .collect();
+        assert!(checks.iter().all(|(j, _)| j.verdict == Verdict::Agrees));
+        let checks: Vec<_> = checks.into_iter().map(|(j, r)| (r, j)).collect();
+        d.json(Style::Unicode, &checks);
+        d.code(Backend::Numpy);
+        d.code(Backend::Torch);
+        let after = derive::counter::counts();
+        assert_eq!((after.0 - before.0, after.1 - before.1), (1, 1));
+    }
+}

@@ -1,4 +1,6 @@
-//! The `ricci` command; everything but the exit code lives in `ricci::cli`.
+//! The `ricci` command, a client of the library's public API (`cli.rs`).
+
+mod cli;
 
 /// Terms are many small, short-lived allocations; mimalloc serves them faster
 /// than the system allocator. (The library leaves the choice to its user.)
@@ -6,5 +8,5 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    ricci::cli::main()
+    cli::main()
 }

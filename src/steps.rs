@@ -14,7 +14,6 @@ use crate::derive::{matrix_forms, Contribution, Derivation, GradientResult, Lowe
 use crate::render::index::{gradient_head, Namer, Printer};
 use crate::render::names::{self, Style};
 use crate::simplify::{self, Log};
-use crate::syntax::Program;
 use crate::term::{Ix, Term};
 
 /// One line of a derivation.
@@ -189,31 +188,24 @@ fn path(lowered: &Lowered, named: &Reverse, wrt: &str, of: &str) -> Vec<String> 
     v
 }
 
-/// The derivation of every result; a named gradient derived for an earlier
-/// result is not derived again.
-pub fn derive_steps(
-    program: &Program,
-    lowered: &Lowered,
-    d: &Derivation,
-    request: &Request,
-    style: Style,
-) -> Vec<Vec<Step>> {
-    let wanted: Vec<String> = d.results.iter().map(|r| r.name.clone()).collect();
-    let named = crate::derive::reverse(program, lowered, &d.of, &wanted);
+/// The derivation of every result, read from the derivation's reverse pass;
+/// a named gradient derived for an earlier result is not derived again.
+pub fn derive_steps(d: &Derivation, style: Style) -> Vec<Vec<Step>> {
+    let (lowered, named, request) = (&*d.lowered, &*d.reverse, &d.request);
     let w = Writer { of: &d.of, style };
     let mut done: BTreeSet<String> = BTreeSet::new();
     d.results
         .iter()
         .map(|r| {
             let mut steps = Vec::new();
-            for t in path(lowered, &named, &r.name, &d.of) {
+            for t in path(lowered, named, &r.name, &d.of) {
                 if !done.insert(t.clone()) {
                     continue;
                 }
                 let result = d.results.iter().find(|r| r.name == t);
-                tensor_steps(&w, lowered, &named, &t, result, request, &mut steps);
+                tensor_steps(&w, lowered, named, &t, result, request, &mut steps);
             }
-            final_steps(&w, &named, r, &mut steps);
+            final_steps(&w, named, r, &mut steps);
             steps
         })
         .collect()
@@ -305,10 +297,11 @@ fn tensor_steps(
         ));
     }
     // A result whose named gradient is its final form (nothing was substituted)
-    // already has its matrix form: the same term, up to the names of its free
-    // indices. Saturating it again doubled the e-graph work of --steps and JSON.
+    // already has its matrix form: the same term at the same indices (one
+    // reverse pass made both). Saturating it again doubled the e-graph work of
+    // --steps and JSON.
     let shown = match result {
-        Some(r) if same_gradient(r, &g, &at) => r.matrix.clone(),
+        Some(r) if r.indices == at && alpha(&r.term) == alpha(&g) => r.matrix.clone(),
         _ => matrix_forms(&g, &at, request).1,
     };
     if let Some(m) = shown {
@@ -319,13 +312,6 @@ fn tensor_steps(
             plain("matrix form"),
         ));
     }
-}
-
-/// Whether `g` with free indices `at` is the result's term up to their names.
-fn same_gradient(r: &GradientResult, g: &Term, at: &[Ix]) -> bool {
-    let mut map: Vec<(Ix, Ix)> = r.indices.iter().cloned().zip(at.iter().cloned()).collect();
-    let term = r.term.renamed(&mut map, false, &mut |n, ix| Term::Var(n.clone(), ix));
-    r.indices.len() == at.len() && alpha(&term) == alpha(g)
 }
 
 /// The declared range of each axis of `t`, when every axis has one.

@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use ricci::derive::{derive, Request};
+use ricci::Request;
 
 mod fixture;
 
@@ -32,16 +32,13 @@ fn standalone_latex_of_every_seed_case_compiles() {
     for entry in std::fs::read_dir(cases).unwrap() {
         let path = entry.unwrap().path();
         let f = fixture::read(&path);
-        let program = ricci::load(&f.source, &ricci::Options::default()).unwrap();
         let request = Request {
             wrt: f.wrt(),
             layout: f.layout,
             ..Request::default()
         };
-        let d = derive(&program, &request).unwrap();
-        let lowered = ricci::derive::lower(&program);
-        let steps = ricci::steps::derive_steps(&program, &lowered, &d, &request, ricci::render::Style::Unicode);
-        let doc = ricci::render::latex::document(&d, Some(&steps));
+        let d = ricci::derive(&f.source, &request).unwrap();
+        let doc = d.latex(true, true);
         assert_eq!(
             doc.matches("\\section*").count(),
             d.results.len(),

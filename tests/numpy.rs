@@ -4,8 +4,7 @@
 //! parser takes however long a product chain is, sizes from argument shapes.
 //! `tests/python/test_numpy.py` runs the same code against finite differences.
 
-use ricci::derive::{derive, lower, Request};
-use ricci::render::numpy::{functions, Backend};
+use ricci::{Backend, Request};
 
 fn settings() -> insta::Settings {
     let mut s = insta::Settings::clone_current();
@@ -15,13 +14,11 @@ fn settings() -> insta::Settings {
 }
 
 fn code(source: &str, wrt: &[&str], backend: Backend) -> Vec<String> {
-    let program = ricci::load(source, &ricci::Options::default()).unwrap();
     let request = Request {
         wrt: wrt.iter().map(|w| w.to_string()).collect(),
         ..Request::default()
     };
-    let d = derive(&program, &request).unwrap();
-    functions(&program, &lower(&program), &d, backend)
+    ricci::derive(source, &request).unwrap().functions(backend)
 }
 
 /// `(name, parameters)` of a generated function.

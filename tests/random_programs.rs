@@ -7,7 +7,7 @@
 //! Every failure ever found stays below as a regression case.
 
 use proptest::prelude::*;
-use ricci::check::Verdict;
+use ricci::Verdict;
 
 mod generator;
 use generator::program;
@@ -19,17 +19,16 @@ use generator::program;
 /// `exp(exp(x))`); the check reports either as a failure, never as a pass —
 /// and `Err` with the derivation when a form is off.
 fn check(source: &str, wrt: &str) -> Result<bool, String> {
-    let program = ricci::load(source, &ricci::Options::default())
-        .map_err(|e| format!("does not load:\n{}", e.render("p", source)))?;
-    let request = ricci::derive::Request {
+    let request = ricci::Request {
         wrt: vec![wrt.to_string()],
         ..Default::default()
     };
-    let d = ricci::derive::derive(&program, &request).map_err(|e| e.message)?;
-    let lowered = ricci::derive::lower(&program);
-    let mut checker = ricci::check::Checker::new(&program, &lowered, "L", 11);
+    let d = ricci::derive(source, &request).map_err(|e| match e {
+        ricci::Error::Program(_) => format!("does not load:\n{}", e.render("p", source)),
+        ricci::Error::Request(d) => d.message,
+    })?;
     let mut decided = true;
-    for r in checker.check(&d) {
+    for r in d.check(11, &[]) {
         // Relative to the gradient's size; the loss can reach e^e, so 1e-5.
         match r.verdict(1e-5) {
             Verdict::Agrees => {}
@@ -40,7 +39,7 @@ fn check(source: &str, wrt: &str) -> Result<bool, String> {
                     r.index_error,
                     r.matrix_error,
                     r.noise,
-                    ricci::render::text::render(&d, Default::default(), None)
+                    d.text(Default::default(), false)
                 ))
             }
         }

@@ -2,7 +2,7 @@
 
 use num_rational::BigRational;
 use proptest::prelude::*;
-use ricci::syntax::ast::*;
+use ricci::internals::ast::*;
 
 fn id(name: &str) -> Ident {
     Ident {
@@ -141,7 +141,7 @@ proptest! {
     fn canonical_print_is_a_fixed_point(statements in prop::collection::vec(statement(), 1..4)) {
         let program = Program { statements };
         let printed = program.to_string();
-        let parsed = ricci::syntax::parse::parse(&printed, &ricci::Limits::default())
+        let parsed = ricci::internals::parse(&printed, &ricci::Limits::default())
             .map_err(|d| TestCaseError::fail(d.render("printed", &printed)))?;
         let again = parsed.to_string();
         prop_assert_eq!(&printed, &again);
@@ -161,10 +161,10 @@ fn scientific_notation_prints_to_a_fixed_point() {
         "L = 0.000e5 + 10e-1",
     ] {
         let limits = ricci::Limits::default();
-        let first = ricci::syntax::parse::parse(source, &limits).unwrap();
+        let first = ricci::internals::parse(source, &limits).unwrap();
         let printed = first.to_string();
-        let again = ricci::syntax::parse::parse(&printed, &limits)
-            .unwrap_or_else(|d| panic!("{}", d.render("printed", &printed)));
+        let again =
+            ricci::internals::parse(&printed, &limits).unwrap_or_else(|d| panic!("{}", d.render("printed", &printed)));
         assert_eq!(again.to_string(), printed, "{source}");
         assert!(!printed.contains('e'), "{source} printed as {printed}");
     }

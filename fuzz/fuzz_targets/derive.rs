@@ -72,23 +72,20 @@ fuzz_target!(|p: Program| {
         lines.push(format!("L = D{}", lines.len() - 1));
     }
     let source = lines.join("\n");
-    let Ok(program) = ricci::load(&source, &ricci::Options::default()) else { return };
-    let names: Vec<String> = program.tensors.keys().cloned().collect();
+    let Ok(program) = ricci::Program::parse(&source, &ricci::Request::default()) else { return };
+    let names: Vec<String> = program.tensors().map(String::from).collect();
     if names.is_empty() {
         return;
     }
     let wrt = names[p.wrt as usize % names.len()].clone();
-    let request = ricci::derive::Request { wrt: vec![wrt], ..Default::default() };
-    let Ok(d) = ricci::derive::derive(&program, &request) else { return };
-    let lowered = ricci::derive::lower(&program);
-    let _ = ricci::render::text::render(&d, ricci::render::Style::Unicode, None);
-    let _ = ricci::render::latex::render(&d, None);
-    for backend in [ricci::render::numpy::Backend::Numpy, ricci::render::numpy::Backend::Torch] {
-        let _ = ricci::render::numpy::functions(&program, &lowered, &d, backend);
+    let request = ricci::Request { wrt: vec![wrt], ..Default::default() };
+    let Ok(d) = program.derive(&request) else { return };
+    let _ = d.text(ricci::Style::Unicode, false);
+    let _ = d.latex(false, false);
+    for backend in [ricci::Backend::Numpy, ricci::Backend::Torch] {
+        let _ = d.code(backend);
     }
     // the numeric check on small random tensors: it must not panic either
-    let mut checker = ricci::check::Checker::new(&program, &lowered, &d.of, 3);
-    let checks: Vec<_> = checker.check(&d).into_iter().map(|r| { let j = r.judge(1e-6); (r, j) }).collect();
-    let steps = ricci::steps::derive_steps(&program, &lowered, &d, &request, ricci::render::Style::Unicode);
-    let _ = ricci::render::json::render(&d, ricci::render::Style::Unicode, &[], &steps, &checks);
+    let checks: Vec<_> = d.check(3, &[]).into_iter().map(|r| { let j = r.judge(1e-6); (r, j) }).collect();
+    let _ = d.json(ricci::Style::Unicode, &checks);
 });

@@ -6,12 +6,12 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
-    let options = ricci::Options::default();
-    match ricci::load(text, &options) {
+    let request = ricci::Request::default();
+    match ricci::Program::parse(text, &request) {
         Ok(program) => {
-            let printed = program.syntax.to_string();
-            let again = ricci::load(&printed, &options).expect("the canonical form parses");
-            assert_eq!(again.syntax.to_string(), printed, "canonical form is not a fixed point");
+            let printed = program.to_string();
+            let again = ricci::Program::parse(&printed, &request).expect("the canonical form parses");
+            assert_eq!(again.to_string(), printed, "canonical form is not a fixed point");
         }
         Err(errors) => {
             // rendering a diagnostic must not panic either

@@ -53,7 +53,7 @@ use crate::matrix::Mat;
 use crate::syntax::Program;
 use crate::term::{Func, Name, Term};
 
-pub use eval::{apply, World};
+pub use eval::World;
 pub use mat::eval_mat;
 
 /// How the derived forms compare with finite differences, for one `--wrt`.
@@ -237,14 +237,16 @@ pub struct Checker<'a> {
 }
 
 impl<'a> Checker<'a> {
-    /// A checker with random inputs (seeded) for `program` and loss `of`.
-    pub fn new(program: &'a Program, lowered: &'a Lowered, of: &str, seed: u64) -> Checker<'a> {
-        Self::with_sizes(program, lowered, of, seed, &[])
+    /// A checker with random inputs (seeded) for the derivation's program and
+    /// loss, reading the program as the derivation lowered it, with some sizes
+    /// fixed: `("s", 3)` sets the range of index `s` (or of the range symbol
+    /// `s`) to 3.
+    pub fn with_sizes(d: &'a Derivation, seed: u64, fixed: &[(String, usize)]) -> Checker<'a> {
+        Self::from_parts(&d.program, &d.lowered, &d.of, seed, fixed)
     }
 
-    /// A checker with some sizes fixed: `("s", 3)` sets the range of index `s`
-    /// (or of the range symbol `s`) to 3.
-    pub fn with_sizes(
+    /// A checker for a program and loss without a derivation (the unit tests).
+    pub(crate) fn from_parts(
         program: &'a Program,
         lowered: &'a Lowered,
         of: &str,
@@ -327,6 +329,7 @@ impl<'a> Checker<'a> {
     }
 
     /// The values the check evaluates on.
+    #[cfg(test)]
     pub fn world(&self) -> &World {
         &self.world
     }

@@ -25,7 +25,9 @@ pub struct Lowered {
 }
 
 /// Lowers a checked program into terms.
-pub fn lower(program: &Program) -> Lowered {
+pub(crate) fn lower(program: &Program) -> Lowered {
+    #[cfg(debug_assertions)]
+    super::counter::bump(&super::counter::LOWER);
     let dims = program.dims.clone();
     let mut definitions: Vec<(Rc<str>, Vec<Ix>, Term)> = Vec::new();
     for &s in &program.order {

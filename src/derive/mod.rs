@@ -16,17 +16,17 @@ mod lower;
 mod request;
 mod reverse;
 
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use crate::diagnostic::Diagnostic;
 use crate::matrix::Mat;
-use crate::simplify::Log;
 use crate::syntax::Program;
 use crate::term::{Ix, Term};
 
 pub(crate) use dims::{Dims, Meeting, Origin, RangeConflict};
 pub(crate) use lower::lower_expr;
-pub use lower::{lower, Lowered};
+pub(crate) use lower::{lower, Lowered};
 pub(crate) use request::validate;
 pub use request::{canonical_name, Layout, Request};
 use reverse::compose;
@@ -34,7 +34,8 @@ use reverse::compose;
 pub(crate) use reverse::gradients;
 pub(crate) use reverse::{reverse, Contribution, Reverse};
 
-/// One result of a derivation, ready to render.
+/// One result of a derivation, ready to render (through the [`Derivation`]'s
+/// methods: its index and matrix forms, code, steps and check).
 #[derive(Clone, Debug)]
 pub struct GradientResult {
     /// The tensor, as named on the command line.
@@ -45,21 +46,22 @@ pub struct GradientResult {
     /// the axes of `wrt`, reversed for a matrix form in numerator layout.
     pub shape: Vec<Option<String>>,
     /// The gradient's free indices.
-    pub indices: Vec<Ix>,
+    pub(crate) indices: Vec<Ix>,
     /// The simplified index form.
-    pub term: Term,
+    pub(crate) term: Term,
     /// The matrix form in the requested layout, if there is one.
-    pub matrix: Option<crate::matrix::Mat>,
+    pub(crate) matrix: Option<crate::matrix::Mat>,
     /// The matrix form in gradient layout (what `--check` and NumPy evaluate).
-    pub gradient_matrix: Option<crate::matrix::Mat>,
-    /// What the simplifier did.
-    pub log: Log,
+    pub(crate) gradient_matrix: Option<crate::matrix::Mat>,
     /// The e-graph run over the matrix form, if there was one.
     pub egraph: Option<crate::egraph::RunStats>,
 }
 
-/// A whole derivation: every requested gradient of one loss.
-#[derive(Clone, Debug)]
+/// A whole derivation: every requested gradient of one loss, and what the
+/// pipeline computed on the way (the checked program, its lowered form, the
+/// reverse pass with its named gradients), which the steps, the numeric check
+/// and the renderers read rather than compute again.
+#[derive(Clone)]
 pub struct Derivation {
     /// The loss.
     pub of: String,
@@ -67,9 +69,49 @@ pub struct Derivation {
     pub results: Vec<GradientResult>,
     /// How long each phase took.
     pub phases: Phases,
+    /// The checked program.
+    pub(crate) program: Rc<Program>,
+    /// The program as index terms, lowered once.
+    pub(crate) lowered: Rc<Lowered>,
+    /// The one reverse pass: named gradients, chain-rule terms, parameters.
+    pub(crate) reverse: Rc<Reverse>,
+    /// The request, as answered.
+    pub(crate) request: Request,
 }
 
-/// Wall-clock time per phase of [`derive()`] (for `--stats`).
+impl std::fmt::Debug for Derivation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Derivation")
+            .field("of", &self.of)
+            .field("results", &self.results)
+            .field("phases", &self.phases)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Debug builds count the expensive passes per thread, so that a test can
+/// prove each runs once per request ([`counts`]).
+#[cfg(debug_assertions)]
+pub(crate) mod counter {
+    use std::cell::Cell;
+
+    thread_local! {
+        pub(crate) static LOWER: Cell<usize> = const { Cell::new(0) };
+        pub(crate) static REVERSE: Cell<usize> = const { Cell::new(0) };
+    }
+
+    /// `(lower, reverse)` calls on this thread so far.
+    #[cfg(test)]
+    pub(crate) fn counts() -> (usize, usize) {
+        (LOWER.with(Cell::get), REVERSE.with(Cell::get))
+    }
+
+    pub(crate) fn bump(c: &'static std::thread::LocalKey<Cell<usize>>) {
+        c.with(|c| c.set(c.get() + 1));
+    }
+}
+
+/// Wall-clock time per phase of a derivation ([`crate::derive()`]; for `--stats`).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Phases {
     /// Lowering the program to index terms.
@@ -102,7 +144,7 @@ pub(crate) fn matrix_forms(
     // when a sum has two products to factor.
     let cheaper = |a: Mat, b: Mat| if cost(&b) < cost(&a) { b } else { a };
     let (gradient, saturated, stats) = if crate::egraph::worth_saturating(&m) {
-        let (plain, flipped, stats) = crate::egraph::optimize(&m, request.limits);
+        let (plain, flipped, stats) = crate::egraph::optimize(&m, request.egraph);
         (cheaper(m, plain), Some(flipped), Some(stats))
     } else {
         (m, None, None)
@@ -125,7 +167,7 @@ pub(crate) fn matrix_forms(
 }
 
 /// Differentiates `request.of` by every `request.wrt` and finds the matrix forms.
-pub fn derive(program: &Program, request: &Request) -> Result<Derivation, Diagnostic> {
+pub(crate) fn derive(program: &Rc<Program>, request: &Request) -> Result<Derivation, Diagnostic> {
     validate(program, request)?;
     let mut phases = Phases::default();
     let started = Instant::now();
@@ -170,7 +212,6 @@ pub fn derive(program: &Program, request: &Request) -> Result<Derivation, Diagno
                 term: g.term,
                 matrix,
                 gradient_matrix,
-                log: g.log,
                 egraph,
             }
         })
@@ -179,5 +220,9 @@ pub fn derive(program: &Program, request: &Request) -> Result<Derivation, Diagno
         of: request.of.clone(),
         results,
         phases,
+        program: Rc::clone(program),
+        lowered: Rc::new(lowered),
+        reverse: Rc::new(r),
+        request: request.clone(),
     })
 }

@@ -30,17 +30,22 @@ impl Layout {
     }
 }
 
-/// What to differentiate.
+/// What to differentiate, and how to read the program and show the result.
 #[derive(Clone, Debug)]
 pub struct Request {
     /// The loss (`--of`), `L` by default.
     pub of: String,
-    /// The tensors to differentiate by (`--wrt`), as written on the command line.
+    /// The tensors to differentiate by (`--wrt`), as written on the command
+    /// line; a repeat (in any spelling) is dropped.
     pub wrt: Vec<String>,
     /// The matrix layout.
     pub layout: Layout,
+    /// Sum an index that appears twice in a product and not on the left (`--einstein`).
+    pub einstein: bool,
+    /// Limits on the input (size, nesting, statements, digits, indices).
+    pub limits: crate::Limits,
     /// Limits on the e-graph run over each matrix form.
-    pub limits: crate::egraph::RunLimits,
+    pub egraph: crate::egraph::RunLimits,
 }
 
 impl Request {
@@ -58,7 +63,9 @@ impl Default for Request {
             of: "L".into(),
             wrt: Vec::new(),
             layout: Layout::Gradient,
-            limits: crate::egraph::RunLimits::default(),
+            einstein: false,
+            limits: crate::Limits::default(),
+            egraph: crate::egraph::RunLimits::default(),
         }
     }
 }
@@ -325,6 +332,11 @@ fn suggest(program: &Program, of: &str, name: &str) -> String {
 /// prints it) are one name, in Unicode normal form (NFC).
 pub fn canonical_name(s: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
+    // Plain ASCII without braces is canonical already (NFC leaves it, and a
+    // superscript label is not ASCII): the common case, asked for per request.
+    if s.is_ascii() && !s.contains(['{', '}']) {
+        return s.to_string();
+    }
     let s: String = s.replace("^{(", "^(").replace(")}", ")").nfc().collect();
     crate::render::names::from_superscript(&s).unwrap_or(s)
 }

@@ -27,8 +27,6 @@ pub(crate) struct Gradient {
     pub indices: Vec<Ix>,
     /// The simplified index form.
     pub term: Term,
-    /// What the simplifier did.
-    pub log: Log,
 }
 
 /// Index names for a gradient's free indices, as the documents write them:
@@ -79,6 +77,8 @@ pub(crate) struct Reverse {
 /// derived: a definition that reads none of them, directly or through other
 /// definitions, and an input not asked for, cost nothing.
 pub(crate) fn reverse(program: &Program, lowered: &Lowered, of: &str, wanted: &[String]) -> Reverse {
+    #[cfg(debug_assertions)]
+    super::counter::bump(&super::counter::REVERSE);
     let env = &lowered.env;
     let needed = needed(lowered, wanted);
     let dims = &lowered.dims;
@@ -225,19 +225,19 @@ pub(crate) fn compose(r: &Reverse, lowered: &Lowered, request: &Request) -> Vec<
                     .map(|(k, n)| Ix::fresh(n, dims.axis(&name, k)))
                     .collect()
             });
-            let (term, log) = match r.finished.get(&name) {
-                None => (Term::zero(), Log::default()),
-                Some((g, log)) => {
+            let term = match r.finished.get(&name) {
+                None => Term::zero(),
+                Some((g, _)) => {
                     let expanded = inline(r, &request.of, &name);
                     if &expanded == g {
-                        (g.clone(), log.clone())
+                        g.clone()
                     } else if expanded.size() > LARGE {
                         // Composed of simplified named gradients, it is correct as it
                         // stands; what a second simplification could still cancel
                         // across layers is not worth its quadratic cost on a deep chain.
-                        (simplify::clean(&expanded), log.clone())
+                        simplify::clean(&expanded)
                     } else {
-                        simplify::simplify(&expanded, &lowered.env)
+                        simplify::simplify(&expanded, &lowered.env).0
                     }
                 }
             };
@@ -245,7 +245,6 @@ pub(crate) fn compose(r: &Reverse, lowered: &Lowered, request: &Request) -> Vec<
                 wrt: w.clone(),
                 indices,
                 term,
-                log,
             }
         })
         .collect()

@@ -6,15 +6,12 @@ use super::names::Style;
 use crate::check::{Judgement, Report};
 use crate::derive::Derivation;
 
-/// The JSON object for a derivation; `numpy` holds each result's function,
-/// `checks` each result's `--check` report and verdict (empty without `--check`).
-pub fn render(
-    d: &Derivation,
-    style: Style,
-    numpy: &[String],
-    steps: &[Vec<crate::steps::Step>],
-    checks: &[(Report, Judgement)],
-) -> Value {
+/// The JSON object for a derivation: each result with its NumPy function and
+/// its steps, and `checks`, each result's `--check` report and verdict (empty
+/// without `--check`).
+pub fn render(d: &Derivation, style: Style, checks: &[(Report, Judgement)]) -> Value {
+    let numpy = super::numpy::functions(d, super::numpy::Backend::Numpy);
+    let steps = crate::steps::derive_steps(d, style);
     let results: Vec<Value> = d
         .results
         .iter()

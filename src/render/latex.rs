@@ -51,22 +51,27 @@ pub fn result_equation(of: &str, r: &GradientResult) -> String {
 
 /// The `align` environment for every result, with its derivation when given.
 pub fn render(d: &Derivation, derivations: Option<&[Vec<crate::steps::Step>]>) -> String {
+    align(&d.of, &d.results, derivations)
+}
+
+/// The `align` environment for `results`, each with its derivation when given.
+fn align(of: &str, results: &[GradientResult], derivations: Option<&[Vec<crate::steps::Step>]>) -> String {
     let mut lines = Vec::new();
-    for (k, r) in d.results.iter().enumerate() {
-        let (lhs, rhs) = index_equation(&d.of, r);
+    for (k, r) in results.iter().enumerate() {
+        let (lhs, rhs) = index_equation(of, r);
         lines.push(format!("{lhs} &= {rhs}"));
         let mut repeated = false;
         if let Some(steps) = derivations.and_then(|s| s.get(k)) {
             lines.extend(steps.iter().map(|s| s.latex()));
             // the last step is the result already, unless it lacks the shape
-            repeated = match (steps.last(), matrix_equation(&d.of, r)) {
+            repeated = match (steps.last(), matrix_equation(of, r)) {
                 (Some(last), Some((_, rhs))) => {
                     last.rhs_latex.starts_with(&rhs) && (shape(r).is_none() || last.rhs_latex.contains("\\in"))
                 }
                 _ => false,
             };
         }
-        match matrix_equation(&d.of, r) {
+        match matrix_equation(of, r) {
             _ if repeated => {}
             Some((lhs, rhs)) => {
                 let s = shape(r).map(|s| format!(" {s}")).unwrap_or_default();
@@ -83,16 +88,11 @@ pub fn render(d: &Derivation, derivations: Option<&[Vec<crate::steps::Step>]>) -
 pub fn document(d: &Derivation, derivations: Option<&[Vec<crate::steps::Step>]>) -> String {
     let mut body = String::new();
     for (k, r) in d.results.iter().enumerate() {
-        let one = Derivation {
-            of: d.of.clone(),
-            results: vec![r.clone()],
-            phases: d.phases,
-        };
         let steps = derivations.and_then(|s| s.get(k)).map(|s| vec![s.clone()]);
         body.push_str(&format!(
             "\\section*{{${}$}}\n{}\n",
             names::gradient(&d.of, &r.name, Style::Latex),
-            render(&one, steps.as_deref())
+            align(&d.of, std::slice::from_ref(r), steps.as_deref())
         ));
     }
     standalone(&format!("Gradients of ${}$", names::latex_name(&d.of)), &body)

@@ -27,8 +27,6 @@ mod python;
 
 use std::collections::{BTreeSet, HashMap};
 
-pub use naming::identifier;
-
 use self::einsum::np_term;
 use self::matrix::{np_mat, Kind};
 use self::naming::PyNames;
@@ -296,19 +294,14 @@ fn body(lowered: &Lowered, r: &GradientResult, cx: &mut Ctx) -> Body {
 }
 
 /// Every function of a derivation, named distinctly across the program.
-pub fn functions(program: &Program, lowered: &Lowered, derivation: &Derivation, backend: Backend) -> Vec<String> {
+pub fn functions(derivation: &Derivation, backend: Backend) -> Vec<String> {
+    let (program, lowered) = (&*derivation.program, &*derivation.lowered);
     let names = PyNames::new(program, lowered, &derivation.of);
     derivation
         .results
         .iter()
         .map(|r| function_named(program, lowered, &names, &derivation.of, r, backend))
         .collect()
-}
-
-/// The Python function for one result.
-pub fn function(program: &Program, lowered: &Lowered, of: &str, r: &GradientResult, backend: Backend) -> String {
-    let names = PyNames::new(program, lowered, of);
-    function_named(program, lowered, &names, of, r, backend)
 }
 
 fn function_named(
