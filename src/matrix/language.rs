@@ -180,7 +180,7 @@ impl Leaves {
     }
 
     /// The matrix that node `id` of `e` stands for, binary products and sums
-    /// as they are (see [`flatten`](super::mat::flatten)); `None` if a leaf is
+    /// as they are (the caller flattens them); `None` if a leaf is
     /// of the wrong kind for its place or not in this table.
     pub fn decode(&self, e: &RecExpr<MatLang>, id: Id) -> Option<Mat> {
         let go = |i: &Id| self.decode(e, *i);

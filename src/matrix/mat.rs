@@ -47,7 +47,7 @@ pub fn transpose(m: Mat) -> Mat {
 }
 
 /// Pushes transposes inward where that reads better, and flattens products
-/// and ⊙ with [`splice`] (sums stay as the recogniser ordered them).
+/// and ⊙ with `splice` (sums stay as the recogniser ordered them).
 pub fn tidy(m: Mat) -> Mat {
     match m {
         Mat::T(inner) => match tidy(*inner) {

@@ -53,6 +53,7 @@ pub(super) struct Rule {
 /// A set of operators of [`MatLang`], one bit each (leaves are always there).
 type Ops = u16;
 
+/// The operator of `node` as a one-bit set (nothing for a leaf).
 pub(super) fn op(node: &MatLang) -> Ops {
     1 << match node {
         MatLang::T(_) => 0,
@@ -152,4 +153,32 @@ fn compile() -> Result<Vec<Rule>, String> {
 pub(super) fn rules() -> &'static [Rule] {
     static RULES: std::sync::OnceLock<Vec<Rule>> = std::sync::OnceLock::new();
     RULES.get_or_init(|| compile().unwrap_or_else(|e| panic!("{e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every rule of the file builds, the conditions included; a rule that
+    /// names no operator the e-graph starts with, nor one a rule builds from
+    /// those, is left out.
+    #[test]
+    fn every_rule_builds_and_the_filter_follows_what_rules_make() {
+        assert_eq!(rewrites().unwrap().len(), rules().len());
+        assert!(rules().len() >= 40, "{}", rules().len());
+        let transpose_only = applicable(op(&MatLang::T(Id::from(0))));
+        let names: Vec<String> = transpose_only.iter().map(|r| r.name.to_string()).collect();
+        assert!(names.contains(&"t-t".to_string()), "{names:?}");
+        assert!(!names.iter().any(|n| n.starts_with("had-factor")), "{names:?}");
+        assert_eq!(applicable(Ops::MAX).len(), rules().len());
+    }
+
+    #[test]
+    fn an_unknown_condition_or_a_wrong_arity_is_an_error() {
+        let vars = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(condition("column", &vars(&["?a"])).is_ok());
+        let e = condition("square", &vars(&["?a"])).err().unwrap();
+        assert_eq!(e, "unknown condition `square` on 1 variable(s)");
+        assert!(condition("chain", &vars(&["?a"])).is_err());
+    }
 }
