@@ -86,16 +86,11 @@ pub fn tidy(m: Mat) -> Mat {
             }
         }
         Mat::Had(xs) => splice(Mat::Had(xs.into_iter().map(tidy).collect())),
-        Mat::HDiv(a, b) => Mat::HDiv(Box::new(tidy(*a)), Box::new(tidy(*b))),
-        Mat::Add(ts) => Mat::Add(ts.into_iter().map(|(n, x)| (n, tidy(x))).collect()),
         Mat::Scale(s, x) => match tidy(*x) {
             Mat::Scale(s2, y) => Mat::Scale(mul(vec![s, s2]), y),
             y => Mat::Scale(s, Box::new(y)),
         },
-        Mat::Map(f, x) => Mat::Map(f, Box::new(tidy(*x))),
-        Mat::Pow(x, e) => Mat::Pow(Box::new(tidy(*x)), e),
-        Mat::Diag(x) => Mat::Diag(Box::new(tidy(*x))),
-        m => m,
+        m => m.map(tidy),
     }
 }
 
