@@ -47,7 +47,7 @@ pub fn transpose(m: Mat) -> Mat {
 }
 
 /// Pushes transposes inward where that reads better, and flattens products
-/// and ⊙ with `splice` (sums stay as the recogniser ordered them).
+/// and ⊙ as `splice` does (sums stay as the recogniser ordered them).
 pub fn tidy(m: Mat) -> Mat {
     match m {
         Mat::T(inner) => match tidy(*inner) {
@@ -80,12 +80,14 @@ pub fn tidy(m: Mat) -> Mat {
                 .into_iter()
                 .map(tidy)
                 .filter(|x| !matches!(x, Mat::Scalar(t) if t.is_one()));
-            match splice(Mat::MatMul(xs.collect())) {
-                Mat::MatMul(mut flat) if flat.len() == 1 => flat.pop().unwrap(),
-                m => m,
+            let mut flat = spliced(xs, Assoc::MatMul);
+            if flat.len() == 1 {
+                flat.pop().unwrap()
+            } else {
+                Mat::MatMul(flat)
             }
         }
-        Mat::Had(xs) => splice(Mat::Had(xs.into_iter().map(tidy).collect())),
+        Mat::Had(xs) => Mat::Had(spliced(xs.into_iter().map(tidy), Assoc::Had)),
         Mat::Scale(s, x) => match tidy(*x) {
             Mat::Scale(s2, y) => Mat::Scale(mul(vec![s, s2]), y),
             y => Mat::Scale(s, Box::new(y)),
@@ -241,22 +243,8 @@ pub(crate) fn node_cost(node: Node, operands: usize) -> usize {
 /// else is returned as it is.
 pub(crate) fn splice(m: Mat) -> Mat {
     match m {
-        Mat::MatMul(xs) => Mat::MatMul(
-            xs.into_iter()
-                .flat_map(|x| match x {
-                    Mat::MatMul(ys) => ys,
-                    x => vec![x],
-                })
-                .collect(),
-        ),
-        Mat::Had(xs) => Mat::Had(
-            xs.into_iter()
-                .flat_map(|x| match x {
-                    Mat::Had(ys) => ys,
-                    x => vec![x],
-                })
-                .collect(),
-        ),
+        Mat::MatMul(xs) => Mat::MatMul(spliced(xs, Assoc::MatMul)),
+        Mat::Had(xs) => Mat::Had(spliced(xs, Assoc::Had)),
         Mat::Add(ts) => {
             let mut out = Vec::new();
             for (neg, x) in ts {
@@ -270,6 +258,27 @@ pub(crate) fn splice(m: Mat) -> Mat {
         }
         m => m,
     }
+}
+
+/// The two associative products.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Assoc {
+    MatMul,
+    Had,
+}
+
+/// The operands `xs` of a product `of`, with the operands of each operand
+/// that is such a product itself spliced in.
+fn spliced(xs: impl IntoIterator<Item = Mat>, of: Assoc) -> Vec<Mat> {
+    let mut out = Vec::new();
+    for x in xs {
+        match x {
+            Mat::MatMul(ys) if of == Assoc::MatMul => out.extend(ys),
+            Mat::Had(ys) if of == Assoc::Had => out.extend(ys),
+            x => out.push(x),
+        }
+    }
+    out
 }
 
 /// [`splice`] at every level, bottom up.
