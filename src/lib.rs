@@ -57,7 +57,6 @@ mod check;
 mod derive;
 mod diagnostic;
 mod diff;
-mod egraph;
 mod limits;
 // `Mat::MatMul` is the product's name in rules/matrix.rules (a lint that
 // applies now that the type is not exported).
@@ -74,7 +73,7 @@ pub use api::{derive, Error, Program};
 pub use check::{Judgement, Report, Verdict};
 pub use derive::{canonical_name, Derivation, GradientResult, Layout, Phases, Request};
 pub use diagnostic::{line_col, Diagnostic, Diagnostics};
-pub use egraph::{RunLimits as EgraphLimits, RunStats as EgraphStats};
+pub use matrix::{RunLimits as EgraphLimits, RunStats as EgraphStats};
 pub use limits::Limits;
 pub use render::numpy::Backend;
 pub use render::Style;

@@ -54,7 +54,7 @@ pub struct GradientResult {
     /// The matrix form in gradient layout (what `--check` and NumPy evaluate).
     pub(crate) gradient_matrix: Option<crate::matrix::Mat>,
     /// The e-graph run over the matrix form, if there was one.
-    pub egraph: Option<crate::egraph::RunStats>,
+    pub egraph: Option<crate::matrix::RunStats>,
 }
 
 /// A whole derivation: every requested gradient of one loss, and what the
@@ -133,7 +133,7 @@ pub(crate) fn matrix_forms(
     term: &Term,
     indices: &[Ix],
     request: &Request,
-) -> (Option<Mat>, Option<Mat>, Option<crate::egraph::RunStats>) {
+) -> (Option<Mat>, Option<Mat>, Option<crate::matrix::RunStats>) {
     use crate::matrix::{cost, transposed};
     let Some(m) = crate::matrix::recognize(term, indices) else {
         return (None, None, None);
@@ -143,8 +143,8 @@ pub(crate) fn matrix_forms(
     // without it; what it adds is factoring across a sum, so it runs only
     // when a sum has two products to factor.
     let cheaper = |a: Mat, b: Mat| if cost(&b) < cost(&a) { b } else { a };
-    let (gradient, saturated, stats) = if crate::egraph::worth_saturating(&m) {
-        let (plain, flipped, stats) = crate::egraph::optimize(&m, request.egraph);
+    let (gradient, saturated, stats) = if crate::matrix::worth_saturating(&m) {
+        let (plain, flipped, stats) = crate::matrix::optimize(&m, request.egraph);
         (cheaper(m, plain), Some(flipped), Some(stats))
     } else {
         (m, None, None)

@@ -45,7 +45,7 @@ pub struct Request {
     /// Limits on the input (size, nesting, statements, digits, indices).
     pub limits: crate::Limits,
     /// Limits on the e-graph run over each matrix form.
-    pub egraph: crate::egraph::RunLimits,
+    pub egraph: crate::matrix::RunLimits,
 }
 
 impl Request {
@@ -65,7 +65,7 @@ impl Default for Request {
             layout: Layout::Gradient,
             einstein: false,
             limits: crate::Limits::default(),
-            egraph: crate::egraph::RunLimits::default(),
+            egraph: crate::matrix::RunLimits::default(),
         }
     }
 }

@@ -1,0 +1,323 @@
+//! The matrix expression: its shape, its reading cost, its transpose and its
+//! flattening — each defined once here, for the recogniser and the e-graph.
+
+use num_rational::BigRational;
+
+use crate::simplify::mul;
+use crate::term::{Func, Name, Term};
+
+/// A matrix expression. Vectors are columns; scalars are 1×1.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Mat {
+    /// A tensor, scalar or given gradient as a whole, with the dimension of each axis.
+    Var(Name, Vec<u32>),
+    /// A scalar given as an index-free term (`2`, `1/S`).
+    Scalar(Term),
+    /// Transpose.
+    T(Box<Mat>),
+    /// Matrix product, left to right.
+    MatMul(Vec<Mat>),
+    /// Elementwise (Hadamard) product.
+    Had(Vec<Mat>),
+    /// Elementwise division.
+    HDiv(Box<Mat>, Box<Mat>),
+    /// Sum; the flag is `true` for a subtracted term.
+    Add(Vec<(bool, Mat)>),
+    /// A scalar times a matrix.
+    Scale(Term, Box<Mat>),
+    /// A column of ones over a dimension.
+    Ones(u32),
+    /// The identity over a dimension.
+    Eye(u32),
+    /// An elementwise function.
+    Map(Func, Box<Mat>),
+    /// An elementwise power.
+    Pow(Box<Mat>, BigRational),
+    /// A diagonal matrix from a vector.
+    Diag(Box<Mat>),
+}
+
+/// `Aᵀ`, with `(Aᵀ)ᵀ = A`.
+pub fn transpose(m: Mat) -> Mat {
+    match m {
+        Mat::T(inner) => *inner,
+        Mat::Scalar(_) | Mat::Eye(_) | Mat::Diag(_) => m,
+        m => Mat::T(Box::new(m)),
+    }
+}
+
+/// Pushes transposes inward where that reads better, and flattens products
+/// and ⊙ as `splice` does (sums stay as the recogniser ordered them).
+pub fn tidy(m: Mat) -> Mat {
+    match m {
+        Mat::T(inner) => match tidy(*inner) {
+            Mat::T(x) => *x,
+            Mat::MatMul(xs) => tidy(Mat::MatMul(xs.into_iter().rev().map(|x| tidy(transpose(x))).collect())),
+            Mat::Scale(s, x) => Mat::Scale(s, Box::new(tidy(transpose(*x)))),
+            // Elementwise operations commute with the transpose: move it inside
+            // when that is no longer.
+            x @ (Mat::Had(_) | Mat::HDiv(..) | Mat::Map(..) | Mat::Pow(..)) => {
+                let inside = match x.clone() {
+                    Mat::Had(xs) => tidy(Mat::Had(xs.into_iter().map(transpose).collect())),
+                    Mat::HDiv(a, b) => tidy(Mat::HDiv(Box::new(transpose(*a)), Box::new(transpose(*b)))),
+                    Mat::Map(f, y) => Mat::Map(f, Box::new(tidy(transpose(*y)))),
+                    Mat::Pow(y, e) => Mat::Pow(Box::new(tidy(transpose(*y))), e),
+                    _ => unreachable!(),
+                };
+                let outside = Mat::T(Box::new(x));
+                if cost(&inside) <= cost(&outside) {
+                    inside
+                } else {
+                    outside
+                }
+            }
+            x @ (Mat::Scalar(_) | Mat::Eye(_) | Mat::Diag(_)) => x,
+            x => Mat::T(Box::new(x)),
+        },
+        Mat::MatMul(xs) => {
+            // a factor `1` drops out; nested products are spliced in
+            let xs = xs
+                .into_iter()
+                .map(tidy)
+                .filter(|x| !matches!(x, Mat::Scalar(t) if t.is_one()));
+            let mut flat = spliced(xs, Assoc::MatMul);
+            if flat.len() == 1 {
+                flat.pop().unwrap()
+            } else {
+                Mat::MatMul(flat)
+            }
+        }
+        Mat::Had(xs) => Mat::Had(spliced(xs.into_iter().map(tidy), Assoc::Had)),
+        Mat::Scale(s, x) => match tidy(*x) {
+            Mat::Scale(s2, y) => Mat::Scale(mul(vec![s, s2]), y),
+            y => Mat::Scale(s, Box::new(y)),
+        },
+        m => m.map(tidy),
+    }
+}
+
+/// The transpose of a whole result, for numerator layout and for vectors that
+/// read better as rows: `(A B)ᵀ = Bᵀ Aᵀ`, elementwise operations transposed
+/// inside when that is shorter, and for a column vector `(a ⊙ r)ᵀ = aᵀ diag(r)`
+/// when `r` is a plain elementwise factor.
+pub fn transposed(m: &Mat) -> Mat {
+    fn go(m: Mat) -> Mat {
+        let candidate = match m.clone() {
+            Mat::T(x) => return tidy(*x),
+            Mat::MatMul(xs) => tidy(Mat::MatMul(xs.into_iter().rev().map(go).collect())),
+            Mat::Scale(s, x) => return Mat::Scale(s, Box::new(go(*x))),
+            Mat::Had(xs) if xs.len() == 2 && is_column(&m) && is_plain(&xs[1]) && !is_plain(&xs[0]) => {
+                let mut xs = xs;
+                let r = xs.pop().unwrap();
+                let a = xs.pop().unwrap();
+                return tidy(Mat::MatMul(vec![go(a), Mat::Diag(Box::new(r))]));
+            }
+            Mat::Had(xs) => tidy(Mat::Had(xs.into_iter().map(go).collect())),
+            Mat::HDiv(a, b) => tidy(Mat::HDiv(Box::new(go(*a)), Box::new(go(*b)))),
+            Mat::Map(f, x) => Mat::Map(f, Box::new(go(*x))),
+            x @ (Mat::Scalar(_) | Mat::Eye(_) | Mat::Diag(_)) => return x,
+            x => return Mat::T(Box::new(x)),
+        };
+        let plain = Mat::T(Box::new(m));
+        if cost(&candidate) <= cost(&plain) {
+            candidate
+        } else {
+            plain
+        }
+    }
+    go(m.clone())
+}
+
+/// Rows and columns of a matrix expression, as dimension classes (`None` for 1).
+pub fn shape(m: &Mat) -> Shape {
+    match m {
+        Mat::Var(_, dims) => (dims.first().copied(), dims.get(1).copied()),
+        Mat::Scalar(_) => (None, None),
+        Mat::Ones(d) => (Some(*d), None),
+        Mat::Eye(d) => (Some(*d), Some(*d)),
+        Mat::T(x) => shapes::transpose(shape(x)),
+        Mat::MatMul(xs) => shapes::product(xs.iter().map(shape)),
+        Mat::Had(xs) => shapes::elementwise(xs.iter().map(shape)),
+        Mat::HDiv(a, b) => shapes::elementwise([shape(a), shape(b)]),
+        Mat::Add(ts) => shapes::elementwise(ts.iter().map(|(_, x)| shape(x))),
+        Mat::Scale(_, a) | Mat::Map(_, a) | Mat::Pow(a, _) => shape(a),
+        Mat::Diag(v) => shapes::diag(shape(v)),
+    }
+}
+
+/// Rows and columns as dimension classes (`None` for 1).
+pub type Shape = (Option<u32>, Option<u32>);
+
+/// The shape of each operator from the shapes of its operands: [`shape`] and
+/// the e-graph's shape analysis both apply these, so the two cannot disagree.
+pub(crate) mod shapes {
+    use super::Shape;
+
+    /// `Aᵀ`: rows and columns swapped.
+    pub(crate) fn transpose((r, c): Shape) -> Shape {
+        (c, r)
+    }
+
+    /// A matrix product: the rows of its first factor and the columns of its
+    /// last; a 1×1 factor only scales, so it does not count.
+    pub(crate) fn product(factors: impl IntoIterator<Item = Shape>) -> Shape {
+        let mut wide = factors.into_iter().filter(|s| *s != (None, None));
+        let first = wide.next();
+        let last = wide.last().or(first);
+        (first.and_then(|s| s.0), last.and_then(|s| s.1))
+    }
+
+    /// ⊙, ⊘ or a sum: a scalar operand broadcasts, so the shape is the first
+    /// operand's with the most axes (on a well-formed form all such are equal).
+    pub(crate) fn elementwise(operands: impl IntoIterator<Item = Shape>) -> Shape {
+        operands
+            .into_iter()
+            .fold(None, |wide: Option<Shape>, s| match wide {
+                Some(w) if axes(s) <= axes(w) => Some(w),
+                _ => Some(s),
+            })
+            .unwrap_or((None, None))
+    }
+
+    /// `diag(v)`: square over the vector's rows.
+    pub(crate) fn diag((r, _): Shape) -> Shape {
+        (r, r)
+    }
+
+    /// How many of rows and columns are more than 1.
+    pub(crate) fn axes((r, c): Shape) -> u8 {
+        r.is_some() as u8 + c.is_some() as u8
+    }
+}
+
+fn is_column(m: &Mat) -> bool {
+    let (r, c) = shape(m);
+    r.is_some() && c.is_none()
+}
+
+fn is_plain(m: &Mat) -> bool {
+    matches!(m, Mat::Var(..) | Mat::Map(..))
+}
+
+/// A reading cost: nodes, with a transpose of anything but `1` counted extra.
+pub fn cost(m: &Mat) -> usize {
+    let node = match m {
+        Mat::Var(..) | Mat::Scalar(_) | Mat::Ones(_) | Mat::Eye(_) => Node::Leaf,
+        Mat::T(x) if matches!(**x, Mat::Ones(_)) => Node::OnesTransposed,
+        Mat::T(_) => Node::Transpose,
+        _ => Node::Operator,
+    };
+    node_cost(node, m.fold(0, |sum, x| sum + cost(x)))
+}
+
+/// What one node of a matrix expression is, for its reading cost.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Node {
+    /// A tensor, scalar, `1`, `I` — or in the e-graph also the scalar of a
+    /// `scale`, the function of a `map` and the exponent of a `pow`, which
+    /// there are operands of their own.
+    Leaf,
+    /// `1ᵀ`, read as one symbol.
+    OnesTransposed,
+    /// Any other transpose.
+    Transpose,
+    /// Every other operator.
+    Operator,
+}
+
+/// The reading cost of one node over operands that cost `operands` in all:
+/// one a leaf or an operator, two more for a transpose (`(…)ᵀ`), except `1ᵀ`,
+/// which costs what a leaf does. [`cost`] and the e-graph's extraction both
+/// count with it.
+pub(crate) fn node_cost(node: Node, operands: usize) -> usize {
+    match node {
+        Node::Leaf | Node::OnesTransposed => 1,
+        Node::Transpose => 2 + operands,
+        Node::Operator => 1 + operands,
+    }
+}
+
+/// One level of flattening: the operands of a product or ⊙ that are products
+/// or ⊙ themselves spliced in (`(A B) C = A B C`), and likewise the terms of a
+/// sum inside a sum, signs carried, positive terms first (`Y − T`). Anything
+/// else is returned as it is.
+pub(crate) fn splice(m: Mat) -> Mat {
+    match m {
+        Mat::MatMul(xs) => Mat::MatMul(spliced(xs, Assoc::MatMul)),
+        Mat::Had(xs) => Mat::Had(spliced(xs, Assoc::Had)),
+        Mat::Add(ts) => {
+            let mut out = Vec::new();
+            for (neg, x) in ts {
+                match x {
+                    Mat::Add(inner) => out.extend(inner.into_iter().map(|(n, y)| (n != neg, y))),
+                    y => out.push((neg, y)),
+                }
+            }
+            out.sort_by_key(|(neg, _)| *neg);
+            Mat::Add(out)
+        }
+        m => m,
+    }
+}
+
+/// The two associative products.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Assoc {
+    MatMul,
+    Had,
+}
+
+/// The operands `xs` of a product `of`, with the operands of each operand
+/// that is such a product itself spliced in.
+fn spliced(xs: impl IntoIterator<Item = Mat>, of: Assoc) -> Vec<Mat> {
+    let mut out = Vec::new();
+    for x in xs {
+        match x {
+            Mat::MatMul(ys) if of == Assoc::MatMul => out.extend(ys),
+            Mat::Had(ys) if of == Assoc::Had => out.extend(ys),
+            x => out.push(x),
+        }
+    }
+    out
+}
+
+/// [`splice`] at every level, bottom up.
+pub(crate) fn flatten(m: Mat) -> Mat {
+    splice(m.map(flatten))
+}
+
+impl Mat {
+    /// Folds `f` over the matrix operands (not the scalar of a `Scale`, the
+    /// function of a `Map` or the exponent of a `Pow`), left to right.
+    pub fn fold<T>(&self, init: T, mut f: impl FnMut(T, &Mat) -> T) -> T {
+        match self {
+            Mat::Var(..) | Mat::Scalar(_) | Mat::Ones(_) | Mat::Eye(_) => init,
+            Mat::T(x) | Mat::Scale(_, x) | Mat::Map(_, x) | Mat::Pow(x, _) | Mat::Diag(x) => f(init, x),
+            Mat::MatMul(xs) | Mat::Had(xs) => xs.iter().fold(init, f),
+            Mat::HDiv(a, b) => {
+                let acc = f(init, a);
+                f(acc, b)
+            }
+            Mat::Add(ts) => ts.iter().fold(init, |acc, (_, x)| f(acc, x)),
+        }
+    }
+
+    /// The same node with `f` applied to each matrix operand.
+    pub fn map(self, mut f: impl FnMut(Mat) -> Mat) -> Mat {
+        match self {
+            Mat::T(x) => Mat::T(Box::new(f(*x))),
+            Mat::MatMul(xs) => Mat::MatMul(xs.into_iter().map(f).collect()),
+            Mat::Had(xs) => Mat::Had(xs.into_iter().map(f).collect()),
+            Mat::HDiv(a, b) => {
+                let a = f(*a);
+                Mat::HDiv(Box::new(a), Box::new(f(*b)))
+            }
+            Mat::Add(ts) => Mat::Add(ts.into_iter().map(|(n, x)| (n, f(x))).collect()),
+            Mat::Scale(s, x) => Mat::Scale(s, Box::new(f(*x))),
+            Mat::Map(h, x) => Mat::Map(h, Box::new(f(*x))),
+            Mat::Pow(x, e) => Mat::Pow(Box::new(f(*x)), e),
+            Mat::Diag(x) => Mat::Diag(Box::new(f(*x))),
+            m @ (Mat::Var(..) | Mat::Scalar(_) | Mat::Ones(_) | Mat::Eye(_)) => m,
+        }
+    }
+}

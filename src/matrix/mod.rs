@@ -1,0 +1,24 @@
+//! Matrix forms: an index term read as matrix algebra, then improved by
+//! equality saturation.
+//!
+//! One concept a file: [`Mat`] with its one shape, reading cost, transpose and
+//! flattening (`mat.rs`); recognition of an index term (`recognize.rs`); the
+//! e-graph language with its typed leaves and shape analysis (`language.rs`);
+//! `rules/matrix.rules` compiled into rewrites (`rules.rs`); and the
+//! saturation run that extracts the cheapest equivalent form (`egraph.rs`).
+//! The dependencies run one way: `mat` ← `recognize`; `mat` ← `language` ←
+//! `rules` ← `egraph`.
+
+mod egraph;
+mod language;
+mod mat;
+mod recognize;
+mod rules;
+
+pub use egraph::{optimize, worth_saturating, RunLimits, RunStats};
+#[cfg(test)]
+pub use language::Leaf;
+#[cfg(test)]
+pub use mat::Shape;
+pub use mat::{cost, transposed, Mat};
+pub use recognize::recognize;
