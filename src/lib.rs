@@ -37,7 +37,7 @@
 //!
 //! Inside, one module a stage: `syntax` (parse, check) → `derive` (lowering,
 //! the reverse pass, `diff`) → `simplify` (index normal form) → `matrix`
-//! (recognition) → `egraph` (saturation with `rules/matrix.rules`) → `steps`,
+//! (recognition, then saturation with `rules/matrix.rules` in egg) → `steps`,
 //! `render` (text, LaTeX, JSON, NumPy) and `check` (finite differences). A
 //! [`Derivation`] keeps the checked program, its lowered form and the reverse
 //! pass with its named gradients, so the steps, the check and every renderer
