@@ -144,7 +144,7 @@ mod tests {
         for style in [Style::Unicode, Style::Ascii] {
             d.text(style, false);
             d.text(style, true);
-            d.steps(style);
+            d.steps();
         }
         for (standalone, steps) in [(false, false), (false, true), (true, false), (true, true)] {
             d.latex(standalone, steps);
