@@ -130,6 +130,13 @@ fn passes(log: &Log) -> Justification {
     Justification::Simplification(seen)
 }
 
+impl Step {
+    /// What justifies the step (print it with [`Justification::text`]).
+    pub fn why(&self) -> &Justification {
+        &self.why
+    }
+}
+
 fn step(lhs: Lhs, rhs: Rhs, why: Justification) -> Step {
     Step { lhs, rhs, why }
 }
@@ -374,5 +381,45 @@ fn collect_grads(t: &Term, out: &mut Vec<String>) {
         Term::Add(ts) | Term::Mul(ts) => ts.iter().for_each(|x| collect_grads(x, out)),
         Term::Pow(b, _) | Term::Fn(_, b) | Term::Sum(_, b) => collect_grads(b, out),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Justification as J, Pass};
+    use crate::{Request, Style};
+
+    #[test]
+    fn steps_are_data_that_the_renderers_print() {
+        let source =
+            "index s : S; index m : M; index n : N\nY_sn = Σ_m X_sm W_nm + b_n\nH_sn = tanh(Y_sn)\nL = Σ_s Σ_n H_sn^2";
+        let request = Request {
+            wrt: vec!["W".into()],
+            ..Request::default()
+        };
+        let d = crate::derive(source, &request).unwrap();
+        let steps = d.steps();
+        let why: Vec<&J> = steps[0].iter().map(|s| s.why()).collect();
+        let h = J::Definition("H".into());
+        assert_eq!(
+            why[3..8],
+            [
+                &J::ChainRule,
+                &h,
+                &J::Substitution,
+                &J::Simplification(vec![Pass::Contraction, Pass::Fold]),
+                &J::MatrixForm
+            ]
+        );
+        assert_eq!(steps[0][1].text(Style::Unicode), "= 2 H_ij");
+        assert_eq!(steps[0][2].text(Style::Ascii), "dL/dH = 2 H in R^(SxN)");
+        assert_eq!(
+            steps[0][1].latex(),
+            " &= 2 H_{ij} \\qquad \\text{\\footnotesize $\\delta$ contraction}"
+        );
+        assert_eq!(
+            steps[0].last().unwrap().why().text(Style::Unicode),
+            "substituting ∂L/∂Y"
+        );
     }
 }

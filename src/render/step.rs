@@ -110,6 +110,15 @@ fn pass(p: Pass) -> &'static str {
     }
 }
 
+impl Justification {
+    /// In words, as `--steps` prints it between brackets: `chain rule`,
+    /// `δ contraction`, `substituting ∂L/∂H`; in LaTeX text mode for
+    /// [`Style::Latex`] (`$\delta$ contraction`).
+    pub fn text(&self, style: Style) -> String {
+        why(self, style)
+    }
+}
+
 /// What justifies a step, in words: `chain rule`, `δ contraction`,
 /// `substituting ∂L/∂H`; in LaTeX text mode for [`Style::Latex`]
 /// (`$\delta$ contraction`).
@@ -156,5 +165,35 @@ pub fn why(j: &Justification, style: Style) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn justifications_in_words_and_in_latex() {
+        let simplified = Justification::Simplification(vec![Pass::Contraction, Pass::Fold, Pass::Factor]);
+        assert_eq!(
+            simplified.text(Style::Unicode),
+            "δ contraction, definitions folded back, simplification"
+        );
+        assert_eq!(
+            simplified.text(Style::Latex),
+            "$\\delta$ contraction, definitions folded back, simplification"
+        );
+        assert_eq!(
+            Justification::Simplification(vec![]).text(Style::Ascii),
+            "simplification"
+        );
+        assert_eq!(Justification::Contraction.text(Style::Latex), "$\\delta$ contraction");
+        assert_eq!(Justification::ChainRule.text(Style::Latex), "chain rule");
+        let substituting = Justification::Substituting {
+            of: "L".into(),
+            gradients: vec!["H".into(), "Z".into()],
+        };
+        assert_eq!(substituting.text(Style::Unicode), "substituting ∂L/∂H, ∂L/∂Z");
+        assert_eq!(substituting.text(Style::Ascii), "substituting dL/dH, dL/dZ");
     }
 }
