@@ -105,14 +105,14 @@ impl Derivation {
     /// The text output: each result's index form and matrix form, and with
     /// `steps` its numbered derivation between them.
     pub fn text(&self, style: Style, steps: bool) -> String {
-        let steps = steps.then(|| self.steps(style));
+        let steps = steps.then(|| self.steps());
         crate::render::text::render(self, style, steps.as_deref())
     }
 
     /// The LaTeX output: an `align` environment, or with `standalone` a
     /// complete document; with `steps` each result's derivation too.
     pub fn latex(&self, standalone: bool, steps: bool) -> String {
-        let steps = steps.then(|| self.steps(Style::Unicode));
+        let steps = steps.then(|| self.steps());
         if standalone {
             crate::render::latex::document(self, steps.as_deref())
         } else {
@@ -137,8 +137,8 @@ impl Derivation {
     }
 
     /// Each result's numbered derivation, as plain data.
-    pub fn steps(&self, style: Style) -> Vec<Vec<Step>> {
-        crate::steps::derive_steps(self, style)
+    pub fn steps(&self) -> Vec<Vec<Step>> {
+        crate::steps::derive_steps(self)
     }
 
     /// Compares every result with central finite differences on random

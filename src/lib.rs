@@ -77,7 +77,7 @@ pub use limits::Limits;
 pub use matrix::{RunLimits as EgraphLimits, RunStats as EgraphStats};
 pub use render::numpy::Backend;
 pub use render::Style;
-pub use steps::Step;
+pub use steps::{Justification, Pass, Step};
 pub use syntax::ast::Span;
 
 /// Not part of the API (hidden from the docs, may change at any time): the
@@ -144,7 +144,7 @@ mod tests {
         for style in [Style::Unicode, Style::Ascii] {
             d.text(style, false);
             d.text(style, true);
-            d.steps(style);
+            d.steps();
         }
         for (standalone, steps) in [(false, false), (false, true), (true, false), (true, true)] {
             d.latex(standalone, steps);

@@ -7,152 +7,145 @@
 //! read from its log), and the matrix form. Upstream gradients appear by name
 //! (`∂L/∂H`), as the documents name δ⁽ᴸ⁾ or ∂L/∂z; the last step substitutes
 //! them and gives the result.
+//!
+//! A [`Step`] is plain data — terms, matrix forms and a [`Justification`] —
+//! and renders nothing: `render::text` and `render::latex` print it.
 
 use std::collections::BTreeSet;
 
 use crate::derive::{matrix_forms, Contribution, Derivation, GradientResult, Lowered, Request, Reverse};
-use crate::render::index::{gradient_head, Namer, Printer};
-use crate::render::names::{self, Style};
+use crate::matrix::Mat;
 use crate::simplify::{self, Log};
 use crate::term::{Ix, Term};
 
-/// One line of a derivation.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One line of a derivation: `lhs = rhs   [why]`. Print it with
+/// [`Step::text`] or [`Step::latex`].
+#[derive(Clone, Debug, PartialEq)]
 pub struct Step {
-    /// The left side (`∂L/∂W_ij`), empty for a continuation `= …`.
-    pub lhs: String,
+    /// The left side.
+    pub(crate) lhs: Lhs,
     /// The right side.
-    pub rhs: String,
-    /// The left side in LaTeX.
-    pub lhs_latex: String,
-    /// The right side in LaTeX.
-    pub rhs_latex: String,
-    /// What justifies it (`chain rule`, `δ contraction`, `matrix form`).
-    pub why: String,
-    /// The same in LaTeX text mode (`$\\delta$ contraction`).
-    pub why_latex: String,
+    pub(crate) rhs: Rhs,
+    /// What justifies it.
+    pub(crate) why: Justification,
+}
+
+/// The left side of a step.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Lhs {
+    /// None: a continuation `= …` of the line before.
+    Continuation,
+    /// `∂L/∂T_ij`, the indices as they were written.
+    Gradient { of: String, wrt: String, at: Vec<Ix> },
+    /// `∂C_sn/∂T_ij`, one consumer's derivative (`copy` its indices, bound).
+    Partial {
+        consumer: String,
+        copy: Vec<Ix>,
+        wrt: String,
+        at: Vec<Ix>,
+    },
+    /// `∂L/∂T`, the left side of a matrix form.
+    Matrix { of: String, wrt: String },
+}
+
+/// The right side of a step.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Rhs {
+    /// The chain rule for `wrt`: `Σ_c (∂L/∂C)_c ∂C_c/∂T_ij + …`.
+    Chain { wrt: String, at: Vec<Ix>, parts: Vec<Link> },
+    /// An index term with the free indices `at` and the bound indices `bound`.
+    Term { term: Term, at: Vec<Ix>, bound: Vec<Ix> },
+    /// A matrix form, with the declared range of each axis when all are declared.
+    Matrix { form: Mat, shape: Option<Vec<String>> },
+}
+
+/// One term of the chain rule: the consumer, its indices, its upstream gradient.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Link {
+    pub(crate) consumer: String,
+    pub(crate) copy: Vec<Ix>,
+    pub(crate) upstream: Term,
+}
+
+/// Why a step holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Justification {
+    /// The chain rule over the consumers of a tensor.
+    ChainRule,
+    /// The derivative of the definition of the named tensor.
+    Definition(String),
+    /// Kronecker deltas contracted.
+    Contraction,
+    /// The simplifier's passes that fired, in the order they first fired.
+    Simplification(Vec<Pass>),
+    /// The consumers' derivatives substituted into the chain rule.
+    Substitution,
+    /// The matrix form of a gradient.
+    MatrixForm,
+    /// The named gradients of `of` by these tensors substituted.
+    Substituting {
+        /// The loss.
+        of: String,
+        /// The tensors whose gradients were substituted.
+        gradients: Vec<String>,
+    },
+}
+
+/// A pass of the simplifier, as its log names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pass {
+    /// Kronecker deltas contracted (`contract-delta`).
+    Contraction,
+    /// Definitions folded back (`fold-definition`).
+    Fold,
+    /// An assumption applied (`assume`).
+    Assumption,
+    /// Factoring (`factor`).
+    Factor,
+    /// Any other pass, by its log name.
+    Other(&'static str),
+}
+
+impl Pass {
+    fn of_rule(rule: &'static str) -> Pass {
+        match rule {
+            "contract-delta" => Pass::Contraction,
+            "fold-definition" => Pass::Fold,
+            "assume" => Pass::Assumption,
+            "factor" => Pass::Factor,
+            other => Pass::Other(other),
+        }
+    }
+}
+
+/// The passes that fired, each once, in the order they first fired.
+fn passes(log: &Log) -> Justification {
+    let mut seen: Vec<Pass> = Vec::new();
+    for (rule, _) in &log.entries {
+        let pass = Pass::of_rule(rule);
+        if !seen.contains(&pass) {
+            seen.push(pass);
+        }
+    }
+    Justification::Simplification(seen)
 }
 
 impl Step {
-    /// `∂L/∂W_ij = …   [why]` as one text line.
-    pub fn text(&self) -> String {
-        let lhs = if self.lhs.is_empty() {
-            String::new()
-        } else {
-            format!("{} ", self.lhs)
-        };
-        format!("{lhs}= {}", self.rhs)
-    }
-
-    /// The LaTeX line for an `align` environment.
-    pub fn latex(&self) -> String {
-        let rhs = crate::render::latex::break_long(&self.rhs_latex);
-        format!(
-            "{} &= {rhs} \\qquad \\text{{\\footnotesize {}}}",
-            self.lhs_latex, self.why_latex
-        )
+    /// What justifies the step (print it with [`Justification::text`]).
+    pub fn why(&self) -> &Justification {
+        &self.why
     }
 }
 
-/// Names of the simplifier's passes as a reader knows them.
-fn pass_names(log: &Log) -> (String, String) {
-    let mut seen: Vec<&str> = Vec::new();
-    for (rule, _) in &log.entries {
-        let name = match *rule {
-            "contract-delta" => "δ contraction",
-            "fold-definition" => "definitions folded back",
-            "assume" => "assumption",
-            "factor" => "simplification",
-            other => other,
-        };
-        if !seen.contains(&name) {
-            seen.push(name);
-        }
-    }
-    let text = if seen.is_empty() {
-        "simplification".to_string()
-    } else {
-        seen.join(", ")
-    };
-    let latex = text.replace('δ', "$\\delta$");
-    (text, latex)
+fn step(lhs: Lhs, rhs: Rhs, why: Justification) -> Step {
+    Step { lhs, rhs, why }
 }
 
-struct Writer<'a> {
-    of: &'a str,
-    style: Style,
-}
-
-/// Names for the indices of one contribution: the result's indices free, the
-/// consumer's copy bound (renamed where it would clash).
-fn namer_for(at: &[Ix], copy: &[Ix]) -> Namer {
-    let mut namer = Namer::new(&at.iter().cloned().collect::<BTreeSet<_>>());
-    namer.bind(copy);
-    namer
-}
-
-impl Writer<'_> {
-    fn term(&self, t: &Term, namer: &mut Namer, style: Style) -> String {
-        Printer::new(style, namer).term(t)
-    }
-
-    fn names(ix: &[Ix]) -> Vec<String> {
-        ix.iter().map(|i| i.name.to_string()).collect()
-    }
-
-    /// `∂C_sn/∂T_ij` (or `∂L/∂T_ij` when C is the loss).
-    fn partial(&self, c: &str, copy: &[Ix], t: &str, at: &[Ix], namer: &Namer, style: Style) -> String {
-        let copy: Vec<String> = copy.iter().map(|i| namer.name(i)).collect();
-        let at: Vec<String> = at.iter().map(|i| namer.name(i)).collect();
-        let top = format!("{}{}", names::tensor(c, style), style.subscript(&copy));
-        let bottom = format!("{}{}", names::tensor(t, style), style.subscript(&at));
-        match style {
-            Style::Latex => format!("\\frac{{\\partial {top}}}{{\\partial {bottom}}}"),
-            Style::Ascii => format!("d{top}/d{bottom}"),
-            Style::Unicode => format!("∂{top}/∂{bottom}"),
-        }
-    }
-
-    fn step(&self, lhs: (String, String), rhs: (String, String), why: (String, String)) -> Step {
-        Step {
-            lhs: lhs.0,
-            rhs: rhs.0,
-            lhs_latex: lhs.1,
-            rhs_latex: rhs.1,
-            why: why.0,
-            why_latex: why.1,
-        }
-    }
-
-    fn both(&self, f: impl Fn(Style) -> String) -> (String, String) {
-        (f(self.style), f(Style::Latex))
-    }
-
-    /// The chain rule for `T`: `Σ_c (∂L/∂C)_c ∂C_c/∂T_ij + …`.
-    fn chain(&self, t: &str, at: &[Ix], parts: &[Contribution], style: Style) -> String {
-        let mut terms = Vec::new();
-        for p in parts {
-            let mut namer = namer_for(at, &p.copy);
-            let partial = self.partial(&p.consumer, &p.copy, t, at, &namer, style);
-            if p.upstream.is_one() {
-                terms.push(partial);
-                continue;
-            }
-            let upstream = self.term(&p.upstream, &mut namer, style);
-            let sum = if p.copy.is_empty() {
-                String::new()
-            } else {
-                let ix: Vec<String> = p.copy.iter().map(|i| namer.name(i)).collect();
-                let sub = if style == Style::Latex {
-                    format!("_{{{}}}", ix.join(","))
-                } else {
-                    style.subscript(&ix)
-                };
-                format!("{}{sub} ", style.sum())
-            };
-            terms.push(format!("{sum}{upstream} {partial}"));
-        }
-        terms.join(" + ")
+fn term(term: &Term, at: &[Ix], bound: &[Ix]) -> Rhs {
+    Rhs::Term {
+        term: term.clone(),
+        at: at.to_vec(),
+        bound: bound.to_vec(),
     }
 }
 
@@ -190,9 +183,8 @@ fn path(lowered: &Lowered, named: &Reverse, wrt: &str, of: &str) -> Vec<String> 
 
 /// The derivation of every result, read from the derivation's reverse pass;
 /// a named gradient derived for an earlier result is not derived again.
-pub fn derive_steps(d: &Derivation, style: Style) -> Vec<Vec<Step>> {
+pub fn derive_steps(d: &Derivation) -> Vec<Vec<Step>> {
     let (lowered, named, request) = (&*d.lowered, &*d.reverse, &d.request);
-    let w = Writer { of: &d.of, style };
     let mut done: BTreeSet<String> = BTreeSet::new();
     d.results
         .iter()
@@ -203,9 +195,9 @@ pub fn derive_steps(d: &Derivation, style: Style) -> Vec<Vec<Step>> {
                     continue;
                 }
                 let result = d.results.iter().find(|r| r.name == t);
-                tensor_steps(&w, lowered, named, &t, result, request, &mut steps);
+                tensor_steps(&d.of, lowered, named, &t, result, request, &mut steps);
             }
-            final_steps(&w, named, r, &mut steps);
+            final_steps(&d.of, named, r, &mut steps);
             steps
         })
         .collect()
@@ -214,7 +206,7 @@ pub fn derive_steps(d: &Derivation, style: Style) -> Vec<Vec<Step>> {
 /// The steps that derive `t`'s named gradient; `result` is the derivation's
 /// result for `t`, if `t` was asked for.
 fn tensor_steps(
-    w: &Writer,
+    of: &str,
     lowered: &Lowered,
     named: &Reverse,
     t: &str,
@@ -227,11 +219,14 @@ fn tensor_steps(
         return;
     };
     let at = named.params.get(t).cloned().unwrap_or_default();
-    let of = w.of;
-    let head = w.both(|s| gradient_head(of, t, &Writer::names(&at), s, false));
+    let head = Lhs::Gradient {
+        of: of.to_string(),
+        wrt: t.to_string(),
+        at: at.clone(),
+    };
     let loss_only = parts.len() == 1 && parts[0].upstream.is_one();
     if !loss_only {
-        out.push(w.step(head.clone(), w.both(|s| w.chain(t, &at, parts, s)), plain("chain rule")));
+        out.push(step(head.clone(), chain(t, &at, parts), Justification::ChainRule));
     }
     // Each consumer's derivative, with its deltas, then contracted.
     let mut substituted = Vec::new();
@@ -242,26 +237,25 @@ fn tensor_steps(
         let lhs = if loss_only {
             head.clone()
         } else {
-            w.both(|s| w.partial(&p.consumer, &p.copy, t, &at, &namer_for(&at, &p.copy), s))
+            Lhs::Partial {
+                consumer: p.consumer.to_string(),
+                copy: p.copy.clone(),
+                wrt: t.to_string(),
+                at: at.clone(),
+            }
         };
-        out.push(w.step(
+        out.push(step(
             lhs,
-            w.both(|s| w.term(&local, &mut namer_for(&at, &p.copy), s)),
-            (
-                format!(
-                    "derivative of the definition of {}",
-                    names::tensor(&p.consumer, w.style)
-                ),
-                format!("derivative of the definition of ${}$", names::latex_name(&p.consumer)),
-            ),
+            term(&local, &at, &p.copy),
+            Justification::Definition(p.consumer.to_string()),
         ));
         if alpha(&contracted) != alpha(&simplify::normalize(&local, env))
             || local.has_delta() && !contracted.has_delta()
         {
-            out.push(w.step(
-                (String::new(), String::new()),
-                w.both(|s| w.term(&contracted, &mut namer_for(&at, &p.copy), s)),
-                contraction(),
+            out.push(step(
+                Lhs::Continuation,
+                term(&contracted, &at, &p.copy),
+                Justification::Contraction,
             ));
             last = contracted.clone();
         }
@@ -277,24 +271,12 @@ fn tensor_steps(
         .unwrap_or_else(|| (Term::zero(), Log::default()));
     if !loss_only {
         let sub = simplify::clean(&Term::Add(substituted));
-        out.push(w.step(
-            head.clone(),
-            w.both(|s| w.term(&sub, &mut namer_for(&at, &[]), s)),
-            plain("substitution"),
-        ));
+        out.push(step(head.clone(), term(&sub, &at, &[]), Justification::Substitution));
         if alpha(&sub) != alpha(&g) {
-            out.push(w.step(
-                (String::new(), String::new()),
-                w.both(|s| w.term(&g, &mut namer_for(&at, &[]), s)),
-                pass_names(&log),
-            ));
+            out.push(step(Lhs::Continuation, term(&g, &at, &[]), passes(&log)));
         }
     } else if alpha(&last) != alpha(&g) {
-        out.push(w.step(
-            (String::new(), String::new()),
-            w.both(|s| w.term(&g, &mut namer_for(&at, &[]), s)),
-            pass_names(&log),
-        ));
+        out.push(step(Lhs::Continuation, term(&g, &at, &[]), passes(&log)));
     }
     // A result whose named gradient is its final form (nothing was substituted)
     // already has its matrix form: the same term at the same indices (one
@@ -304,13 +286,32 @@ fn tensor_steps(
         Some(r) if r.indices == at && alpha(&r.term) == alpha(&g) => r.matrix.clone(),
         _ => matrix_forms(&g, &at, request).1,
     };
-    if let Some(m) = shown {
+    if let Some(form) = shown {
         let shape = shape_of(lowered, t).map(|s| request.layout.shape(s));
-        out.push(w.step(
-            w.both(|s| names::gradient(of, t, s)),
-            w.both(|s| format!("{}{}", crate::render::matrix::render(&m, s), membership(&shape, s))),
-            plain("matrix form"),
+        out.push(step(
+            Lhs::Matrix {
+                of: of.to_string(),
+                wrt: t.to_string(),
+            },
+            Rhs::Matrix { form, shape },
+            Justification::MatrixForm,
         ));
+    }
+}
+
+/// The chain rule for `t` over its consumers.
+fn chain(t: &str, at: &[Ix], parts: &[Contribution]) -> Rhs {
+    Rhs::Chain {
+        wrt: t.to_string(),
+        at: at.to_vec(),
+        parts: parts
+            .iter()
+            .map(|p| Link {
+                consumer: p.consumer.to_string(),
+                copy: p.copy.clone(),
+                upstream: p.upstream.clone(),
+            })
+            .collect(),
     }
 }
 
@@ -327,36 +328,12 @@ fn shape_of(lowered: &Lowered, t: &str) -> Option<Vec<String>> {
         .filter(|v| !v.is_empty())
 }
 
-/// ` ∈ ℝ^(N×M)`, as the documents state shapes.
-fn membership(shape: &Option<Vec<String>>, style: Style) -> String {
-    let Some(dims) = shape else { return String::new() };
-    match style {
-        Style::Latex => format!(
-            " \\in \\mathbb{{R}}^{{{}}}",
-            dims.iter()
-                .map(|d| names::latex_name(d))
-                .collect::<Vec<_>>()
-                .join(" \\times ")
-        ),
-        Style::Ascii => format!(" in R^({})", dims.join("x")),
-        Style::Unicode => format!(" ∈ ℝ^({})", dims.join("×")),
-    }
-}
-
-fn plain(s: &str) -> (String, String) {
-    (s.to_string(), s.to_string())
-}
-
-fn contraction() -> (String, String) {
-    ("δ contraction".to_string(), "$\\delta$ contraction".to_string())
-}
-
 fn alpha(t: &Term) -> Term {
     simplify::alpha_key(t)
 }
 
 /// The result with the named gradients substituted, when they were used.
-fn final_steps(w: &Writer, named: &Reverse, r: &GradientResult, out: &mut Vec<Step>) {
+fn final_steps(of: &str, named: &Reverse, r: &GradientResult, out: &mut Vec<Step>) {
     let Some((g, _)) = named.finished.get(&r.name) else {
         return;
     };
@@ -367,33 +344,30 @@ fn final_steps(w: &Writer, named: &Reverse, r: &GradientResult, out: &mut Vec<St
     if used.is_empty() {
         return;
     }
-    let of = w.of;
-    let substituting = (
-        format!(
-            "substituting {}",
-            used.iter()
-                .map(|u| names::gradient(of, u, w.style))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        format!(
-            "substituting {}",
-            used.iter()
-                .map(|u| format!("${}$", names::gradient(of, u, Style::Latex)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    );
+    let why = Justification::Substituting {
+        of: of.to_string(),
+        gradients: used,
+    };
     match &r.matrix {
-        Some(m) => out.push(w.step(
-            w.both(|s| names::gradient(of, &r.name, s)),
-            w.both(|s| crate::render::matrix::render(m, s)),
-            substituting.clone(),
+        Some(m) => out.push(step(
+            Lhs::Matrix {
+                of: of.to_string(),
+                wrt: r.name.clone(),
+            },
+            Rhs::Matrix {
+                form: m.clone(),
+                shape: None,
+            },
+            why,
         )),
-        None => out.push(w.step(
-            w.both(|s| gradient_head(of, &r.name, &Writer::names(&r.indices), s, false)),
-            w.both(|s| w.term(&r.term, &mut namer_for(&r.indices, &[]), s)),
-            substituting.clone(),
+        None => out.push(step(
+            Lhs::Gradient {
+                of: of.to_string(),
+                wrt: r.name.clone(),
+                at: r.indices.clone(),
+            },
+            term(&r.term, &r.indices, &[]),
+            why,
         )),
     }
 }
@@ -407,5 +381,45 @@ fn collect_grads(t: &Term, out: &mut Vec<String>) {
         Term::Add(ts) | Term::Mul(ts) => ts.iter().for_each(|x| collect_grads(x, out)),
         Term::Pow(b, _) | Term::Fn(_, b) | Term::Sum(_, b) => collect_grads(b, out),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Justification as J, Pass};
+    use crate::{Request, Style};
+
+    #[test]
+    fn steps_are_data_that_the_renderers_print() {
+        let source =
+            "index s : S; index m : M; index n : N\nY_sn = Σ_m X_sm W_nm + b_n\nH_sn = tanh(Y_sn)\nL = Σ_s Σ_n H_sn^2";
+        let request = Request {
+            wrt: vec!["W".into()],
+            ..Request::default()
+        };
+        let d = crate::derive(source, &request).unwrap();
+        let steps = d.steps();
+        let why: Vec<&J> = steps[0].iter().map(|s| s.why()).collect();
+        let h = J::Definition("H".into());
+        assert_eq!(
+            why[3..8],
+            [
+                &J::ChainRule,
+                &h,
+                &J::Substitution,
+                &J::Simplification(vec![Pass::Contraction, Pass::Fold]),
+                &J::MatrixForm
+            ]
+        );
+        assert_eq!(steps[0][1].text(Style::Unicode), "= 2 H_ij");
+        assert_eq!(steps[0][2].text(Style::Ascii), "dL/dH = 2 H in R^(SxN)");
+        assert_eq!(
+            steps[0][1].latex(),
+            " &= 2 H_{ij} \\qquad \\text{\\footnotesize $\\delta$ contraction}"
+        );
+        assert_eq!(
+            steps[0].last().unwrap().why().text(Style::Unicode),
+            "substituting ∂L/∂Y"
+        );
     }
 }

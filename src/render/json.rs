@@ -11,7 +11,7 @@ use crate::derive::Derivation;
 /// without `--check`).
 pub fn render(d: &Derivation, style: Style, checks: &[(Report, Judgement)]) -> Value {
     let numpy = super::numpy::functions(d, super::numpy::Backend::Numpy);
-    let steps = crate::steps::derive_steps(d, style);
+    let steps = crate::steps::derive_steps(d);
     let results: Vec<Value> = d
         .results
         .iter()
@@ -27,7 +27,7 @@ pub fn render(d: &Derivation, style: Style, checks: &[(Report, Judgement)]) -> V
                 "numpy": numpy.get(k),
                 "steps": steps
                     .get(k)
-                    .map(|s| s.iter().map(|st| json!({"text": st.text(), "latex": st.latex()})).collect::<Vec<_>>())
+                    .map(|s| s.iter().map(|st| json!({"text": st.text(style), "latex": st.latex()})).collect::<Vec<_>>())
                     .unwrap_or_default(),
             });
             if let Some((report, judgement)) = checks.get(k) {

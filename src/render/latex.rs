@@ -4,6 +4,7 @@
 use super::index::{gradient_head, Namer, Printer};
 use super::names::{self, Style};
 use crate::derive::{Derivation, GradientResult};
+use crate::steps::Step;
 
 /// The index form as a LaTeX equation: `\frac{\partial L}{\partial W_{ij}} = …`.
 pub fn index_equation(of: &str, r: &GradientResult) -> (String, String) {
@@ -50,23 +51,24 @@ pub fn result_equation(of: &str, r: &GradientResult) -> String {
 }
 
 /// The `align` environment for every result, with its derivation when given.
-pub fn render(d: &Derivation, derivations: Option<&[Vec<crate::steps::Step>]>) -> String {
+pub fn render(d: &Derivation, derivations: Option<&[Vec<Step>]>) -> String {
     align(&d.of, &d.results, derivations)
 }
 
 /// The `align` environment for `results`, each with its derivation when given.
-fn align(of: &str, results: &[GradientResult], derivations: Option<&[Vec<crate::steps::Step>]>) -> String {
+fn align(of: &str, results: &[GradientResult], derivations: Option<&[Vec<Step>]>) -> String {
     let mut lines = Vec::new();
     for (k, r) in results.iter().enumerate() {
         let (lhs, rhs) = index_equation(of, r);
         lines.push(format!("{lhs} &= {rhs}"));
         let mut repeated = false;
         if let Some(steps) = derivations.and_then(|s| s.get(k)) {
-            lines.extend(steps.iter().map(|s| s.latex()));
+            lines.extend(steps.iter().map(Step::latex));
             // the last step is the result already, unless it lacks the shape
             repeated = match (steps.last(), matrix_equation(of, r)) {
                 (Some(last), Some((_, rhs))) => {
-                    last.rhs_latex.starts_with(&rhs) && (shape(r).is_none() || last.rhs_latex.contains("\\in"))
+                    let last = super::step::rhs(&last.rhs, Style::Latex);
+                    last.starts_with(&rhs) && (shape(r).is_none() || last.contains("\\in"))
                 }
                 _ => false,
             };
@@ -83,9 +85,23 @@ fn align(of: &str, results: &[GradientResult], derivations: Option<&[Vec<crate::
     format!("\\begin{{align}}\n{}\n\\end{{align}}\n", lines.join(" \\\\\n"))
 }
 
+impl Step {
+    /// The LaTeX line for an `align` environment:
+    /// `lhs &= rhs \qquad \text{\footnotesize why}`, a long right side broken
+    /// at its top-level `+` and `-`.
+    pub fn latex(&self) -> String {
+        let rhs = break_long(&super::step::rhs(&self.rhs, Style::Latex));
+        format!(
+            "{} &= {rhs} \\qquad \\text{{\\footnotesize {}}}",
+            super::step::lhs(&self.lhs, Style::Latex),
+            super::step::why(&self.why, Style::Latex)
+        )
+    }
+}
+
 /// A complete document: a title, then one section per result with its
 /// derivation (when given) and its matrix form.
-pub fn document(d: &Derivation, derivations: Option<&[Vec<crate::steps::Step>]>) -> String {
+pub fn document(d: &Derivation, derivations: Option<&[Vec<Step>]>) -> String {
     let mut body = String::new();
     for (k, r) in d.results.iter().enumerate() {
         let steps = derivations.and_then(|s| s.get(k)).map(|s| vec![s.clone()]);

@@ -3,6 +3,7 @@
 use super::index::{gradient_head, Namer, Printer};
 use super::names::{self, Style};
 use crate::derive::{Derivation, GradientResult};
+use crate::steps::Step;
 
 /// `∂L/∂W_ij = Σ_s (∂L/∂Y)_si X_sj`.
 pub fn index_line(of: &str, r: &GradientResult, style: Style) -> String {
@@ -25,20 +26,31 @@ pub fn matrix_line(of: &str, r: &GradientResult, style: Style) -> String {
     }
 }
 
+impl Step {
+    /// `∂L/∂W_ij = …` (`= …` for a continuation) as one line, without its
+    /// justification.
+    pub fn text(&self, style: Style) -> String {
+        let lhs = super::step::lhs(&self.lhs, style);
+        let lhs = if lhs.is_empty() { lhs } else { format!("{lhs} ") };
+        format!("{lhs}= {}", super::step::rhs(&self.rhs, style))
+    }
+}
+
 /// Numbered derivation lines: `(3)  ∂Y_sn/∂W_ij = …   [why]`, continuations
 /// aligned under the `=` of the line before.
-pub fn steps(lines: &[crate::steps::Step], first: usize) -> String {
+pub fn steps(lines: &[Step], first: usize, style: Style) -> String {
     let mut rows: Vec<(String, String)> = Vec::new();
     let mut pad = 0;
     for (k, s) in lines.iter().enumerate() {
         let number = format!("({})", first + k);
-        let eq = if s.lhs.is_empty() {
-            format!("{}= {}", " ".repeat(pad), s.rhs)
+        let (lhs, rhs) = (super::step::lhs(&s.lhs, style), super::step::rhs(&s.rhs, style));
+        let eq = if lhs.is_empty() {
+            format!("{}= {rhs}", " ".repeat(pad))
         } else {
-            pad = s.lhs.chars().count() + 1;
-            format!("{} = {}", s.lhs, s.rhs)
+            pad = lhs.chars().count() + 1;
+            format!("{lhs} = {rhs}")
         };
-        rows.push((format!("{number:>5} {eq}"), s.why.clone()));
+        rows.push((format!("{number:>5} {eq}"), super::step::why(&s.why, style)));
     }
     let width = rows.iter().map(|(l, _)| l.chars().count()).max().unwrap_or(0).min(78);
     let mut out = String::new();
@@ -51,7 +63,7 @@ pub fn steps(lines: &[crate::steps::Step], first: usize) -> String {
 
 /// The whole text output; with `derivations`, each result's steps between its
 /// index form and its matrix form.
-pub fn render(d: &Derivation, style: Style, derivations: Option<&[Vec<crate::steps::Step>]>) -> String {
+pub fn render(d: &Derivation, style: Style, derivations: Option<&[Vec<Step>]>) -> String {
     let mut out = String::new();
     let mut number = 1;
     for (k, r) in d.results.iter().enumerate() {
@@ -61,7 +73,7 @@ pub fn render(d: &Derivation, style: Style, derivations: Option<&[Vec<crate::ste
         out.push_str(&index_line(&d.of, r, style));
         out.push('\n');
         if let Some(lines) = derivations.and_then(|s| s.get(k)) {
-            out.push_str(&steps(lines, number));
+            out.push_str(&steps(lines, number, style));
             number += lines.len();
         }
         out.push_str(&matrix_line(&d.of, r, style));
