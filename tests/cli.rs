@@ -239,7 +239,10 @@ fn check_that_cannot_tell_says_so_and_fails() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("check x:") && stderr.contains("UNDECIDED"), "{stderr}");
-    assert!(stderr.contains("rounding in the finite differences"), "{stderr}");
+    assert!(
+        stderr.contains("rounding and truncation in the finite differences"),
+        "{stderr}"
+    );
     assert!(!text(&out.stdout).contains("check x:"), "{}", text(&out.stdout));
     // the same form on a loss of ordinary size is checked
     let out = ricci(&["derive", "-e", "L = Σ_i (4 y_i + x_i)", "--wrt", "x", "--check"], b"");
