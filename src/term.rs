@@ -96,6 +96,17 @@ pub enum Spelling {
     PositiveAsDtype,
 }
 
+/// How LaTeX writes a built-in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Latex {
+    /// A command before the parenthesised argument (`\\exp`).
+    Command(&'static str),
+    /// A root over the argument: `\\sqrt{x}`.
+    Root,
+    /// `\\operatorname{relu}`, primes kept outside (`\\operatorname{relu}'`).
+    Operator,
+}
+
 /// A built-in elementwise function: the one place that says how it is
 /// written, printed, evaluated and generated. Its derivative is data in
 /// `rules/derivatives.rules`, keyed by [`Builtin::printed`].
@@ -118,6 +129,8 @@ pub struct Builtin {
     /// Whether it is defined only for a positive argument (the checker draws
     /// the inputs read inside it positive).
     pub positive: bool,
+    /// Its spelling in LaTeX.
+    pub latex: Latex,
     /// Its numeric value.
     pub eval: fn(f64) -> f64,
     /// Its spelling in NumPy.
@@ -136,6 +149,7 @@ pub const BUILTINS: &[Builtin] = &[
         primed: None,
         kinked: false,
         positive: false,
+        latex: Latex::Command("\\exp"),
         eval: |x| x.exp(),
         numpy: Spelling::Call("np.exp", &[Arg::X]),
         torch: Spelling::Call("torch.exp", &[Arg::X]),
@@ -148,6 +162,7 @@ pub const BUILTINS: &[Builtin] = &[
         primed: None,
         kinked: false,
         positive: true,
+        latex: Latex::Command("\\log"),
         eval: |x| x.ln(),
         numpy: Spelling::Call("np.log", &[Arg::X]),
         torch: Spelling::Call("torch.log", &[Arg::X]),
@@ -160,6 +175,7 @@ pub const BUILTINS: &[Builtin] = &[
         primed: None,
         kinked: false,
         positive: true,
+        latex: Latex::Root,
         eval: |x| x.sqrt(),
         numpy: Spelling::Call("np.sqrt", &[Arg::X]),
         torch: Spelling::Call("torch.sqrt", &[Arg::X]),
@@ -172,6 +188,7 @@ pub const BUILTINS: &[Builtin] = &[
         primed: None,
         kinked: false,
         positive: false,
+        latex: Latex::Command("\\tanh"),
         eval: |x| x.tanh(),
         numpy: Spelling::Call("np.tanh", &[Arg::X]),
         torch: Spelling::Call("torch.tanh", &[Arg::X]),
@@ -184,6 +201,7 @@ pub const BUILTINS: &[Builtin] = &[
         primed: None,
         kinked: false,
         positive: false,
+        latex: Latex::Command("\\sigma"),
         eval: |x| 1.0 / (1.0 + (-x).exp()),
         numpy: Spelling::Logistic,
         torch: Spelling::Call("torch.sigmoid", &[Arg::X]),
@@ -196,6 +214,7 @@ pub const BUILTINS: &[Builtin] = &[
         primed: Some(Func::Step),
         kinked: true,
         positive: false,
+        latex: Latex::Operator,
         eval: |x| x.max(0.0),
         numpy: Spelling::Call("np.maximum", &[Arg::X, Arg::Lit("0")]),
         torch: Spelling::Call("torch.relu", &[Arg::X]),
@@ -208,6 +227,7 @@ pub const BUILTINS: &[Builtin] = &[
         primed: None,
         kinked: true,
         positive: false,
+        latex: Latex::Operator,
         eval: |x| if x > 0.0 { 1.0 } else { 0.0 },
         numpy: Spelling::Call("np.heaviside", &[Arg::X, Arg::Lit("0.0")]),
         torch: Spelling::PositiveAsDtype,
@@ -220,6 +240,7 @@ pub const BUILTINS: &[Builtin] = &[
         primed: None,
         kinked: false,
         positive: false,
+        latex: Latex::Operator,
         eval: |x| x.exp().ln_1p(),
         numpy: Spelling::Call("np.logaddexp", &[Arg::Lit("0"), Arg::X]),
         torch: Spelling::Call("torch.nn.functional.softplus", &[Arg::X]),
@@ -232,6 +253,7 @@ pub const BUILTINS: &[Builtin] = &[
         primed: Some(Func::Sign),
         kinked: true,
         positive: false,
+        latex: Latex::Operator,
         eval: |x| x.abs(),
         numpy: Spelling::Call("np.abs", &[Arg::X]),
         torch: Spelling::Call("torch.abs", &[Arg::X]),
@@ -244,6 +266,7 @@ pub const BUILTINS: &[Builtin] = &[
         primed: None,
         kinked: true,
         positive: false,
+        latex: Latex::Operator,
         eval: |x| x.signum(),
         numpy: Spelling::Call("np.sign", &[Arg::X]),
         torch: Spelling::Call("torch.sign", &[Arg::X]),
