@@ -86,20 +86,7 @@ pub fn table() -> Result<Table, crate::rules::RuleError> {
 }
 
 fn builtin(name: &str) -> Option<Func> {
-    [
-        Func::Exp,
-        Func::Log,
-        Func::Sqrt,
-        Func::Tanh,
-        Func::Sigmoid,
-        Func::Relu,
-        Func::Step,
-        Func::Softplus,
-        Func::Abs,
-        Func::Sign,
-    ]
-    .into_iter()
-    .find(|f| f.name(false) == name)
+    Func::from_printed(name)
 }
 
 /// Builds the term a derivative pattern stands for, with `?x` as `x`.
@@ -152,4 +139,52 @@ pub fn derivative(f: &Func, x: &Term) -> Term {
         .find(|(n, _)| *n == name)
         .unwrap_or_else(|| panic!("rules/derivatives.rules has no rule for `{name}`"));
     instantiate(rhs, x).expect("checked when the table was read")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::term::BUILTINS;
+
+    /// The function a rule of `rules/derivatives.rules` differentiates.
+    fn rule_heads() -> Vec<String> {
+        let specs = crate::rules::parse("rules/derivatives.rules", crate::rules::DERIVATIVE_RULES).unwrap();
+        specs
+            .iter()
+            .map(|r| {
+                let lhs: egg::RecExpr<egg::SymbolLang> = r.lhs.replace("?x", "x").parse().unwrap();
+                lhs.as_ref().last().unwrap().op.to_string()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_builtin_has_exactly_one_derivative_rule() {
+        let heads = rule_heads();
+        for b in BUILTINS {
+            let n = heads.iter().filter(|h| *h == b.printed).count();
+            assert_eq!(n, 1, "`{}` has {n} rules in rules/derivatives.rules", b.printed);
+        }
+    }
+
+    #[test]
+    fn every_derivative_rule_names_a_builtin() {
+        let heads = rule_heads();
+        assert_eq!(heads.len(), BUILTINS.len());
+        for h in heads {
+            assert!(Func::from_printed(&h).is_some(), "`{h}` is not a built-in");
+        }
+        assert_eq!(table().unwrap().len(), BUILTINS.len());
+    }
+
+    #[test]
+    fn a_rule_for_an_unknown_function_is_refused() {
+        assert!(builtin("cosh").is_none());
+        assert!(
+            builtin("sigmoid").is_none(),
+            "rules name a function by its printed name, `σ`"
+        );
+        assert_eq!(builtin("σ"), Some(Func::Sigmoid));
+        assert_eq!(builtin("relu'"), Some(Func::Step));
+    }
 }

@@ -88,26 +88,14 @@ pub(crate) fn opaque(name: &str, primes: u8, x: f64) -> f64 {
         }
 }
 
-/// An elementwise function's value.
+/// An elementwise function's value: a built-in's from [`crate::term::BUILTINS`].
 pub fn apply(f: &Func, x: f64) -> f64 {
     match f {
-        Func::Exp => x.exp(),
-        Func::Log => x.ln(),
-        Func::Sqrt => x.sqrt(),
-        Func::Tanh => x.tanh(),
-        Func::Sigmoid => 1.0 / (1.0 + (-x).exp()),
-        Func::Relu => x.max(0.0),
-        Func::Step => {
-            if x > 0.0 {
-                1.0
-            } else {
-                0.0
-            }
-        }
-        Func::Softplus => x.exp().ln_1p(),
-        Func::Abs => x.abs(),
-        Func::Sign => x.signum(),
         Func::Opaque(name, primes) => opaque(name, *primes, x),
+        builtin => (builtin
+            .builtin()
+            .expect("every function but an opaque one is built in")
+            .eval)(x),
     }
 }
 
@@ -179,7 +167,7 @@ impl World {
             }
             Term::Fn(f, x) => {
                 let v = self.table(x);
-                if matches!(f, Func::Relu | Func::Step | Func::Abs | Func::Sign) {
+                if f.builtin().is_some_and(|b| b.kinked) {
                     if let Some(trace) = self.kinks.borrow_mut().as_mut() {
                         trace.extend(v.data.iter().copied());
                     }

@@ -54,7 +54,7 @@ use ndarray::{Array2, ArrayD, IxDyn};
 use crate::derive::{Derivation, Lowered};
 use crate::matrix::Mat;
 use crate::syntax::Program;
-use crate::term::{Func, Name, Term};
+use crate::term::{Name, Term};
 
 pub use eval::World;
 pub use mat::eval_mat;
@@ -559,7 +559,7 @@ fn positive_inputs(lowered: &Lowered) -> Vec<String> {
     fn go(t: &Term, inside: bool, out: &mut Vec<String>) {
         match t {
             Term::Var(Name::Tensor(n), _) if inside => out.push(n.to_string()),
-            Term::Fn(Func::Log | Func::Sqrt, x) => go(x, true, out),
+            Term::Fn(f, x) if f.builtin().is_some_and(|b| b.positive) => go(x, true, out),
             Term::Fn(_, x) | Term::Pow(x, _) | Term::Sum(_, x) => go(x, inside, out),
             Term::Add(ts) | Term::Mul(ts) => ts.iter().for_each(|x| go(x, inside, out)),
             _ => {}

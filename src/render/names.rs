@@ -97,18 +97,16 @@ impl Style {
 
     /// A function applied: `exp(x)`, `\exp\left(x\right)`, `\sqrt{x}`.
     pub fn call(self, f: &crate::term::Func, arg: &str) -> String {
-        use crate::term::Func;
+        use crate::term::{Func, Latex};
         if self != Style::Latex {
             return format!("{}({arg})", f.name(self.ascii()));
         }
-        let name = match f {
-            Func::Sqrt => return format!("\\sqrt{{{arg}}}"),
-            Func::Exp => "\\exp".to_string(),
-            Func::Log => "\\log".to_string(),
-            Func::Tanh => "\\tanh".to_string(),
-            Func::Sigmoid => "\\sigma".to_string(),
-            Func::Opaque(n, primes) => format!("{}{}", latex_name(n), "'".repeat(*primes as usize)),
-            other => {
+        // a built-in is spelt as `crate::term::BUILTINS` says
+        let name = match (f, f.builtin().map(|b| b.latex)) {
+            (Func::Opaque(n, primes), _) => format!("{}{}", latex_name(n), "'".repeat(*primes as usize)),
+            (_, Some(Latex::Root)) => return format!("\\sqrt{{{arg}}}"),
+            (_, Some(Latex::Command(command))) => command.to_string(),
+            (other, _) => {
                 let n = other.name(true);
                 let base = n.trim_end_matches('\'');
                 format!("\\operatorname{{{base}}}{}", &n[base.len()..])

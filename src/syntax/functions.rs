@@ -3,7 +3,8 @@
 //! something else.
 
 /// The built-in elementwise functions (SPEC §1). `sigmoid` and `σ` are one function.
-pub const BUILTINS: &[&str] = &["exp", "log", "sqrt", "tanh", "sigmoid", "σ", "relu", "softplus", "abs"];
+/// Read from the one table of built-ins, [`crate::term::BUILTINS`].
+pub const BUILTINS: &[&str] = crate::term::BUILTIN_NAMES;
 
 /// Names that ricci refuses to read as opaque elementwise functions, because a
 /// reader would take them for a matrix function or a reduction (SPEC §1): the name,

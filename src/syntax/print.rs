@@ -192,8 +192,11 @@ impl Display for Expr {
                 write_exponent(f, exponent)
             }
             ExprKind::Call { function, args } => {
-                let name = match function.name.trim_end_matches('\'') {
-                    "sigmoid" => format!("σ{}", &function.name["sigmoid".len()..]),
+                // a built-in is printed by its printed name when a program may
+                // call it so (`sigmoid` is printed `σ`)
+                let base = function.name.trim_end_matches('\'');
+                let name = match crate::term::BUILTINS.iter().find(|b| b.names.contains(&base)) {
+                    Some(b) if b.names.contains(&b.printed) => format!("{}{}", b.printed, &function.name[base.len()..]),
                     _ => function.name.clone(),
                 };
                 write!(f, "{name}(")?;

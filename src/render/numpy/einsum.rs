@@ -7,8 +7,8 @@ use std::collections::HashMap;
 
 use num_traits::{One, Signed};
 
+use super::ctx::{Backend, Ctx};
 use super::python::Py;
-use super::Ctx;
 use crate::simplify::split_coefficient;
 use crate::term::{Ix, Term};
 
@@ -48,7 +48,7 @@ impl Letters {
 pub(super) fn np_term(t: &Term, axes: &[Ix], cx: &mut Ctx) -> Option<Py> {
     Some(match t {
         Term::Num(n) => Py::number(n),
-        Term::Pi => Py::name(if cx.backend == super::Backend::Torch {
+        Term::Pi => Py::name(if cx.backend == Backend::Torch {
             "math.pi"
         } else {
             "np.pi"

@@ -6,9 +6,9 @@
 
 use num_traits::One;
 
+use super::ctx::Ctx;
 use super::einsum::np_term;
 use super::python::Py;
-use super::Ctx;
 use crate::matrix::Mat;
 use crate::term::Term;
 

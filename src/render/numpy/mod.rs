@@ -20,6 +20,7 @@
 //! range symbol the result reads as a number (`1/K`) is an optional parameter
 //! `K=None`, filled from an argument's shape when one has that axis.
 
+mod ctx;
 mod einsum;
 mod matrix;
 mod naming;
@@ -27,6 +28,8 @@ mod python;
 
 use std::collections::{BTreeSet, HashMap};
 
+pub use self::ctx::Backend;
+use self::ctx::Ctx;
 use self::einsum::np_term;
 use self::matrix::{np_mat, Kind};
 use self::naming::PyNames;
@@ -34,169 +37,7 @@ use self::python::{Block, Py};
 use crate::derive::{Derivation, GradientResult, Lowered};
 use crate::matrix::Mat;
 use crate::syntax::Program;
-use crate::term::{Func, Ix, Name, Term};
-
-/// The array library the code is written for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backend {
-    /// NumPy (`--format numpy`).
-    Numpy,
-    /// PyTorch (`--format torch`).
-    Torch,
-}
-
-impl Backend {
-    /// The module prefix: `np` or `torch`.
-    fn m(self) -> &'static str {
-        match self {
-            Backend::Numpy => "np",
-            Backend::Torch => "torch",
-        }
-    }
-
-    /// The import line the code assumes.
-    pub fn import(self) -> &'static str {
-        match self {
-            Backend::Numpy => "import numpy as np",
-            Backend::Torch => "import math\n\nimport torch",
-        }
-    }
-}
-
-/// What a translation needs and records.
-struct Ctx<'a> {
-    backend: Backend,
-    names: &'a PyNames,
-    program: &'a Program,
-    /// The result's indices, to place the size symbols `n_j` of the index form.
-    result_indices: &'a [Ix],
-    /// Dimensions whose sizes the code needs.
-    sizes: BTreeSet<u32>,
-    /// How each size is written, once the parameters are known (second pass).
-    resolved: HashMap<u32, String>,
-    /// The dtype of constants in PyTorch (`X.dtype`), once known.
-    dtype: String,
-    /// Opaque functions called (name, primes).
-    opaque: BTreeSet<(String, u8)>,
-    /// Every name read.
-    read: BTreeSet<Name>,
-    block: Block,
-}
-
-impl Ctx<'_> {
-    /// `axis=1` or `dim=1`.
-    fn axis(&self, k: usize) -> String {
-        match self.backend {
-            Backend::Numpy => format!("axis={k}"),
-            Backend::Torch => format!("dim={k}"),
-        }
-    }
-
-    /// `e.sum()`, or `e.sum(axis=k)`.
-    fn sum(&mut self, e: Py, axis: Option<usize>) -> Py {
-        let s = match axis {
-            Some(k) => format!(".sum({})", self.axis(k)),
-            None => ".sum()".into(),
-        };
-        self.block.suffix(e, &s)
-    }
-
-    /// `np.ones(n)`, or in PyTorch `torch.ones(n, dtype=X.dtype)` with the
-    /// dtype of an argument (PyTorch does not mix float32 and float64).
-    fn constant(&mut self, what: &str, n: Py) -> Py {
-        let mut args = vec![n];
-        if self.backend == Backend::Torch {
-            args.push(Py::name(format!("dtype={}", self.dtype)));
-        }
-        self.block.call(&format!("{}.{what}", self.backend.m()), args)
-    }
-
-    /// An expression broadcast to a full shape, as a new array.
-    fn broadcast(&mut self, e: Py, shape: Vec<Py>) -> Py {
-        let shape = self.block.tuple(shape);
-        let b = self
-            .block
-            .call(&format!("{}.broadcast_to", self.backend.m()), vec![e, shape]);
-        let copy = match self.backend {
-            Backend::Numpy => ".copy()",
-            Backend::Torch => ".clone()",
-        };
-        self.block.suffix(b, copy)
-    }
-
-    /// The size of a dimension: from an argument array's shape, or else an
-    /// `int` parameter (`N`, `n_i`).
-    fn size(&mut self, dim: u32) -> Py {
-        self.sizes.insert(dim);
-        Py::name(self.resolved.get(&dim).cloned().unwrap_or_else(|| self.names.size(dim)))
-    }
-
-    /// The dimension of a size symbol `n_j` that the simplifier wrote for an
-    /// undeclared range (`Σ_j 1 = n_j`), when its index names one dimension.
-    fn size_symbol(&self, name: &str) -> Option<u32> {
-        let index = name.strip_prefix("n_")?;
-        if self.program.tensors.contains_key(name) || self.program.ranges.values().any(|r| r == name) {
-            return None;
-        }
-        let mut classes: Vec<u32> = self.names.classes_of_index(index).to_vec();
-        classes.extend(self.result_indices.iter().filter(|i| &*i.name == index).map(|i| i.dim));
-        classes.sort();
-        classes.dedup();
-        match classes.as_slice() {
-            [one] => Some(*one),
-            _ => None,
-        }
-    }
-
-    /// A tensor, scalar or upstream gradient, by its Python name.
-    fn var(&mut self, n: &Name) -> Py {
-        if let Name::Tensor(t) = n {
-            if let Some(dim) = self.size_symbol(t) {
-                return self.size(dim);
-            }
-        }
-        self.read.insert(n.clone());
-        Py::name(match n {
-            Name::Tensor(t) => self.names.name(t),
-            Name::Grad { of, wrt } => self.names.grad(of, wrt),
-        })
-    }
-
-    fn func(&mut self, f: &Func, x: Py) -> Py {
-        let m = self.backend.m();
-        let torch = self.backend == Backend::Torch;
-        let b = &mut self.block;
-        match f {
-            Func::Exp => b.call(&format!("{m}.exp"), vec![x]),
-            Func::Log => b.call(&format!("{m}.log"), vec![x]),
-            Func::Sqrt => b.call(&format!("{m}.sqrt"), vec![x]),
-            Func::Tanh => b.call(&format!("{m}.tanh"), vec![x]),
-            Func::Sigmoid if torch => b.call("torch.sigmoid", vec![x]),
-            Func::Sigmoid => {
-                let minus = b.neg(x);
-                let e = b.call("np.exp", vec![minus]);
-                let d = b.add(Py::name("1"), "+", e);
-                b.mul(Py::name("1"), "/", d)
-            }
-            Func::Relu if torch => b.call("torch.relu", vec![x]),
-            Func::Relu => b.call("np.maximum", vec![x, Py::name("0")]),
-            Func::Step if torch => {
-                let p = b.positive(x);
-                b.suffix(p, &format!(".to({})", self.dtype))
-            }
-            Func::Step => b.call("np.heaviside", vec![x, Py::name("0.0")]),
-            Func::Softplus if torch => b.call("torch.nn.functional.softplus", vec![x]),
-            Func::Softplus => b.call("np.logaddexp", vec![Py::name("0"), x]),
-            Func::Abs => b.call(&format!("{m}.abs"), vec![x]),
-            Func::Sign => b.call(&format!("{m}.sign"), vec![x]),
-            Func::Opaque(name, primes) => {
-                self.opaque.insert((name.to_string(), *primes));
-                let f = self.names.opaque(name, *primes);
-                self.block.call(&f, vec![x])
-            }
-        }
-    }
-}
+use crate::term::{Ix, Name, Term};
 
 /// The body of a function: its lines (temporaries and recomputed intermediate
 /// tensors) and the returned expression, `None` when NumPy has no spelling.

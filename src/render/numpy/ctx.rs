@@ -1,0 +1,177 @@
+//! The state of one translation to NumPy or PyTorch ([`Ctx`]) and the array
+//! library it writes for ([`Backend`]); the translators (`einsum.rs`,
+//! `matrix.rs`) and the function writer (`mod.rs`) share it, and it depends on
+//! none of them.
+
+use std::collections::{BTreeSet, HashMap};
+
+use super::naming::PyNames;
+use super::python::{Block, Py};
+use crate::syntax::Program;
+use crate::term::{Arg, Func, Ix, Name, Spelling};
+
+/// The array library the code is written for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// NumPy (`--format numpy`).
+    Numpy,
+    /// PyTorch (`--format torch`).
+    Torch,
+}
+
+impl Backend {
+    /// The module prefix: `np` or `torch`.
+    pub(super) fn m(self) -> &'static str {
+        match self {
+            Backend::Numpy => "np",
+            Backend::Torch => "torch",
+        }
+    }
+
+    /// The import line the code assumes.
+    pub fn import(self) -> &'static str {
+        match self {
+            Backend::Numpy => "import numpy as np",
+            Backend::Torch => "import math\n\nimport torch",
+        }
+    }
+}
+
+/// What a translation needs and records.
+pub(super) struct Ctx<'a> {
+    pub(super) backend: Backend,
+    pub(super) names: &'a PyNames,
+    pub(super) program: &'a Program,
+    /// The result's indices, to place the size symbols `n_j` of the index form.
+    pub(super) result_indices: &'a [Ix],
+    /// Dimensions whose sizes the code needs.
+    pub(super) sizes: BTreeSet<u32>,
+    /// How each size is written, once the parameters are known (second pass).
+    pub(super) resolved: HashMap<u32, String>,
+    /// The dtype of constants in PyTorch (`X.dtype`), once known.
+    pub(super) dtype: String,
+    /// Opaque functions called (name, primes).
+    pub(super) opaque: BTreeSet<(String, u8)>,
+    /// Every name read.
+    pub(super) read: BTreeSet<Name>,
+    pub(super) block: Block,
+}
+
+impl Ctx<'_> {
+    /// `axis=1` or `dim=1`.
+    pub(super) fn axis(&self, k: usize) -> String {
+        match self.backend {
+            Backend::Numpy => format!("axis={k}"),
+            Backend::Torch => format!("dim={k}"),
+        }
+    }
+
+    /// `e.sum()`, or `e.sum(axis=k)`.
+    pub(super) fn sum(&mut self, e: Py, axis: Option<usize>) -> Py {
+        let s = match axis {
+            Some(k) => format!(".sum({})", self.axis(k)),
+            None => ".sum()".into(),
+        };
+        self.block.suffix(e, &s)
+    }
+
+    /// `np.ones(n)`, or in PyTorch `torch.ones(n, dtype=X.dtype)` with the
+    /// dtype of an argument (PyTorch does not mix float32 and float64).
+    pub(super) fn constant(&mut self, what: &str, n: Py) -> Py {
+        let mut args = vec![n];
+        if self.backend == Backend::Torch {
+            args.push(Py::name(format!("dtype={}", self.dtype)));
+        }
+        self.block.call(&format!("{}.{what}", self.backend.m()), args)
+    }
+
+    /// An expression broadcast to a full shape, as a new array.
+    pub(super) fn broadcast(&mut self, e: Py, shape: Vec<Py>) -> Py {
+        let shape = self.block.tuple(shape);
+        let b = self
+            .block
+            .call(&format!("{}.broadcast_to", self.backend.m()), vec![e, shape]);
+        let copy = match self.backend {
+            Backend::Numpy => ".copy()",
+            Backend::Torch => ".clone()",
+        };
+        self.block.suffix(b, copy)
+    }
+
+    /// The size of a dimension: from an argument array's shape, or else an
+    /// `int` parameter (`N`, `n_i`).
+    pub(super) fn size(&mut self, dim: u32) -> Py {
+        self.sizes.insert(dim);
+        Py::name(self.resolved.get(&dim).cloned().unwrap_or_else(|| self.names.size(dim)))
+    }
+
+    /// The dimension of a size symbol `n_j` that the simplifier wrote for an
+    /// undeclared range (`Σ_j 1 = n_j`), when its index names one dimension.
+    pub(super) fn size_symbol(&self, name: &str) -> Option<u32> {
+        let index = name.strip_prefix("n_")?;
+        if self.program.tensors.contains_key(name) || self.program.ranges.values().any(|r| r == name) {
+            return None;
+        }
+        let mut classes: Vec<u32> = self.names.classes_of_index(index).to_vec();
+        classes.extend(self.result_indices.iter().filter(|i| &*i.name == index).map(|i| i.dim));
+        classes.sort();
+        classes.dedup();
+        match classes.as_slice() {
+            [one] => Some(*one),
+            _ => None,
+        }
+    }
+
+    /// A tensor, scalar or upstream gradient, by its Python name.
+    pub(super) fn var(&mut self, n: &Name) -> Py {
+        if let Name::Tensor(t) = n {
+            if let Some(dim) = self.size_symbol(t) {
+                return self.size(dim);
+            }
+        }
+        self.read.insert(n.clone());
+        Py::name(match n {
+            Name::Tensor(t) => self.names.name(t),
+            Name::Grad { of, wrt } => self.names.grad(of, wrt),
+        })
+    }
+
+    /// An elementwise function applied to `x`: a built-in as
+    /// [`crate::term::BUILTINS`] spells it, an opaque one by its Python name.
+    pub(super) fn func(&mut self, f: &Func, x: Py) -> Py {
+        if let Func::Opaque(name, primes) = f {
+            self.opaque.insert((name.to_string(), *primes));
+            let f = self.names.opaque(name, *primes);
+            return self.block.call(&f, vec![x]);
+        }
+        let builtin = f.builtin().expect("every function but an opaque one is built in");
+        let spelling = match self.backend {
+            Backend::Numpy => builtin.numpy,
+            Backend::Torch => builtin.torch,
+        };
+        let b = &mut self.block;
+        match spelling {
+            Spelling::Call(callee, args) => {
+                let mut x = Some(x);
+                let args = args
+                    .iter()
+                    .map(|a| match a {
+                        Arg::X => x.take().expect("the argument is passed once"),
+                        Arg::Lit(l) => Py::name(*l),
+                    })
+                    .collect();
+                b.call(callee, args)
+            }
+            Spelling::Logistic => {
+                let minus = b.neg(x);
+                let e = b.call(&format!("{}.exp", self.backend.m()), vec![minus]);
+                let d = b.add(Py::name("1"), "+", e);
+                b.mul(Py::name("1"), "/", d)
+            }
+            Spelling::PositiveAsDtype => {
+                let p = b.positive(x);
+                b.suffix(p, &format!(".to({})", self.dtype))
+            }
+        }
+    }
+}
