@@ -163,3 +163,16 @@ fn a_trace_of_64_matrices_is_checked() {
     let program = format!("L = Σ_{{{}}} {}", sums.join(","), factors.join(" "));
     assert_ok(&derive(&program, &["--wrt", "A32"]));
 }
+
+/// A right gradient through an opaque `h` of a huge argument: its stand-in
+/// `a sin x + b x` at `exp(D1²)` ≈ 1e19 oscillates far faster than any step,
+/// so the differences miss the sine's part (they were off by 0.64 and the
+/// check said FAILED). Not comparable: UNDECIDED, never FAILED or ok.
+#[test]
+fn an_opaque_function_the_step_cannot_resolve_is_undecided() {
+    let out = derive(
+        "D0_i = v1_i + v1_i\nD1_i = D0_i + D0_i + exp(v1_i)\nD2_i = exp((D1_i) (D1_i))\nD3_i = h(D2_i)",
+        &["--wrt", "D1"],
+    );
+    assert_undecided(&out, "D1", "opaque function");
+}

@@ -37,6 +37,10 @@ pub struct World {
     /// While recording: every argument of a function with a kink (relu, abs,
     /// their derivatives), in evaluation order.
     pub(crate) kinks: RefCell<Option<Vec<f64>>>,
+    /// While recording: every argument of an opaque function (`h`), whose
+    /// stand-in `a sin x + b x` finite differences resolve only while a step
+    /// moves its argument by much less than its period.
+    pub(crate) opaque: RefCell<Option<Vec<f64>>>,
 }
 
 /// A dense array over named indices: axis `k` of `data` is index `ix[k]`;
@@ -169,6 +173,11 @@ impl World {
                 let v = self.table(x);
                 if f.builtin().is_some_and(|b| b.kinked) {
                     if let Some(trace) = self.kinks.borrow_mut().as_mut() {
+                        trace.extend(v.data.iter().copied());
+                    }
+                }
+                if matches!(f, Func::Opaque(..)) {
+                    if let Some(trace) = self.opaque.borrow_mut().as_mut() {
                         trace.extend(v.data.iter().copied());
                     }
                 }
