@@ -92,6 +92,12 @@ struct DeriveArgs {
     /// Gradient layout (∂L/∂W has W's shape) or numerator layout (transposed).
     #[arg(long, value_enum, default_value_t = Layout::Gradient)]
     layout: Layout,
+    /// Second derivatives: the Hessian ∂²L/∂X∂X of each --wrt X.
+    #[arg(long, conflicts_with = "hvp")]
+    hessian: bool,
+    /// The Hessian-vector product with a new input V of X's shape (one --wrt X).
+    #[arg(long, value_name = "V")]
+    hvp: Option<String>,
     /// ASCII output only.
     #[arg(long)]
     ascii: bool,
@@ -246,6 +252,8 @@ fn request(args: &DeriveArgs) -> Request {
         },
         limits: limits(&args.input),
         einstein: args.input.einstein,
+        hessian: args.hessian,
+        hvp: args.hvp.clone(),
         egraph: EgraphLimits {
             nodes: args.max_egraph_nodes,
             iterations: args.max_egraph_iterations,

@@ -71,7 +71,7 @@ mod term;
 
 pub use api::{derive, Error, Program};
 pub use check::{Judgement, Report, Verdict};
-pub use derive::{canonical_name, Derivation, GradientResult, Layout, Phases, Request};
+pub use derive::{canonical_name, Derivation, GradientResult, Kind, Layout, Phases, Request};
 pub use diagnostic::{line_col, Diagnostic, Diagnostics};
 pub use limits::Limits;
 pub use matrix::{RunLimits as EgraphLimits, RunStats as EgraphStats};

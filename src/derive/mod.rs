@@ -34,6 +34,31 @@ use reverse::compose;
 pub(crate) use reverse::gradients;
 pub(crate) use reverse::{reverse, Contribution, Reverse};
 
+/// What a result is (SPEC §4 `"kind"`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// ∂L/∂X of a scalar loss.
+    Gradient,
+    /// ∂Y/∂X of a tensor `Y` of order ≥ 1.
+    Jacobian,
+    /// ∂²L/∂X∂X.
+    Hessian,
+    /// The Hessian applied to a new input of `X`'s shape.
+    Hvp,
+}
+
+impl Kind {
+    /// The JSON spelling: `"gradient"`, `"jacobian"`, `"hessian"`, `"hvp"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Gradient => "gradient",
+            Kind::Jacobian => "jacobian",
+            Kind::Hessian => "hessian",
+            Kind::Hvp => "hvp",
+        }
+    }
+}
+
 /// One result of a derivation, ready to render (through the [`Derivation`]'s
 /// methods: its index and matrix forms, code, steps and check).
 #[derive(Clone, Debug)]
@@ -42,6 +67,8 @@ pub struct GradientResult {
     pub wrt: String,
     /// The canonical tensor name (`W^(1)`).
     pub name: String,
+    /// What the result is: a gradient, a Jacobian, a Hessian or an HVP.
+    pub kind: Kind,
     /// The range symbol of each axis of the result as shown, where declared:
     /// the axes of `wrt`, reversed for a matrix form in numerator layout.
     pub shape: Vec<Option<String>>,
@@ -207,6 +234,7 @@ pub(crate) fn derive(program: &Rc<Program>, request: &Request) -> Result<Derivat
             GradientResult {
                 wrt: g.wrt,
                 name,
+                kind: Kind::Gradient,
                 shape,
                 indices: g.indices,
                 term: g.term,

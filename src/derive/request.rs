@@ -46,6 +46,11 @@ pub struct Request {
     pub limits: crate::Limits,
     /// Limits on the e-graph run over each matrix form.
     pub egraph: crate::matrix::RunLimits,
+    /// Ask for the Hessian ∂²L/∂X∂X of each `--wrt X` (`--hessian`).
+    pub hessian: bool,
+    /// Ask for the Hessian-vector product with a new input of this name
+    /// (`--hvp V`), with exactly one `--wrt`.
+    pub hvp: Option<String>,
 }
 
 impl Request {
@@ -66,6 +71,8 @@ impl Default for Request {
             einstein: false,
             limits: crate::Limits::default(),
             egraph: crate::matrix::RunLimits::default(),
+            hessian: false,
+            hvp: None,
         }
     }
 }
@@ -78,6 +85,14 @@ impl Default for Request {
 /// the span 0..0, and is shown without a source line.
 pub(crate) fn validate(program: &Program, request: &Request) -> Result<(), Diagnostic> {
     let nowhere = Span::new(0, 0);
+    if request.hessian || request.hvp.is_some() {
+        let flag = if request.hessian { "--hessian" } else { "--hvp" };
+        return Err(Diagnostic::new(
+            nowhere,
+            format!("{flag}: second derivatives are not supported yet"),
+            "",
+        ));
+    }
     let of = canonical_name(&request.of);
     if !is_name(&of) {
         return Err(not_a_name("--of", &request.of));

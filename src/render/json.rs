@@ -20,6 +20,7 @@ pub fn render(d: &Derivation, style: Style, checks: &[(Report, Judgement)]) -> V
             let matrix = r.matrix.as_ref().map(|m| super::matrix::render(m, style));
             let mut result = json!({
                 "wrt": r.wrt,
+                "kind": r.kind.as_str(),
                 "shape": r.shape,
                 "index": super::text::index_line(&d.of, r, style),
                 "matrix": matrix,
