@@ -4,7 +4,7 @@
 use num_rational::BigRational;
 use num_traits::One;
 
-use crate::term::{Func, Ix, Name, Term};
+use crate::term::{Func, Ix, MatrixFn, Name, Term};
 
 /// The derivative of `t` with respect to the tensor `wrt` at indices `at`:
 /// `∂X_ab/∂X_ij = δ_ai δ_bj`; every other name is constant.
@@ -22,6 +22,9 @@ pub fn differentiate(t: &Term, wrt: &Name, at: &[Ix]) -> Term {
                 1 => deltas.into_iter().next().unwrap(),
                 _ => Term::Mul(deltas),
             }
+        }
+        Term::Var(Name::Matrix(f, a), ix) if matches!(wrt, Name::Tensor(w) if w == a) => {
+            matrix_derivative(*f, a, ix, at)
         }
         Term::Var(..) => Term::zero(),
         Term::Add(ts) => Term::Add(ts.iter().map(|x| differentiate(x, wrt, at)).collect()),
@@ -57,6 +60,29 @@ pub fn differentiate(t: &Term, wrt: &Name, at: &[Ix]) -> Term {
             Term::Mul(vec![derivative(f, x), d])
         }
         Term::Sum(ks, body) => Term::Sum(ks.clone(), Box::new(differentiate(body, wrt, at))),
+    }
+}
+
+/// ∂F/∂A_ij of a matrix function `F` of `A` at the indices `ix` of its use
+/// (SPEC §1; `A` a general, not symmetric, matrix):
+/// ∂(A⁻¹)_ab/∂A_ij = −(A⁻¹)_ai (A⁻¹)_jb, ∂ det A/∂A_ij = det A (A⁻¹)_ji,
+/// ∂ logdet A/∂A_ij = (A⁻¹)_ji.
+fn matrix_derivative(f: MatrixFn, a: &std::rc::Rc<str>, ix: &[Ix], at: &[Ix]) -> Term {
+    let [i, j] = at else {
+        unreachable!("the checker lets only a matrix under `{}`", f.source())
+    };
+    match (f, ix) {
+        (MatrixFn::Inv, [p, q]) => Term::Mul(vec![
+            Term::int(-1),
+            Term::inv(a, p.clone(), i.clone()),
+            Term::inv(a, j.clone(), q.clone()),
+        ]),
+        (MatrixFn::Det, []) => Term::Mul(vec![
+            Term::Var(Name::Matrix(MatrixFn::Det, a.clone()), vec![]),
+            Term::inv(a, j.clone(), i.clone()),
+        ]),
+        (MatrixFn::LogDet, []) => Term::inv(a, j.clone(), i.clone()),
+        _ => unreachable!("the checker gives `{}` {} indices", f.source(), f.order()),
     }
 }
 

@@ -47,6 +47,49 @@ pub enum Name {
         /// The tensor.
         wrt: Rc<str>,
     },
+    /// A matrix function of the square matrix the program names `A`:
+    /// `(A⁻¹)_ij` (two indices), `det A` or `log det A` (none).
+    Matrix(MatrixFn, Rc<str>),
+}
+
+/// A function of a whole square matrix (SPEC §1): it takes the matrix's
+/// name, not an entry, so it is a leaf of a term ([`Name::Matrix`]) rather
+/// than an elementwise [`Func`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum MatrixFn {
+    /// `inv(A)_ij`, the entry (i, j) of A⁻¹.
+    Inv,
+    /// `det(A)`.
+    Det,
+    /// `logdet(A)`, log det A.
+    LogDet,
+}
+
+impl MatrixFn {
+    /// Every matrix function.
+    pub const ALL: [MatrixFn; 3] = [MatrixFn::Inv, MatrixFn::Det, MatrixFn::LogDet];
+
+    /// The name a program calls it by.
+    pub fn source(self) -> &'static str {
+        match self {
+            MatrixFn::Inv => "inv",
+            MatrixFn::Det => "det",
+            MatrixFn::LogDet => "logdet",
+        }
+    }
+
+    /// The matrix function a program's name calls, if it is one.
+    pub fn from_source(name: &str) -> Option<MatrixFn> {
+        MatrixFn::ALL.into_iter().find(|f| f.source() == name)
+    }
+
+    /// How many indices its value takes: 2 for the inverse, 0 for a determinant.
+    pub fn order(self) -> usize {
+        match self {
+            MatrixFn::Inv => 2,
+            MatrixFn::Det | MatrixFn::LogDet => 0,
+        }
+    }
 }
 
 /// Elementwise functions with known derivatives.
@@ -507,6 +550,11 @@ impl Term {
                 Term::Sum(bound, Box::new(body))
             }
         }
+    }
+
+    /// `(A⁻¹)_ij` of the matrix the program names `a`.
+    pub fn inv(a: &Rc<str>, i: Ix, j: Ix) -> Term {
+        Term::Var(Name::Matrix(MatrixFn::Inv, a.clone()), vec![i, j])
     }
 
     /// Number of nodes, a rough measure of size.

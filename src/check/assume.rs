@@ -63,7 +63,7 @@ fn constant(t: &Term, world: &World) -> bool {
     match t {
         Term::Num(_) | Term::Pi | Term::Delta(..) => true,
         Term::Var(Name::Tensor(n), _) => !world.tensors.contains_key(&**n),
-        Term::Var(Name::Grad { .. }, _) => false,
+        Term::Var(Name::Grad { .. } | Name::Matrix(..), _) => false,
         Term::Add(ts) | Term::Mul(ts) => ts.iter().all(|x| constant(x, world)),
         Term::Pow(b, _) | Term::Fn(_, b) | Term::Sum(_, b) => constant(b, world),
     }

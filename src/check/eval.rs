@@ -189,13 +189,28 @@ impl World {
 
     /// A tensor access, a given gradient, or a size symbol.
     fn var(&self, name: &Name, ix: &[Ix]) -> Table {
-        let (table, key) = match name {
-            Name::Tensor(n) => (&self.tensors, &**n),
-            Name::Grad { wrt, .. } => (&self.grads, &**wrt),
-        };
-        let Some(a) = table.get(key) else {
-            // a size symbol such as `S` or `n_i`
-            return Table::scalar(self.size_symbol(key));
+        let computed;
+        let a = match name {
+            // inv(A), det(A), logdet(A) of A's current value
+            Name::Matrix(f, m) => match self.tensors.get(&**m) {
+                Some(a) => {
+                    computed = super::linalg::apply(*f, a);
+                    &computed
+                }
+                None => return Table::scalar(f64::NAN),
+            },
+            Name::Tensor(key) | Name::Grad { wrt: key, .. } => {
+                let table = if matches!(name, Name::Tensor(_)) {
+                    &self.tensors
+                } else {
+                    &self.grads
+                };
+                match table.get(&**key) {
+                    Some(a) => a,
+                    // a size symbol such as `S` or `n_i`
+                    None => return Table::scalar(self.size_symbol(key)),
+                }
+            }
         };
         let mut distinct: Vec<Ix> = Vec::new();
         for i in ix {

@@ -10,10 +10,17 @@ use crate::term::Name;
 pub fn eval_mat(w: &World, m: &Mat) -> Option<Array2<f64>> {
     let size = |d: &u32| w.sizes.get(d).copied().unwrap_or(1);
     Some(match m {
+        Mat::Var(Name::Matrix(f, a), _) => {
+            let v = super::linalg::apply(*f, w.tensors.get(&**a)?);
+            match v.ndim() {
+                0 => Array2::from_elem((1, 1), v[IxDyn(&[])]),
+                _ => v.into_dimensionality::<ndarray::Ix2>().ok()?,
+            }
+        }
         Mat::Var(name, _) => {
             let (table, key) = match name {
-                Name::Tensor(n) => (&w.tensors, n.to_string()),
                 Name::Grad { wrt, .. } => (&w.grads, wrt.to_string()),
+                Name::Tensor(n) | Name::Matrix(_, n) => (&w.tensors, n.to_string()),
             };
             match table.get(&key) {
                 Some(a) => match a.ndim() {

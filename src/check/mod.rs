@@ -3,7 +3,10 @@
 //!
 //! Every dimension class gets its own size (2, 3, 4, …), so a transposition
 //! cannot hide. Inputs are drawn in (−1, 1), except those read inside `log` or
-//! `sqrt`, which are drawn in (0.1, 0.9) (probabilities for a cross-entropy);
+//! `sqrt`, which are drawn in (0.1, 0.9) (probabilities for a cross-entropy),
+//! a matrix under `inv`, `det` or `logdet`, drawn n·I plus that noise
+//! (invertible, of positive determinant), and the inputs a defined matrix
+//! under one reads, drawn in (0.1, 0.9) (see `linalg::matrix_inputs`);
 //! the program's assumptions are imposed where they can be (`assume.rs`). An
 //! opaque function `h` is evaluated as a fixed smooth function (`a sin x + b x`,
 //! with `a`, `b` from its name) and `h'` as its derivative. When the loss is
@@ -43,6 +46,7 @@
 
 mod assume;
 mod eval;
+mod linalg;
 mod mat;
 #[cfg(test)]
 mod oracle;
@@ -310,7 +314,9 @@ impl<'a> Checker<'a> {
             world.scalar_sizes.insert(sym, size as f64);
         }
         let defined: Vec<&str> = lowered.definitions.iter().map(|(n, _, _)| &**n).collect();
-        let positive = positive_inputs(lowered);
+        let mut positive = positive_inputs(lowered);
+        let (square, feeding) = linalg::matrix_inputs(&lowered.definitions);
+        positive.extend(feeding);
         for (name, info) in &program.tensors {
             if defined.contains(&name.as_str()) || world.scalar_sizes.contains_key(name) {
                 continue;
@@ -321,7 +327,13 @@ impl<'a> Checker<'a> {
             } else {
                 (-1.0, 1.0)
             };
-            let a = ArrayD::from_shape_fn(IxDyn(&shape), |_| rng.range(lo, hi));
+            let mut a = ArrayD::from_shape_fn(IxDyn(&shape), |_| rng.range(lo, hi));
+            if square.contains(name) && shape.len() == 2 {
+                // under inv, det or logdet: n·I plus the noise
+                for k in 0..shape[0].min(shape[1]) {
+                    a[[k, k]] += shape[0] as f64;
+                }
+            }
             world.tensors.insert(name.clone(), a);
         }
         for a in &self.assumptions {

@@ -71,6 +71,13 @@ pub(crate) enum Meeting {
     },
     /// A Kronecker delta `δ_ij` and its two indices.
     Delta(String, String),
+    /// The two axes of the square matrix under `inv`, `det` or `logdet`.
+    Square {
+        /// The function (`det`).
+        function: &'static str,
+        /// The matrix.
+        tensor: String,
+    },
 }
 
 /// Two different declared ranges joined in one dimension class.
@@ -315,6 +322,29 @@ impl UnionFind {
             ExprKind::Tensor(t) => {
                 for (k, i) in t.indices.iter().enumerate() {
                     self.access(s, &t.name.name, k, i, ranges, conflicts);
+                }
+            }
+            ExprKind::MatrixCall {
+                function,
+                matrix,
+                indices,
+            } => {
+                // a square matrix: its two axes are one dimension
+                let (a, _) = self.node(Key::Axis(matrix.name.clone(), 0));
+                let (b, _) = self.node(Key::Axis(matrix.name.clone(), 1));
+                if let Some((first, second)) = self.union(a, b) {
+                    conflicts.push(RangeConflict {
+                        at: matrix.span,
+                        meeting: Meeting::Square {
+                            function: function.source(),
+                            tensor: matrix.name.clone(),
+                        },
+                        first,
+                        second,
+                    });
+                }
+                for (k, i) in indices.iter().enumerate() {
+                    self.access(s, &matrix.name, k, i, ranges, conflicts);
                 }
             }
             ExprKind::Delta(ix) if ix.len() == 2 => {

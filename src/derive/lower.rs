@@ -93,6 +93,14 @@ pub(crate) fn lower_expr(e: &Expr, s: usize, scope: &mut HashMap<String, Ix>, di
             Name::Tensor(t.name.name.as_str().into()),
             t.indices.iter().map(|i| index(scope, dims, &i.name)).collect(),
         ),
+        ExprKind::MatrixCall {
+            function,
+            matrix,
+            indices,
+        } => Term::Var(
+            Name::Matrix(*function, matrix.name.as_str().into()),
+            indices.iter().map(|i| index(scope, dims, &i.name)).collect(),
+        ),
         ExprKind::Delta(ix) => Term::Delta(index(scope, dims, &ix[0].name), index(scope, dims, &ix[1].name)),
         ExprKind::Sum { indices, body } => {
             let mut saved = Vec::new();

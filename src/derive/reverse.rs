@@ -293,8 +293,13 @@ fn substitute(t: &Term, r: &Reverse, of: &str, map: &mut Vec<(Ix, Ix)>, fresh: b
 fn collect_names(t: &Term, out: &mut Vec<Name>) {
     match t {
         Term::Var(n, _) => {
-            if !out.contains(n) {
-                out.push(n.clone())
+            // inv(A), det(A) and logdet(A) read A
+            let n = match n {
+                Name::Matrix(_, a) => Name::Tensor(a.clone()),
+                n => n.clone(),
+            };
+            if !out.contains(&n) {
+                out.push(n)
             }
         }
         Term::Num(_) | Term::Pi | Term::Delta(..) => {}

@@ -110,6 +110,14 @@ impl<'a> Printer<'a> {
                 let ix: Vec<String> = ix.iter().map(|i| self.namer.name(i)).collect();
                 format!("{}{}", names::tensor(n, self.style), self.style.subscript(&ix))
             }
+            Term::Var(Name::Matrix(f, a), ix) => {
+                let ix: Vec<String> = ix.iter().map(|i| self.namer.name(i)).collect();
+                let head = names::matrix_fn(*f, a, false, self.style);
+                match (ix.is_empty(), self.style) {
+                    (true, _) | (false, Style::Ascii) => format!("{head}{}", self.style.subscript(&ix)),
+                    (false, _) => format!("{}{}", self.style.paren(&head), self.style.subscript(&ix)),
+                }
+            }
             Term::Var(Name::Grad { of, wrt }, ix) => {
                 let ix: Vec<String> = ix.iter().map(|i| self.namer.name(i)).collect();
                 gradient_head(of, wrt, &ix, self.style, true)

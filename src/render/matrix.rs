@@ -68,6 +68,13 @@ impl Render {
         match m {
             Mat::Var(Name::Tensor(n), _) => names::tensor(n, self.style),
             Mat::Var(Name::Grad { of, wrt }, _) => names::gradient(of, wrt, self.style),
+            Mat::Var(Name::Matrix(f, a), _) => names::matrix_fn(*f, a, false, self.style),
+            Mat::T(x) if matches!(&**x, Mat::Var(Name::Matrix(crate::term::MatrixFn::Inv, _), _)) => {
+                let Mat::Var(Name::Matrix(f, a), _) = &**x else {
+                    unreachable!()
+                };
+                names::matrix_fn(*f, a, true, self.style)
+            }
             Mat::Scalar(t) => self.scalar(t),
             Mat::T(x) => {
                 let inner = self.mat(x);

@@ -293,3 +293,28 @@ pub fn latex_name(name: &str) -> String {
     }
     out
 }
+
+/// A matrix function of the matrix named `a`, as the matrix form writes it:
+/// `A⁻¹` (`A⁻ᵀ` when `transposed`), `det(A)`, `log det(A)`; in ASCII
+/// `inv(A)`, `inv(A)^T`, `det(A)`, `logdet(A)`; in LaTeX `A^{-1}`,
+/// `A^{-\top}`, `\det(A)`, `\log\det(A)`.
+pub fn matrix_fn(f: crate::term::MatrixFn, a: &str, transposed: bool, style: Style) -> String {
+    use crate::term::MatrixFn;
+    let name = tensor(a, style);
+    let exponent = match (style, transposed) {
+        (Style::Latex, false) => "^{-1}",
+        (Style::Latex, true) => "^{-\\top}",
+        (_, false) => "⁻¹",
+        (_, true) => "⁻ᵀ",
+    };
+    match (f, style) {
+        (MatrixFn::Inv, Style::Latex) if name.contains('^') => format!("{{{name}}}{exponent}"),
+        (MatrixFn::Inv, Style::Ascii) => format!("inv({name}){}", if transposed { "^T" } else { "" }),
+        (MatrixFn::Inv, _) => format!("{name}{exponent}"),
+        (MatrixFn::Det, Style::Latex) => format!("\\det\\left({name}\\right)"),
+        (MatrixFn::LogDet, Style::Latex) => format!("\\log\\det\\left({name}\\right)"),
+        (MatrixFn::Det, _) => format!("det({name})"),
+        (MatrixFn::LogDet, Style::Ascii) => format!("logdet({name})"),
+        (MatrixFn::LogDet, _) => format!("log det({name})"),
+    }
+}

@@ -114,6 +114,7 @@ pub(super) fn alpha_hash(t: &Term) -> u64 {
         match n {
             Name::Tensor(t) => text(t),
             Name::Grad { of, wrt } => mix(mix(2, text(of)), text(wrt)),
+            Name::Matrix(f, a) => mix(mix(4, *f as u64), text(a)),
         }
     }
     fn rational(r: &BigRational) -> u64 {

@@ -157,6 +157,17 @@ pub enum ExprKind {
         /// The exponent, exact.
         exponent: BigRational,
     },
+    /// `inv(A)_ij`, `det(A)`, `logdet(A)`: a function of the whole matrix
+    /// named `matrix` (the checker insists on a square one, and on two
+    /// indices for `inv`, none for `det` and `logdet`).
+    MatrixCall {
+        /// Which function.
+        function: crate::term::MatrixFn,
+        /// The matrix's name, as written inside the parentheses.
+        matrix: Ident,
+        /// The indices after the `)` (an entry of the inverse).
+        indices: Vec<Ident>,
+    },
     /// `f(args)`; `function.name` keeps its primes (`h'`).
     Call {
         /// The function's name.
@@ -171,7 +182,11 @@ impl Expr {
     pub fn walk<'a>(&'a self, f: &mut impl FnMut(&'a Expr)) {
         f(self);
         match &self.kind {
-            ExprKind::Number(_) | ExprKind::Pi | ExprKind::Tensor(_) | ExprKind::Delta(_) => {}
+            ExprKind::Number(_)
+            | ExprKind::Pi
+            | ExprKind::Tensor(_)
+            | ExprKind::Delta(_)
+            | ExprKind::MatrixCall { .. } => {}
             ExprKind::Sum { body, .. } => body.walk(f),
             ExprKind::Add { first, rest } => {
                 first.walk(f);

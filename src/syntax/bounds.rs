@@ -66,7 +66,7 @@ pub(super) fn check_index_count(statements: &[Statement], limits: &Limits) -> Re
 fn expr_indices(e: &Expr) -> &[Ident] {
     match &e.kind {
         ExprKind::Tensor(t) => &t.indices,
-        ExprKind::Delta(indices) | ExprKind::Sum { indices, .. } => indices,
+        ExprKind::Delta(indices) | ExprKind::Sum { indices, .. } | ExprKind::MatrixCall { indices, .. } => indices,
         _ => &[],
     }
 }

@@ -33,6 +33,7 @@ pub fn check(mut syntax: super::ast::Program, options: CheckOptions) -> Result<P
         cx.statement(i, statement);
     }
     cx.calls_against_tensors();
+    cx.matrices_of_matrix_functions();
     let order = cx.definition_order(&syntax);
     let (dims, errors) = super::sema::check(&syntax, &cx.ranges, &order);
     cx.errors.extend(errors);
@@ -74,6 +75,7 @@ pub fn check_partial(partial: Partial, options: CheckOptions) -> Diagnostics {
     let mut defined: Vec<Span> = Vec::new();
     let mut note_use = |e: &Expr| match &e.kind {
         ExprKind::Tensor(t) if broken.contains(t.name.name.as_str()) => blind.push(t.name.span),
+        ExprKind::MatrixCall { matrix, .. } if broken.contains(matrix.name.as_str()) => blind.push(matrix.span),
         ExprKind::Call { function, .. } if broken.contains(base_function_name(&function.name)) => {
             blind.push(function.span)
         }
@@ -126,6 +128,8 @@ struct Checker {
     reads: HashMap<usize, Vec<(String, Span)>>,
     /// the unbound indices reported in the current statement → their error
     unbound: HashMap<String, usize>,
+    /// every `inv(A)`, `det(A)`, `logdet(A)`: the function and the matrix's name
+    matrix_calls: Vec<(crate::term::MatrixFn, Ident)>,
 }
 
 fn base_function_name(name: &str) -> &str {
@@ -311,6 +315,21 @@ impl Checker {
                 let items = self.indices(&t.indices, bound, lhs);
                 add(&mut free, items);
             }
+            ExprKind::MatrixCall {
+                function,
+                matrix,
+                indices,
+            } => {
+                self.matrix_calls.push((*function, matrix.clone()));
+                if let Some(reads) = reads.as_deref_mut() {
+                    reads.push((matrix.name.clone(), matrix.span));
+                }
+                if let Some(d) = super::matrix_functions::index_count(*function, matrix, indices, e.span) {
+                    self.error(d);
+                }
+                let items = self.indices(indices, bound, lhs);
+                add(&mut free, items);
+            }
             ExprKind::Delta(indices) => {
                 if indices.len() != 2 {
                     self.error(
@@ -415,7 +434,10 @@ impl Checker {
                 let base = base_function_name(&function.name);
                 self.calls.entry(base.to_string()).or_insert(function.span);
                 let mut arity_known = true;
-                if !BUILTINS.contains(&base) {
+                if let Some(d) = super::matrix_functions::misused_call(function, args) {
+                    self.error(d);
+                    arity_known = false;
+                } else if !BUILTINS.contains(&base) {
                     match guessed_function(function, args.len()) {
                         Some(d) => {
                             self.error(d);
@@ -493,6 +515,32 @@ impl Checker {
         };
         self.unbound.insert(index.name.clone(), self.errors.len());
         self.error(d);
+    }
+
+    /// The name under `inv`, `det` or `logdet` is a matrix: an input seen
+    /// nowhere else becomes one (order 2), any other tensor must have order 2.
+    fn matrices_of_matrix_functions(&mut self) {
+        for (f, matrix) in std::mem::take(&mut self.matrix_calls) {
+            match self.tensors.get_mut(&matrix.name) {
+                Some(info) => {
+                    info.used = true;
+                    if let Some(d) = super::matrix_functions::not_a_matrix(f, &matrix, info) {
+                        self.error(d);
+                    }
+                }
+                None => {
+                    self.tensors.insert(
+                        matrix.name.clone(),
+                        TensorInfo {
+                            order: 2,
+                            definition: None,
+                            used: true,
+                            first: matrix.span,
+                        },
+                    );
+                }
+            }
+        }
     }
 
     /// A name is either a function or a tensor, never both.

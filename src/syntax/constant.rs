@@ -254,6 +254,7 @@ fn lowerable(e: &Expr) -> bool {
     e.walk(&mut |x| match &x.kind {
         ExprKind::Delta(ix) if ix.len() != 2 => ok = false,
         ExprKind::Call { args, .. } if args.len() != 1 => ok = false,
+        ExprKind::MatrixCall { function, indices, .. } if indices.len() != function.order() => ok = false,
         _ => {}
     });
     ok

@@ -29,11 +29,13 @@ fn einstein(e: &mut Expr, protected: &[String], errors: &mut Vec<Diagnostic>) ->
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     let wraps = matches!(
         e.kind,
-        ExprKind::Product { .. } | ExprKind::Tensor(_) | ExprKind::Delta(_)
+        ExprKind::Product { .. } | ExprKind::Tensor(_) | ExprKind::Delta(_) | ExprKind::MatrixCall { .. }
     );
     match &mut e.kind {
         ExprKind::Number(_) | ExprKind::Pi => {}
-        ExprKind::Tensor(TensorRef { indices, .. }) | ExprKind::Delta(indices) => {
+        ExprKind::Tensor(TensorRef { indices, .. })
+        | ExprKind::Delta(indices)
+        | ExprKind::MatrixCall { indices, .. } => {
             for i in indices.iter() {
                 *counts.entry(i.name.clone()).or_default() += 1;
             }
@@ -132,7 +134,7 @@ fn first_use(e: &Expr, k: &str) -> Option<Span> {
         }
         let indices = match &x.kind {
             ExprKind::Tensor(t) => &t.indices[..],
-            ExprKind::Delta(i) => &i[..],
+            ExprKind::Delta(i) | ExprKind::MatrixCall { indices: i, .. } => &i[..],
             _ => return,
         };
         found = indices.iter().find(|i| i.name == k).map(|i| i.span);

@@ -11,17 +11,38 @@ pub const BUILTINS: &[&str] = crate::term::BUILTIN_NAMES;
 /// what it would be taken for, and how to write that in index notation. This table
 /// is the only list of them. `max` and `min` are refused with one argument only.
 pub const GUESSED_FUNCTIONS: &[(&str, &str, &str)] = &[
-    ("tr", "a trace", "a trace is a sum over a repeated index: `tr(X)` is `Σ_i X_ii`"),
-    ("trace", "a trace", "a trace is a sum over a repeated index: `trace(X)` is `Σ_i X_ii`"),
-    ("diag", "a diagonal matrix", "`diag(v)_ij` is `v_i δ_ij`, and the diagonal of a matrix, `diag(X)_i`, is `X_ii`"),
+    (
+        "tr",
+        "a trace",
+        "a trace is a sum over a repeated index: `tr(X)` is `Σ_i X_ii`",
+    ),
+    (
+        "trace",
+        "a trace",
+        "a trace is a sum over a repeated index: `trace(X)` is `Σ_i X_ii`",
+    ),
+    (
+        "diag",
+        "a diagonal matrix",
+        "`diag(v)_ij` is `v_i δ_ij`, and the diagonal of a matrix, `diag(X)_i`, is `X_ii`",
+    ),
     ("softmax", "a softmax", "`softmax(z_i)` is `exp(z_i) / Σ_k exp(z_k)`"),
     ("mean", "a mean", "`mean(x_i)` is `1/N Σ_i x_i`, with `index i : N`"),
-    ("sum", "a sum", "`sum(x_i)` is `Σ_i x_i`: a sum names its indices (`sum_i x_i` also works)"),
+    (
+        "sum",
+        "a sum",
+        "`sum(x_i)` is `Σ_i x_i`: a sum names its indices (`sum_i x_i` also works)",
+    ),
     ("norm", "a norm", "`norm(x)` is `sqrt(Σ_i x_i^2)`"),
-    ("max", "a maximum over an index", "a maximum over an index cannot be written; a smooth one is `log(Σ_i exp(x_i))`"),
-    ("min", "a minimum over an index", "a minimum over an index cannot be written; a smooth one is `-log(Σ_i exp(-x_i))`"),
+    (
+        "max",
+        "a maximum over an index",
+        "a maximum over an index cannot be written; a smooth one is `log(Σ_i exp(x_i))`",
+    ),
+    (
+        "min",
+        "a minimum over an index",
+        "a minimum over an index cannot be written; a smooth one is `-log(Σ_i exp(-x_i))`",
+    ),
     ("logsumexp", "a log-sum-exp", "`logsumexp(x)` is `log(Σ_i exp(x_i))`"),
-    ("det", "a determinant", "ricci has no determinant yet; an unknown function would be applied to each entry of its argument, which is not what `det` means"),
-    ("logdet", "a log-determinant", "ricci has no determinant yet; an unknown function would be applied to each entry of its argument, which is not what `logdet` means"),
-    ("inv", "a matrix inverse", "ricci has no matrix inverse yet; an unknown function would be applied to each entry (`1/A_ij` is not `(A⁻¹)_ij`)"),
 ];

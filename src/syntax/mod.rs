@@ -9,6 +9,7 @@
 //! | `expected`   | what a syntax error says: every grammar rule in plain English |
 //! | `bounds`     | the limits on the input, checked before pest runs; exact numbers |
 //! | `functions`  | the built-in function names, and the names refused as functions |
+//! | `matrix_functions` | the checks of `inv(A)_ij`, `det(A)`, `logdet(A)` |
 //! | `parse`      | text → syntax tree, every syntax error |
 //! | `einstein`   | `--einstein`: implicit sums made explicit |
 //! | `program`    | a checked [`Program`], with its dimension classes |
@@ -24,6 +25,7 @@ mod einstein;
 mod expected;
 mod functions;
 mod grammar;
+mod matrix_functions;
 pub mod parse;
 pub mod print;
 mod program;

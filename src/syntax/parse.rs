@@ -443,6 +443,26 @@ impl Builder<'_> {
                 ExprKind::Call { function, args }
             }
             Rule::tensor => ExprKind::Tensor(self.tensor(pair)),
+            Rule::matrix_call => {
+                let mut function = None;
+                let mut matrix = None;
+                let mut indices = Vec::new();
+                for p in pair.into_inner() {
+                    match p.as_rule() {
+                        Rule::matrix_head => {
+                            function = crate::term::MatrixFn::from_source(p.as_str().trim_end_matches('('))
+                        }
+                        Rule::tensor_name => matrix = Some(self.name(&p)),
+                        Rule::subscript => indices = self.subscript(p),
+                        r => unreachable!("grammar: {r:?} in a matrix function"),
+                    }
+                }
+                ExprKind::MatrixCall {
+                    function: function.expect("grammar: a matrix function is inv, det or logdet"),
+                    matrix: matrix.expect("grammar: a matrix function names a matrix"),
+                    indices,
+                }
+            }
             r => unreachable!("grammar: {r:?} is not an expression"),
         };
         Expr { kind, span }

@@ -148,6 +148,11 @@ impl Display for Expr {
             ExprKind::Number(n) => write_number(f, n),
             ExprKind::Pi => f.write_char('π'),
             ExprKind::Tensor(t) => write!(f, "{t}"),
+            ExprKind::MatrixCall {
+                function,
+                matrix,
+                indices,
+            } => write!(f, "{}({}){}", function.source(), matrix.name, Subscript(indices)),
             ExprKind::Delta(indices) => write!(f, "δ{}", Subscript(indices)),
             ExprKind::Sum { indices, body } => {
                 write!(f, "Σ{} ", Subscript(indices))?;

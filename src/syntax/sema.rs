@@ -52,6 +52,19 @@ fn conflict(c: RangeConflict) -> Diagnostic {
                 vec![index.as_str()],
             )
         }
+        Meeting::Square { function, tensor } => (
+            Diagnostic::new(
+                c.at,
+                format!(
+                    "`{function}` takes a square matrix, but the axes of `{tensor}` range over `{first}` and `{second}`"
+                ),
+                "not square",
+            )
+            .with_help(format!(
+                "`{function}` needs both axes of `{tensor}` over one range: declare its indices over one (`index i, j : {first}`)"
+            )),
+            Vec::new(),
+        ),
         Meeting::Delta(i, j) => (
             Diagnostic::new(
                 c.at,

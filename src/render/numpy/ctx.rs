@@ -8,7 +8,7 @@ use std::collections::{BTreeSet, HashMap};
 use super::naming::PyNames;
 use super::python::{Block, Py};
 use crate::syntax::Program;
-use crate::term::{Arg, Func, Ix, Name, Spelling};
+use crate::term::{Arg, Func, Ix, MatrixFn, Name, Spelling};
 
 /// The array library the code is written for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -124,6 +124,9 @@ impl Ctx<'_> {
 
     /// A tensor, scalar or upstream gradient, by its Python name.
     pub(super) fn var(&mut self, n: &Name) -> Py {
+        if let Name::Matrix(f, a) = n {
+            return self.matrix_fn(*f, a, false);
+        }
         if let Name::Tensor(t) = n {
             if let Some(dim) = self.size_symbol(t) {
                 return self.size(dim);
@@ -133,7 +136,44 @@ impl Ctx<'_> {
         Py::name(match n {
             Name::Tensor(t) => self.names.name(t),
             Name::Grad { of, wrt } => self.names.grad(of, wrt),
+            Name::Matrix(..) => unreachable!("a matrix function is written above"),
         })
+    }
+
+    /// `inv(A)` (its transpose with `transposed`), `det(A)` or `logdet(A)`:
+    /// `np.linalg.inv(A)`, `np.linalg.det(A)`, `np.linalg.slogdet(A)[1]`
+    /// (the logarithm of a positive determinant without overflow), and the
+    /// same from `torch.linalg`. A product with an inverse is written as
+    /// `np.linalg.solve` instead (`matrix.rs`).
+    pub(super) fn matrix_fn(&mut self, f: MatrixFn, a: &std::rc::Rc<str>, transposed: bool) -> Py {
+        let arg = self.var(&Name::Tensor(a.clone()));
+        let linalg = format!("{}.linalg", self.backend.m());
+        match f {
+            MatrixFn::Inv => {
+                let inv = self.block.call(&format!("{linalg}.inv"), vec![arg]);
+                if transposed {
+                    self.block.suffix(inv, ".T")
+                } else {
+                    inv
+                }
+            }
+            MatrixFn::Det => self.block.call(&format!("{linalg}.det"), vec![arg]),
+            MatrixFn::LogDet => {
+                let s = self.block.call(&format!("{linalg}.slogdet"), vec![arg]);
+                self.block.suffix(s, "[1]")
+            }
+        }
+    }
+
+    /// `np.linalg.solve(A, b)` (`A⁻¹ b`), or with `transposed`
+    /// `np.linalg.solve(A.T, b)` (`A⁻ᵀ b`).
+    pub(super) fn solve(&mut self, a: &std::rc::Rc<str>, transposed: bool, b: Py) -> Py {
+        let mut arg = self.var(&Name::Tensor(a.clone()));
+        if transposed {
+            arg = self.block.suffix(arg, ".T");
+        }
+        let solve = format!("{}.linalg.solve", self.backend.m());
+        self.block.call(&solve, vec![arg, b])
     }
 
     /// An elementwise function applied to `x`: a built-in as

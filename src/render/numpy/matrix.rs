@@ -10,7 +10,7 @@ use super::ctx::Ctx;
 use super::einsum::np_term;
 use super::python::Py;
 use crate::matrix::Mat;
-use crate::term::Term;
+use crate::term::{MatrixFn, Name, Term};
 
 /// How a NumPy value stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -164,6 +164,9 @@ enum Val {
     /// multiply the row, those before it the column (a vector chain, not a
     /// matrix chain).
     Outer(Py, Py),
+    /// `A⁻¹` (`A⁻ᵀ` when transposed), by the matrix's name: a product
+    /// with it is `np.linalg.solve`.
+    Inv(std::rc::Rc<str>, bool),
     /// Anything else.
     Of(Py, Kind),
 }
@@ -180,9 +183,11 @@ fn factor(m: &Mat, cx: &mut Ctx) -> Option<Val> {
     Some(match m {
         Mat::Ones(d) => Val::Ones(*d),
         Mat::Diag(v) => diag(v, cx)?,
+        Mat::Var(Name::Matrix(MatrixFn::Inv, a), _) => Val::Inv(a.clone(), false),
         Mat::T(x) => match &**x {
             Mat::Ones(d) => Val::OnesRow(*d),
             Mat::Diag(v) => diag(v, cx)?,
+            Mat::Var(Name::Matrix(MatrixFn::Inv, a), _) => Val::Inv(a.clone(), true),
             _ => of(m, cx)?,
         },
         _ => of(m, cx)?,
@@ -212,6 +217,7 @@ fn materialize(v: Val, cx: &mut Ctx) -> (Py, Kind) {
             let outer = format!("{}.outer", cx.backend.m());
             (cx.block.call(&outer, vec![u, v]), Kind::Matrix)
         }
+        Val::Inv(a, transposed) => (cx.matrix_fn(MatrixFn::Inv, &a, transposed), Kind::Matrix),
         Val::Of(e, k) => (e, k),
     }
 }
@@ -221,6 +227,22 @@ fn product(a: Val, b: Val, cx: &mut Ctx) -> Option<Val> {
     use Kind::*;
     use Val::{DiagInv, Of, Ones, OnesRow, Outer};
     Some(match (a, b) {
+        // A⁻¹ B = solve(A, B); x A⁻¹ = solve(Aᵀ, x) for a row x; B A⁻¹ = solve(Aᵀ, Bᵀ)ᵀ
+        (Val::Inv(a, t), Of(b, k @ (Matrix | Col))) => Of(cx.solve(&a, t, b), k),
+        (Of(b, Row), Val::Inv(a, t)) => Of(cx.solve(&a, !t, b), Row),
+        (Of(b, Matrix), Val::Inv(a, t)) => {
+            let bt = cx.block.suffix(b, ".T");
+            let x = cx.solve(&a, !t, bt);
+            Of(cx.block.suffix(x, ".T"), Matrix)
+        }
+        (a @ Val::Inv(..), b) if !matches!(b, Of(_, Scalar)) => {
+            let a = materialize(a, cx);
+            return product(Of(a.0, a.1), b, cx);
+        }
+        (a, b @ Val::Inv(..)) if !matches!(a, Of(_, Scalar)) => {
+            let b = materialize(b, cx);
+            return product(a, Of(b.0, b.1), cx);
+        }
         (Of(s, Scalar), v) | (v, Of(s, Scalar)) => match materialize(v, cx) {
             (e, Diag) => Val::Diag(cx.block.mul(s, "*", e)),
             (e, k) => Of(cx.block.mul(s, "*", e), k),
