@@ -106,6 +106,7 @@ fn pass(p: Pass) -> &'static str {
         Pass::Fold => "definitions folded back",
         Pass::Assumption => "assumption",
         Pass::Factor => "simplification",
+        Pass::Other("cancel-inverse") => "a matrix times its inverse is the identity",
         Pass::Other(name) => name,
     }
 }

@@ -21,6 +21,7 @@
 //! | `contract.rs` | δ contraction                                                 |
 //! | `unify.rs`    | matching patterns with index variables, rewriting             |
 //! | `fold.rs`     | folding definitions back, applying assumptions                |
+//! | `inverse.rs`  | a matrix times its inverse: `Σ_j A_ij (A⁻¹)_jk = δ_ik`         |
 //! | `factor.rs`   | factoring, expansion, common denominators                     |
 //! | `mod.rs`      | the log and the pass driver [`simplify`]                      |
 
@@ -30,6 +31,7 @@ mod contract;
 mod env;
 mod factor;
 mod fold;
+mod inverse;
 mod unify;
 
 use num_traits::Signed;
@@ -45,6 +47,7 @@ pub use factor::expand;
 
 use factor::{factor, together};
 use fold::{assume, fold};
+use inverse::cancel_inverses;
 
 /// A record of the passes that changed a term, for `--steps`.
 #[derive(Clone, Debug, Default)]
@@ -91,6 +94,10 @@ pub fn simplify(t: &Term, env: &Env) -> (Term, Log) {
     let c = contract(&n, env);
     log.record("contract-delta", &n, &c);
     let mut current = c;
+    if let Some(x) = cancel_inverses(&current, env) {
+        log.record("cancel-inverse", &current, &x);
+        current = x;
+    }
     for _ in 0..SIMPLIFY_ROUNDS {
         let mut changed = false;
         if let Some(f) = fold(&current, env) {
@@ -118,6 +125,7 @@ pub fn simplify(t: &Term, env: &Env) -> (Term, Log) {
     };
     if let Some(e) = expanded {
         let e = normalize(&e, env);
+        let e = cancel_inverses(&e, env).unwrap_or(e);
         let e = fold(&e, env).unwrap_or(e);
         let e = assume(&e, env).unwrap_or(e);
         candidates.push(factor(&e, env));

@@ -235,11 +235,11 @@ fn product(a: Val, b: Val, cx: &mut Ctx) -> Option<Val> {
             let x = cx.solve(&a, !t, bt);
             Of(cx.block.suffix(x, ".T"), Matrix)
         }
-        (a @ Val::Inv(..), b) if !matches!(b, Of(_, Scalar)) => {
+        (a @ Val::Inv(..), b) if !matches!(b, Of(_, Scalar) | Outer(..)) => {
             let a = materialize(a, cx);
             return product(Of(a.0, a.1), b, cx);
         }
-        (a, b @ Val::Inv(..)) if !matches!(a, Of(_, Scalar)) => {
+        (a, b @ Val::Inv(..)) if !matches!(a, Of(_, Scalar) | Outer(..)) => {
             let b = materialize(b, cx);
             return product(a, Of(b.0, b.1), cx);
         }
