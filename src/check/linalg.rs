@@ -81,47 +81,6 @@ fn decompose(mut m: Array2<f64>) -> Option<(Array2<f64>, Vec<usize>, f64)> {
     Some((m, perm, sign))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn matrix(rows: &[&[f64]]) -> ArrayD<f64> {
-        let n = rows.len();
-        ArrayD::from_shape_fn(IxDyn(&[n, rows[0].len()]), |p| rows[p[0]][p[1]])
-    }
-
-    #[test]
-    fn inverse_determinant_and_log_determinant() {
-        // needs a row swap: the first pivot is 0
-        let a = matrix(&[&[0.0, 2.0, 1.0], &[1.0, 1.0, 0.0], &[3.0, 0.0, 1.0]]);
-        let det = apply(MatrixFn::Det, &a)[IxDyn(&[])];
-        // 0(1) − 2(1 − 0) + 1(0 − 3) = −5
-        assert!((det + 5.0).abs() < 1e-12, "{det}");
-        assert!(
-            apply(MatrixFn::LogDet, &a)[IxDyn(&[])].is_nan(),
-            "log of a negative determinant"
-        );
-        let inv = apply(MatrixFn::Inv, &a);
-        for i in 0..3 {
-            for j in 0..3 {
-                let p: f64 = (0..3).map(|k| a[[i, k]] * inv[[k, j]]).sum();
-                assert!((p - (i == j) as u8 as f64).abs() < 1e-12, "A A⁻¹ at {i},{j}: {p}");
-            }
-        }
-        let b = matrix(&[&[2.0, 1.0], &[1.0, 3.0]]);
-        assert!((apply(MatrixFn::LogDet, &b)[IxDyn(&[])] - 5f64.ln()).abs() < 1e-12);
-    }
-
-    #[test]
-    fn singular_and_non_square_matrices() {
-        let s = matrix(&[&[1.0, 2.0], &[2.0, 4.0]]);
-        assert_eq!(apply(MatrixFn::Det, &s)[IxDyn(&[])], 0.0);
-        assert!(apply(MatrixFn::Inv, &s).iter().all(|v| v.is_nan()));
-        let r = matrix(&[&[1.0, 2.0, 3.0]]);
-        assert!(apply(MatrixFn::Det, &r)[IxDyn(&[])].is_nan());
-    }
-}
-
 /// The inputs the check draws for matrix functions: the matrices named under
 /// `inv`, `det` or `logdet` that are inputs (drawn as n·I plus noise in
 /// (−1, 1): strictly diagonally dominant with a positive diagonal, so
@@ -176,4 +135,58 @@ pub(crate) fn matrix_inputs(
         }
     }
     (square, feeding)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn matrix(rows: &[&[f64]]) -> ArrayD<f64> {
+        let n = rows.len();
+        ArrayD::from_shape_fn(IxDyn(&[n, rows[0].len()]), |p| rows[p[0]][p[1]])
+    }
+
+    #[test]
+    fn inverse_determinant_and_log_determinant() {
+        // needs a row swap: the first pivot is 0
+        let a = matrix(&[&[0.0, 2.0, 1.0], &[1.0, 1.0, 0.0], &[3.0, 0.0, 1.0]]);
+        let det = apply(MatrixFn::Det, &a)[IxDyn(&[])];
+        // 0(1) − 2(1 − 0) + 1(0 − 3) = −5
+        assert!((det + 5.0).abs() < 1e-12, "{det}");
+        assert!(
+            apply(MatrixFn::LogDet, &a)[IxDyn(&[])].is_nan(),
+            "log of a negative determinant"
+        );
+        let inv = apply(MatrixFn::Inv, &a);
+        for i in 0..3 {
+            for j in 0..3 {
+                let p: f64 = (0..3).map(|k| a[[i, k]] * inv[[k, j]]).sum();
+                assert!((p - (i == j) as u8 as f64).abs() < 1e-12, "A A⁻¹ at {i},{j}: {p}");
+            }
+        }
+        let b = matrix(&[&[2.0, 1.0], &[1.0, 3.0]]);
+        assert!((apply(MatrixFn::LogDet, &b)[IxDyn(&[])] - 5f64.ln()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn singular_and_non_square_matrices() {
+        let s = matrix(&[&[1.0, 2.0], &[2.0, 4.0]]);
+        assert_eq!(apply(MatrixFn::Det, &s)[IxDyn(&[])], 0.0);
+        assert!(apply(MatrixFn::Inv, &s).iter().all(|v| v.is_nan()));
+        let r = matrix(&[&[1.0, 2.0, 3.0]]);
+        assert!(apply(MatrixFn::Det, &r)[IxDyn(&[])].is_nan());
+    }
+
+    #[test]
+    fn inputs_under_matrix_functions() {
+        let program = crate::load(
+            "C_ij = Σ_s X_si X_sj + λ δ_ij\nL = logdet(C) + det(A) + Σ_ij inv(B)_ij + Σ_i y_i",
+            &crate::Options::default(),
+        )
+        .unwrap();
+        let lowered = crate::derive::lower(&program);
+        let (square, feeding) = matrix_inputs(&lowered.definitions);
+        assert_eq!(square, ["A", "B"]);
+        assert_eq!(feeding, ["X", "λ"]);
+    }
 }

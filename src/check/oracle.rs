@@ -44,8 +44,17 @@ impl<'w> Oracle<'w> {
         match t {
             Term::Num(n) => number(n),
             Term::Pi => std::f64::consts::PI,
+            Term::Var(Name::Matrix(f, m), ix) => {
+                let Some(a) = self.world.tensors.get(&**m) else {
+                    return f64::NAN;
+                };
+                let v = super::linalg::apply(*f, a);
+                let pos: Vec<usize> = ix.iter().map(|i| at.get(i).copied().unwrap_or(0)).collect();
+                v[IxDyn(&pos)]
+            }
             Term::Var(name, ix) => {
                 let (table, key) = match name {
+                    Name::Matrix(..) => unreachable!("above"),
                     Name::Tensor(n) => (&self.world.tensors, n.to_string()),
                     Name::Grad { wrt, .. } => (&self.world.grads, wrt.to_string()),
                 };

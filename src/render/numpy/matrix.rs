@@ -231,7 +231,11 @@ fn product(a: Val, b: Val, cx: &mut Ctx) -> Option<Val> {
         (Val::Inv(a, t), Of(b, k @ (Matrix | Col))) => Of(cx.solve(&a, t, b), k),
         (Of(b, Row), Val::Inv(a, t)) => Of(cx.solve(&a, !t, b), Row),
         (Of(b, Matrix), Val::Inv(a, t)) => {
-            let bt = cx.block.suffix(b, ".T");
+            // `Aᵀ` transposed is `A`, not `A.T.T`
+            let bt = match b.text.strip_suffix(".T") {
+                Some(plain) if b.text.matches(".T").count() == 1 && is_name(plain) => Py::name(plain),
+                _ => cx.block.suffix(b, ".T"),
+            };
             let x = cx.solve(&a, !t, bt);
             Of(cx.block.suffix(x, ".T"), Matrix)
         }
@@ -302,4 +306,9 @@ fn product(a: Val, b: Val, cx: &mut Ctx) -> Option<Val> {
         (Of(a, Col), Of(b, Row)) => Outer(a, b),
         _ => return None,
     })
+}
+
+/// Whether `s` is a bare Python name (so `s.T` is a transposed name).
+fn is_name(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || c == '_')
 }
