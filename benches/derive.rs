@@ -1,7 +1,8 @@
 //! `cargo bench`: in-process timings (text → matrix form) of every seed case,
 //! of L-layer MLPs (scaling in depth), of a wide 8-index sum, and of a product
 //! chain A₁…A_k differentiated by a middle factor, and of `--check` on the
-//! trace of a chain of k matrices. divan reports medians.
+//! trace of a chain of k matrices, and of the Gaussian negative
+//! log-likelihood by its covariance (inv and logdet). divan reports medians.
 
 use ricci::{Layout, Request};
 
@@ -139,4 +140,15 @@ fn check_trace(bencher: divan::Bencher, k: usize) {
         assert_eq!(reports[0].verdict(1e-6), ricci::Verdict::Agrees);
         divan::black_box(reports)
     });
+}
+
+/// The Gaussian negative log-likelihood's gradient with respect to the
+/// covariance (`tests/cases/inverse/gaussian_nll.ricci`, with `inv` and
+/// `logdet`): the target is under 1 ms.
+#[divan::bench]
+fn gaussian_nll_covariance(bencher: divan::Bencher) {
+    let path = format!("{}/tests/cases/inverse/gaussian_nll.ricci", env!("CARGO_MANIFEST_DIR"));
+    let f = fixture::read(std::path::Path::new(&path));
+    let wrt = vec!["S".to_string()];
+    bencher.bench(|| run(&f.source, &wrt, f.layout));
 }
