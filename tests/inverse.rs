@@ -195,3 +195,26 @@ fn generated_numpy_code_agrees_with_finite_differences() {
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("inverse: all passed"), "{stdout}");
 }
+
+/// A defined matrix the draw leaves singular, or of non-positive determinant
+/// under `logdet`, makes the check UNDECIDED with that reason, never ok or FAILED.
+#[test]
+fn a_singular_draw_is_undecided_and_says_why() {
+    for (source, wrt, reason) in [
+        ("C_ij = A_ij - B_ij\nL = logdet(C)", "A", "det(C) is not positive"),
+        (
+            "C_ij = x_i x_j\nL = Σ_ij inv(C)_ij",
+            "x",
+            "`C` is singular or nearly so",
+        ),
+    ] {
+        let d = derive(source, &[wrt]);
+        let rep = &d.check(1, &[])[0];
+        let j = rep.judge(1e-6);
+        assert_eq!(j.verdict, Verdict::Undecided, "{source}: {j:?}");
+        assert!(
+            j.reason.as_deref().is_some_and(|r| r.contains(reason)),
+            "{source}: {j:?}"
+        );
+    }
+}

@@ -137,6 +137,54 @@ pub(crate) fn matrix_inputs(
     (square, feeding)
 }
 
+/// Why the check cannot compare on this draw because of a matrix function: a
+/// matrix under `logdet` whose determinant is not positive, or one under
+/// `inv`, `det` or `logdet` so nearly singular (condition number in the
+/// ∞-norm above 10⁸) that finite differences through its inverse mean nothing.
+pub(crate) fn trouble(
+    world: &super::eval::World,
+    definitions: &[(std::rc::Rc<str>, Vec<crate::term::Ix>, crate::term::Term)],
+) -> Option<String> {
+    use crate::term::{Name, Term};
+    fn under(t: &Term, out: &mut Vec<(MatrixFn, String)>) {
+        match t {
+            Term::Var(Name::Matrix(f, a), _) => out.push((*f, a.to_string())),
+            Term::Add(ts) | Term::Mul(ts) => ts.iter().for_each(|x| under(x, out)),
+            Term::Pow(x, _) | Term::Fn(_, x) | Term::Sum(_, x) => under(x, out),
+            _ => {}
+        }
+    }
+    let mut uses = Vec::new();
+    for (_, _, rhs) in definitions {
+        under(rhs, &mut uses);
+    }
+    let norm = |m: &ArrayD<f64>| {
+        (0..m.shape()[0])
+            .map(|i| (0..m.shape()[1]).map(|j| m[[i, j]].abs()).sum::<f64>())
+            .fold(0.0, f64::max)
+    };
+    for (f, a) in uses {
+        let value = world.tensors.get(&a)?;
+        if value.ndim() != 2 {
+            continue;
+        }
+        if f == MatrixFn::LogDet && apply(MatrixFn::Det, value)[IxDyn(&[])] <= 0.0 {
+            return Some(format!(
+                "det({a}) is not positive at the random inputs, so logdet({a}) is undefined: nothing could be compared"
+            ));
+        }
+        let condition = norm(value) * norm(&apply(MatrixFn::Inv, value));
+        if !(condition < 1e8) {
+            return Some(format!(
+                "`{a}` is singular or nearly so at the random inputs (condition number {condition:.1e}), \
+                 so finite differences through {} mean nothing",
+                f.source()
+            ));
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -489,7 +489,13 @@ impl<'a> Checker<'a> {
                     .iter()
                     .filter(|v| !v.is_nan())
                     .fold(0.0f64, |m, v| m.max(v.abs()));
-                let undecided = if let Some(a) = &self.broken {
+                // a matrix under inv, det or logdet that the draw left singular or
+                // of non-positive determinant: say so rather than "overflow"
+                let trouble = linalg::trouble(&self.world, &self.lowered.definitions);
+                let overflow = overflow && trouble.is_none();
+                let undecided = if let Some(t) = trouble {
+                    Some(t)
+                } else if let Some(a) = &self.broken {
                     Some(format!(
                         "`{a}` does not hold at the random inputs, and the check cannot impose it"
                     ))
