@@ -47,6 +47,7 @@ CASES_TABLE = {
         lambda r: dict(X=square(r, 3), A=u(r, 5, 3), B=u(r, 3, 5)),
         lambda v: np.trace(v["A"] @ inv(v["X"]) @ v["B"]),
     ),
+    "cookbook_trace_of_inverse": (lambda r: dict(X=square(r, 4)), lambda v: np.trace(inv(v["X"]))),
     "cookbook_det_product": (
         lambda r: dict(A=u(r, 3, 4), X=u(r, 4, 5) + np.eye(4, 5), B=u(r, 5, 3)),
         lambda v: det(v["A"] @ v["X"] @ v["B"]),

@@ -239,13 +239,14 @@ fn product(a: Val, b: Val, cx: &mut Ctx) -> Option<Val> {
             let x = cx.solve(&a, !t, bt);
             Of(cx.block.suffix(x, ".T"), Matrix)
         }
-        (a @ Val::Inv(..), b) if !matches!(b, Of(_, Scalar) | Outer(..)) => {
-            let a = materialize(a, cx);
-            return product(Of(a.0, a.1), b, cx);
-        }
+        // A⁻¹ B⁻¹: the right one written out, the left one a solve
         (a, b @ Val::Inv(..)) if !matches!(a, Of(_, Scalar) | Outer(..)) => {
             let b = materialize(b, cx);
             return product(a, Of(b.0, b.1), cx);
+        }
+        (a @ Val::Inv(..), b) if !matches!(b, Of(_, Scalar) | Outer(..)) => {
+            let a = materialize(a, cx);
+            return product(Of(a.0, a.1), b, cx);
         }
         (Of(s, Scalar), v) | (v, Of(s, Scalar)) => match materialize(v, cx) {
             (e, Diag) => Val::Diag(cx.block.mul(s, "*", e)),
