@@ -174,7 +174,7 @@ pub(crate) fn trouble(
             ));
         }
         let condition = norm(value) * norm(&apply(MatrixFn::Inv, value));
-        if !(condition < 1e8) {
+        if condition.is_nan() || condition >= 1e8 {
             return Some(format!(
                 "`{a}` is singular or nearly so at the random inputs (condition number {condition:.1e}), \
                  so finite differences through {} mean nothing",
