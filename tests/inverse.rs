@@ -159,6 +159,7 @@ fn misuse_is_refused_with_a_position_and_help() {
         ("L_ij = det(A)_ij", "`det(A)` is a scalar: it takes no indices", 8),
         ("L = Det(A)", "`Det` is not a built-in function: did you mean `det`?", 5),
         ("L = logdet(A, B)", "`logdet` takes one matrix, but 2 were given", 5),
+        ("L = det(exp)", "`exp` is a built-in function, not a tensor", 9),
     ] {
         let e = match ricci::Program::parse(source, &Request::default()) {
             Ok(_) => panic!("{source:?} should fail"),

@@ -521,6 +521,10 @@ impl Checker {
     /// nowhere else becomes one (order 2), any other tensor must have order 2.
     fn matrices_of_matrix_functions(&mut self) {
         for (f, matrix) in std::mem::take(&mut self.matrix_calls) {
+            if BUILTINS.contains(&matrix.name.as_str()) {
+                self.use_tensor(&matrix, 2); // refused: a built-in function is not a matrix
+                continue;
+            }
             match self.tensors.get_mut(&matrix.name) {
                 Some(info) => {
                     info.used = true;
