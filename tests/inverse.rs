@@ -160,6 +160,7 @@ fn misuse_is_refused_with_a_position_and_help() {
         ("L = Det(A)", "`Det` is not a built-in function: did you mean `det`?", 5),
         ("L = logdet(A, B)", "`logdet` takes one matrix, but 2 were given", 5),
         ("L = det(exp)", "`exp` is a built-in function, not a tensor", 9),
+        ("L = det(π)", "`det` takes a square matrix, but π is a number", 9),
     ] {
         let e = match ricci::Program::parse(source, &Request::default()) {
             Ok(_) => panic!("{source:?} should fail"),

@@ -521,6 +521,17 @@ impl Checker {
     /// nowhere else becomes one (order 2), any other tensor must have order 2.
     fn matrices_of_matrix_functions(&mut self) {
         for (f, matrix) in std::mem::take(&mut self.matrix_calls) {
+            if matrix.name == "π" {
+                self.error(
+                    Diagnostic::new(
+                        matrix.span,
+                        format!("`{}` takes a square matrix, but π is a number", f.source()),
+                        "not a matrix",
+                    )
+                    .with_help("write the name of a matrix: an input or a defined tensor with two indices"),
+                );
+                continue;
+            }
             if BUILTINS.contains(&matrix.name.as_str()) {
                 self.use_tensor(&matrix, 2); // refused: a built-in function is not a matrix
                 continue;
