@@ -220,3 +220,14 @@ fn a_singular_draw_is_undecided_and_says_why() {
         );
     }
 }
+
+/// `log(det(A))` and `logdet(A)` have one gradient, and `det(A)` cancels
+/// against its own name when a definition holds it.
+#[test]
+fn log_of_det_is_logdet() {
+    for source in ["L = log(det(A))", "D = det(A)\nL = log(D)", "L = logdet(A)"] {
+        let d = derive(source, &["A"]);
+        assert_eq!(d.matrix_line(&d.results[0], Style::Unicode), "∂L/∂A = A⁻ᵀ", "{source}");
+        assert_eq!(d.check(3, &[])[0].verdict(1e-6), Verdict::Agrees, "{source}");
+    }
+}
