@@ -6,6 +6,12 @@
 /// Read from the one table of built-ins, [`crate::term::BUILTINS`].
 pub const BUILTINS: &[&str] = crate::term::BUILTIN_NAMES;
 
+/// The built-in elementwise functions of two terms (SPEC §1): `max(a, b)` and
+/// `min(a, b)`. Lowered to `relu` (`b + relu(a − b)`, `b − relu(b − a)`), so
+/// the derivative by `a` is the step `[a > b]` (`[a < b]` for `min`), and the
+/// checker watches the kink where `a = b` as it watches relu's.
+pub const BINARY: &[&str] = &["max", "min"];
+
 /// Names that ricci refuses to read as opaque elementwise functions, because a
 /// reader would take them for a matrix function or a reduction (SPEC §1): the name,
 /// what it would be taken for, and how to write that in index notation. This table
@@ -18,8 +24,8 @@ pub const GUESSED_FUNCTIONS: &[(&str, &str, &str)] = &[
     ("mean", "a mean", "`mean(x_i)` is `1/N Σ_i x_i`, with `index i : N`"),
     ("sum", "a sum", "`sum(x_i)` is `Σ_i x_i`: a sum names its indices (`sum_i x_i` also works)"),
     ("norm", "a norm", "`norm(x)` is `sqrt(Σ_i x_i^2)`"),
-    ("max", "a maximum over an index", "a maximum over an index cannot be written; a smooth one is `log(Σ_i exp(x_i))`"),
-    ("min", "a minimum over an index", "a minimum over an index cannot be written; a smooth one is `-log(Σ_i exp(-x_i))`"),
+    ("max", "a maximum over an index", "`max(a, b)` is the elementwise maximum of two terms; a maximum over an index cannot be written, a smooth one is `logsumexp_i(x_i)`"),
+    ("min", "a minimum over an index", "`min(a, b)` is the elementwise minimum of two terms; a minimum over an index cannot be written, a smooth one is `-logsumexp_i(-x_i)`"),
     ("logsumexp", "a log-sum-exp", "`logsumexp(x)` is `log(Σ_i exp(x_i))`"),
     ("det", "a determinant", "ricci has no determinant yet; an unknown function would be applied to each entry of its argument, which is not what `det` means"),
     ("logdet", "a log-determinant", "ricci has no determinant yet; an unknown function would be applied to each entry of its argument, which is not what `logdet` means"),

@@ -298,6 +298,31 @@ impl Builder<'_> {
         tensor
     }
 
+    /// The one index of a reduction's subscript (`softmax_c`); a subscript of
+    /// several is an error, and the first stands in for them.
+    fn one_index(&mut self, kw: &Pair<Rule>, subscript: Pair<Rule>) -> Ident {
+        let at = self.span(&subscript);
+        let mut indices = self.subscript(subscript);
+        if indices.len() != 1 {
+            let written: Vec<&str> = indices.iter().map(|i| i.name.as_str()).collect();
+            self.errors.push(
+                Diagnostic::new(
+                    at,
+                    format!("`{}` runs along one index, not {}", kw.as_str(), indices.len()),
+                    "one index here",
+                )
+                .with_help(format!(
+                    "nest it, one index each: `{0}_{1}({0}_{2}(…))`, or write the index form with `Σ_{{{3}}}`",
+                    kw.as_str(),
+                    written.first().copied().unwrap_or("i"),
+                    written.get(1).copied().unwrap_or("j"),
+                    written.join(",")
+                )),
+            );
+        }
+        indices.swap_remove(0)
+    }
+
     /// `_sm` → [s, m]; `_{sm}` → [s, m]; `_{i1,j}` → [i1, j].
     fn subscript(&self, pair: Pair<Rule>) -> Vec<Ident> {
         let inner = pair.into_inner().next().expect("grammar: subscript has indices");
@@ -405,6 +430,33 @@ impl Builder<'_> {
                 let body = self.expr(inner.next().expect("grammar: Σ has a body"));
                 ExprKind::Sum {
                     indices,
+                    body: Box::new(body),
+                }
+            }
+            Rule::mean => {
+                let mut inner = pair.into_inner();
+                let kw = inner.next().expect("grammar: mean has its keyword");
+                let index = self.one_index(&kw, inner.next().expect("grammar: mean has a subscript"));
+                let body = self.expr(inner.next().expect("grammar: mean has a body"));
+                ExprKind::Reduce {
+                    op: Reduction::Mean,
+                    index,
+                    body: Box::new(body),
+                }
+            }
+            Rule::reduction => {
+                let mut inner = pair.into_inner();
+                let mut head = inner.next().expect("grammar: reduction has a head").into_inner();
+                let kw = head.next().expect("grammar: reduction has its keyword");
+                let op = Reduction::ALL
+                    .into_iter()
+                    .find(|r| r.keyword() == kw.as_str())
+                    .expect("grammar: a reduction keyword");
+                let index = self.one_index(&kw, head.next().expect("grammar: reduction has a subscript"));
+                let body = self.expr(inner.next().expect("grammar: reduction has an argument"));
+                ExprKind::Reduce {
+                    op,
+                    index,
                     body: Box::new(body),
                 }
             }

@@ -84,6 +84,7 @@ fn names_in_order(program: &Program) -> (Vec<String>, Vec<String>) {
             ExprKind::Delta(ix) | ExprKind::Sum { indices: ix, .. } => {
                 ix.iter().for_each(|i| push(indices, &i.name));
             }
+            ExprKind::Reduce { index, .. } => push(indices, &index.name),
             ExprKind::Call { function, .. } => {
                 let base = function.name.trim_end_matches('\'');
                 if program.opaque_functions.contains(base) {
