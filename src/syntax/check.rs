@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use num_traits::Zero;
 
 use super::ast::*;
-pub use super::functions::{BINARY, BUILTINS, GUESSED_FUNCTIONS};
+pub use super::functions::{BINARY, BUILTINS, GUESSED_FUNCTIONS, REDUCTIONS};
 use super::parse::Partial;
 pub use super::program::{Program, TensorInfo};
 use crate::diagnostic::{plural, Diagnostic, Diagnostics};
@@ -492,7 +492,7 @@ impl Checker {
                     Diagnostic::new(
                         index.span,
                         format!("{what} over `{}`, which does not occur in its term", index.name),
-                        "summed here",
+                        if what == "Σ" { "summed here" } else { "reduced here" },
                     )
                     .with_help(if what == "Σ" {
                         "a Σ sums the product that follows it; put parentheses around a longer term".to_string()
@@ -677,6 +677,16 @@ fn guessed_function(function: &Ident, arity: usize) -> Option<Diagnostic> {
     let base = base_function_name(&function.name);
     let primes = &function.name[base.len()..];
     let lower = base.to_lowercase();
+    if let Some((name, help)) = REDUCTIONS.iter().find(|(name, _)| *name == lower) {
+        return Some(
+            Diagnostic::new(
+                function.span,
+                format!("`{base}` without an index: ricci does not guess which index {name} runs along"),
+                "no index",
+            )
+            .with_help(*help),
+        );
+    }
     if let Some((name, what, help)) = GUESSED_FUNCTIONS.iter().find(|(name, ..)| *name == lower) {
         if BINARY.contains(name) && arity != 1 {
             // `Max(a, b)`, `max'(a, b)`: not the built-in of two terms

@@ -9,7 +9,7 @@ use unicode_normalization::UnicodeNormalization;
 use super::ast::*;
 use super::bounds::{check_bounds, check_index_count, check_statement_count, exact_number};
 use super::expected::syntax_error;
-use super::functions::GUESSED_FUNCTIONS;
+use super::functions::{GUESSED_FUNCTIONS, REDUCTIONS};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::limits::Limits;
 
@@ -311,13 +311,17 @@ impl Builder<'_> {
                     format!("`{}` runs along one index, not {}", kw.as_str(), indices.len()),
                     "one index here",
                 )
-                .with_help(format!(
-                    "nest it, one index each: `{0}_{1}({0}_{2}(…))`, or write the index form with `Σ_{{{3}}}`",
-                    kw.as_str(),
-                    written.first().copied().unwrap_or("i"),
-                    written.get(1).copied().unwrap_or("j"),
-                    written.join(",")
-                )),
+                .with_help(if kw.as_str() == "softmax" {
+                    "a softmax normalises along one index: `P_ic = softmax_c(Z_ic)`".to_string()
+                } else {
+                    format!(
+                        "nest it, one index each: `{0}_{1}({0}_{2}(…))`, or write the index form with `Σ_{{{3}}}`",
+                        kw.as_str(),
+                        written.first().copied().unwrap_or("i"),
+                        written.get(1).copied().unwrap_or("j"),
+                        written.join(",")
+                    )
+                }),
             );
         }
         indices.swap_remove(0)
@@ -592,8 +596,22 @@ fn transpose_error(tensor: &TensorRef, mark: &str, mark_first: bool, at: Span) -
 fn subscripted_call(tensor: &TensorRef, at: Span) -> Option<Diagnostic> {
     let name = &tensor.name.name;
     let lower = name.to_lowercase();
-    let (_, what, help) = GUESSED_FUNCTIONS.iter().find(|(n, ..)| *n == lower)?;
     let written = format!("{name}{}", super::print::Subscript(&tensor.indices));
+    if REDUCTIONS.iter().any(|(n, _)| *n == lower) {
+        // `Softmax_c(…)`: the reduction is written in lower case
+        let meant = format!("{lower}{}", super::print::Subscript(&tensor.indices));
+        return Some(
+            Diagnostic::new(
+                at,
+                format!("`{written}(…)` would be read as a tensor `{written}` times a parenthesis"),
+                "a tensor, not a function",
+            )
+            .with_help(format!(
+                "did you mean `{meant}(…)`? reductions are written in lower case"
+            )),
+        );
+    }
+    let (_, what, help) = GUESSED_FUNCTIONS.iter().find(|(n, ..)| *n == lower)?;
     Some(
         Diagnostic::new(
             at,
