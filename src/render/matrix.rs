@@ -10,6 +10,7 @@ use num_traits::{One, Signed};
 
 use super::index::{Namer, Printer};
 use super::names::{self, Style};
+use super::softmax::softmax_rows;
 use crate::matrix::Mat;
 use crate::term::{Name, Term};
 
@@ -27,6 +28,7 @@ fn prec(m: &Mat) -> Prec {
         Mat::Add(_) => Prec::Add,
         Mat::Scale(..) => Prec::Scale,
         Mat::Had(_) | Mat::HDiv(..) => Prec::Had,
+        Mat::MatMul(xs) if matches!(softmax_rows(xs), Some((_, None))) => Prec::Atom,
         Mat::MatMul(_) => Prec::MatMul,
         Mat::Scalar(t)
             if !matches!(t, Term::Var(..) | Term::Pi)
@@ -78,6 +80,20 @@ impl Render {
                     format!("{inner}{t_mark}")
                 } else {
                     format!("{}{t_mark}", st.paren(&inner))
+                }
+            }
+            Mat::MatMul(xs) if softmax_rows(xs).is_some() => {
+                // `diag(g ⊘ (exp(Z) 1)) exp(Z)` is `diag(g) softmax(Z)`
+                let (z, weights) = softmax_rows(xs).expect("just matched");
+                let name = if st == Style::Latex {
+                    "\\operatorname{softmax}"
+                } else {
+                    "softmax"
+                };
+                let softmax = format!("{name}{}", st.paren(&self.mat(z)));
+                match weights {
+                    None => softmax,
+                    Some(g) => format!("{} {softmax}", self.mat(&Mat::Diag(Box::new(g.clone())))),
                 }
             }
             Mat::MatMul(xs) => xs

@@ -9,8 +9,10 @@ use num_traits::One;
 use super::ctx::Ctx;
 use super::einsum::np_term;
 use super::python::Py;
+use super::stable;
 use crate::matrix::Mat;
-use crate::term::Term;
+use crate::render::softmax::{row_sums_of_exp, softmax_rows};
+use crate::term::{Func, Term};
 
 /// How a NumPy value stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,6 +50,10 @@ pub(super) fn np_mat(m: &Mat, cx: &mut Ctx) -> Option<(Py, Kind)> {
                 }
             }
         },
+        Mat::MatMul(xs) if softmax_rows(xs).is_some() => {
+            let (z, weights) = softmax_rows(xs).expect("just matched");
+            stable::softmax(z, weights, cx)?
+        }
         Mat::MatMul(xs) => {
             let mut acc: Option<Val> = None;
             for x in xs {
@@ -127,6 +133,9 @@ pub(super) fn np_mat(m: &Mat, cx: &mut Ctx) -> Option<(Py, Kind)> {
         Mat::Eye(d) => {
             let n = cx.size(*d);
             (cx.constant("eye", n), Kind::Matrix)
+        }
+        Mat::Map(Func::Log, x) if row_sums_of_exp(x).is_some() => {
+            stable::logsumexp(row_sums_of_exp(x).expect("just matched"), cx)?
         }
         Mat::Map(f, x) => {
             let (e, k) = np_mat(x, cx)?;

@@ -25,6 +25,7 @@ mod einsum;
 mod matrix;
 mod naming;
 mod python;
+mod stable;
 
 use std::collections::{BTreeSet, HashMap};
 
