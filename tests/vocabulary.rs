@@ -172,3 +172,47 @@ fn max_min_misuse_is_refused_with_help() {
         assert_eq!(d.span.start, 4, "{source}");
     }
 }
+
+/// The sugar prints back in results where a matrix form has it: `‖x‖` for
+/// `sqrt(Σ_k x_k^2)`, `softmax(Z)` for a row softmax, in every style.
+#[test]
+fn norms_and_softmaxes_print_back() {
+    let d = derive("L = Σ_i a_i b_i / (norm_k(a_k) norm_k(b_k))", &["a"]);
+    let r = &d.results[0];
+    assert_eq!(
+        d.matrix_line(r, Style::Ascii),
+        "dL/da = 1/||a|| (1/||b|| b - 1/||a|| L a)"
+    );
+    let latex = d.latex(false, false);
+    assert!(latex.contains("\\frac{1}{\\lVert a \\rVert}"), "{latex}");
+    // a row norm (a matrix's rows) has no vector to name: it stays a sum
+    let d = derive("L = Σ_s norm_d(X_sd)", &["X"]);
+    assert!(!d.index_line(&d.results[0], Style::Unicode).contains('‖'));
+    let d = derive("L = Σ_sc G_sc log(softmax_c(Z_sc))", &["Z"]);
+    let latex = d.latex(false, false);
+    assert!(latex.contains("\\operatorname{softmax}\\left(Z\\right)"), "{latex}");
+    let d = derive("L = Σ_s g_s logsumexp_c(Z_sc)", &["Z"]);
+    assert_eq!(
+        d.matrix_line(&d.results[0], Style::Unicode),
+        "∂L/∂Z = diag(g) softmax(Z)"
+    );
+}
+
+/// Generated code subtracts the row maximum: a softmax and a log-sum-exp of
+/// rows do not overflow (SPEC §4).
+#[test]
+fn generated_softmax_and_logsumexp_are_stable() {
+    let d = derive(
+        "P_sc = softmax_c(Z_sc)\nl_s = logsumexp_c(Z_sc)\nL = Σ_sc T_sc log(P_sc) + Σ_s l_s^2",
+        &["Z"],
+    );
+    let numpy = d.code(ricci::Backend::Numpy);
+    assert!(numpy.contains("np.exp(Z - Z.max(axis=1, keepdims=True))"), "{numpy}");
+    assert!(numpy.contains(" = Z.max(axis=1)\n"), "{numpy}");
+    assert!(!numpy.contains("np.exp(Z).sum"), "{numpy}");
+    let torch = d.code(ricci::Backend::Torch);
+    assert!(
+        torch.contains("torch.softmax(Z, dim=1)") && torch.contains("torch.logsumexp(Z, dim=1)"),
+        "{torch}"
+    );
+}
