@@ -215,4 +215,24 @@ fn generated_softmax_and_logsumexp_are_stable() {
         torch.contains("torch.softmax(Z, dim=1)") && torch.contains("torch.logsumexp(Z, dim=1)"),
         "{torch}"
     );
+    // and of a vector
+    let d = derive(
+        "q_c = softmax_c(z_c)\nk = logsumexp_c(z_c)\nL = Σ_c g_c q_c + k^2",
+        &["z"],
+    );
+    let numpy = d.code(ricci::Backend::Numpy);
+    assert!(
+        numpy.contains("np.exp(z - z.max())") && !numpy.contains("np.exp(z).sum"),
+        "{numpy}"
+    );
+    let torch = d.code(ricci::Backend::Torch);
+    assert!(
+        torch.contains("torch.softmax(z, dim=0)") && torch.contains("torch.logsumexp(z, dim=0)"),
+        "{torch}"
+    );
+    let d = derive("L = Σ_c g_c softmax_c(z_c)", &["z"]);
+    assert_eq!(
+        d.matrix_line(&d.results[0], Style::Unicode),
+        "∂L/∂z = softmax(z) ⊙ (g − L)"
+    );
 }

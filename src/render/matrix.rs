@@ -10,7 +10,7 @@ use num_traits::{One, Signed};
 
 use super::index::{Namer, Printer};
 use super::names::{self, Style};
-use super::softmax::softmax_rows;
+use super::softmax::{softmax_rows, softmax_vector};
 use crate::matrix::Mat;
 use crate::term::{Name, Term};
 
@@ -119,6 +119,24 @@ impl Render {
                     }
                 }
                 out
+            }
+            Mat::Scale(s, x) if softmax_vector(s, x).is_some() => {
+                // `c / Σ_k exp(z_k) exp(z) ⊙ r` is `c softmax(z) ⊙ r`
+                let (c, z, rest) = softmax_vector(s, x).expect("just matched");
+                let name = if st == Style::Latex {
+                    "\\operatorname{softmax}"
+                } else {
+                    "softmax"
+                };
+                let mut parts = vec![format!("{name}{}", st.paren(&self.mat(z)))];
+                parts.extend(rest.into_iter().map(|m| self.wrap(m, Prec::Atom)));
+                let body = parts.join(&format!(" {had} "));
+                match c {
+                    c if c.is_one() => body,
+                    c if c == Term::int(-1) => format!("{minus}{body}"),
+                    Term::Add(ts) => format!("({}) {body}", self.scalar(&Term::Add(ts))),
+                    c => format!("{} {body}", self.scalar(&c)),
+                }
             }
             Mat::Scale(s, x) => {
                 let body = self.wrap(x, Prec::Had);

@@ -270,6 +270,8 @@ EXTRA = {
                 + np.cos(v["x"]) * np.maximum(v["x"], 0.25)
                 + np.minimum(v["x"], -0.25) ** 2
             ).sum()
+            + (v["x"] * np.exp(v["x"]) / np.exp(v["x"]).sum()).sum()
+            + np.log(np.exp(v["x"]).sum()) ** 2
         },
     ),
     "functions": simple(

@@ -11,7 +11,7 @@ use super::einsum::np_term;
 use super::python::Py;
 use super::stable;
 use crate::matrix::Mat;
-use crate::render::softmax::{row_sums_of_exp, softmax_rows};
+use crate::render::softmax::{logsumexp_vector, row_sums_of_exp, softmax_rows, softmax_vector};
 use crate::term::{Func, Term};
 
 /// How a NumPy value stands.
@@ -36,6 +36,9 @@ pub(super) fn np_mat(m: &Mat, cx: &mut Ctx) -> Option<(Py, Kind)> {
                 _ => return None,
             };
             (cx.var(name), kind)
+        }
+        Mat::Scalar(t) if logsumexp_vector(t).is_some() => {
+            stable::logsumexp_vector(logsumexp_vector(t).expect("just matched"), cx)?
         }
         Mat::Scalar(t) => (np_term(t, &[], cx)?, Kind::Scalar),
         Mat::T(x) => match &**x {
@@ -114,6 +117,10 @@ pub(super) fn np_mat(m: &Mat, cx: &mut Ctx) -> Option<(Py, Kind)> {
                 });
             }
             (out?, kind)
+        }
+        Mat::Scale(s, x) if softmax_vector(s, x).is_some() => {
+            let (c, z, rest) = softmax_vector(s, x).expect("just matched");
+            stable::softmax_vector(&c, z, &rest, cx)?
         }
         Mat::Scale(s, x) => {
             let (e, k) = np_mat(x, cx)?;
