@@ -606,9 +606,11 @@ fn subscripted_call(tensor: &TensorRef, at: Span) -> Option<Diagnostic> {
                 format!("`{written}(…)` would be read as a tensor `{written}` times a parenthesis"),
                 "a tensor, not a function",
             )
-            .with_help(format!(
-                "did you mean `{meant}(…)`? reductions are written in lower case"
-            )),
+            .with_help(if lower == "mean" {
+                format!("did you mean `{meant} (…)`? a mean is written in lower case and takes the product after it")
+            } else {
+                format!("did you mean `{meant}(…)`? reductions are written in lower case")
+            }),
         );
     }
     let (_, what, help) = GUESSED_FUNCTIONS.iter().find(|(n, ..)| *n == lower)?;
