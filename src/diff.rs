@@ -135,6 +135,7 @@ fn instantiate(p: &egg::Pattern<egg::SymbolLang>, x: &Term) -> Option<Term> {
                         Term::Pow(Box::new(arg(0)?), e)
                     }
                     (f, 1) => Term::Fn(builtin(f)?, Box::new(arg(0)?)),
+                    ("π", 0) => Term::Pi,
                     (number, 0) => Term::Num(parse_rational(number)?),
                     _ => return None,
                 })

@@ -115,6 +115,12 @@ pub enum Func {
     Abs,
     /// `abs'`: the sign.
     Sign,
+    /// Sine.
+    Sin,
+    /// Cosine.
+    Cos,
+    /// The error function `erf(x) = 2/√π ∫₀ˣ exp(−t²) dt`.
+    Erf,
     /// An opaque function and how often it was differentiated (`h''` is 2).
     Opaque(Rc<str>, u8),
 }
@@ -137,6 +143,10 @@ pub enum Spelling {
     Logistic,
     /// The step as a comparison cast to the constants' dtype: `(x > 0).to(X.dtype)`.
     PositiveAsDtype,
+    /// A scalar function of a Python module, vectorised: `import math` in the
+    /// function's body, then `np.vectorize(math.erf, otypes=[float])(x)`
+    /// (NumPy has no `erf` of its own, and SPEC §4 allows nothing but NumPy).
+    Vectorized(&'static str, &'static str),
 }
 
 /// How LaTeX writes a built-in.
@@ -314,7 +324,73 @@ pub const BUILTINS: &[Builtin] = &[
         numpy: Spelling::Call("np.sign", &[Arg::X]),
         torch: Spelling::Call("torch.sign", &[Arg::X]),
     },
+    Builtin {
+        func: Func::Sin,
+        names: &["sin"],
+        printed: "sin",
+        ascii: "sin",
+        primed: None,
+        kinked: false,
+        positive: false,
+        latex: Latex::Command("\\sin"),
+        eval: |x| x.sin(),
+        numpy: Spelling::Call("np.sin", &[Arg::X]),
+        torch: Spelling::Call("torch.sin", &[Arg::X]),
+    },
+    Builtin {
+        func: Func::Cos,
+        names: &["cos"],
+        printed: "cos",
+        ascii: "cos",
+        primed: None,
+        kinked: false,
+        positive: false,
+        latex: Latex::Command("\\cos"),
+        eval: |x| x.cos(),
+        numpy: Spelling::Call("np.cos", &[Arg::X]),
+        torch: Spelling::Call("torch.cos", &[Arg::X]),
+    },
+    Builtin {
+        func: Func::Erf,
+        names: &["erf"],
+        printed: "erf",
+        ascii: "erf",
+        primed: None,
+        kinked: false,
+        positive: false,
+        latex: Latex::Operator,
+        eval: erf,
+        numpy: Spelling::Vectorized("math", "erf"),
+        torch: Spelling::Call("torch.erf", &[Arg::X]),
+    },
 ];
+
+/// The error function to within a few units in the last place, which the
+/// finite differences of `--check` need (Rust's `std` has none): the series
+/// `2/√π e^(−x²) Σ 2ⁿ x^(2n+1) / (1·3···(2n+1))`, whose terms are all positive,
+/// below |x| = 3, and the continued fraction of `erfc` above.
+pub fn erf(x: f64) -> f64 {
+    let a = x.abs();
+    let value = if a < 3.0 {
+        let (mut term, mut sum, mut n) = (a, a, 0.0);
+        while term > sum * 1e-17 {
+            n += 1.0;
+            term *= 2.0 * a * a / (2.0 * n + 1.0);
+            sum += term;
+        }
+        2.0 / std::f64::consts::PI.sqrt() * (-a * a).exp() * sum
+    } else if a < 6.0 {
+        // erfc(a) = e^(−a²)/√π · 1/(a + (1/2)/(a + 1/(a + (3/2)/(a + …)))), from the tail
+        let mut f = a;
+        for k in (1..=60).rev() {
+            f = a + f64::from(k) / 2.0 / f;
+        }
+        1.0 - (-a * a).exp() / std::f64::consts::PI.sqrt() / f
+    } else {
+        1.0
+    };
+    value.copysign(x)
+}
 
 const fn source_name_count() -> usize {
     let mut n = 0;
@@ -572,10 +648,37 @@ mod tests {
     use super::*;
 
     #[test]
+    fn erf_agrees_with_reference_values() {
+        // erf at 0.1, 0.5, 1, 2, 3, 4 and 5.5 (Abramowitz and Stegun, Table 7.1; mpmath)
+        let table = [
+            (0.1, 0.112_462_916_018_284_9),
+            (0.5, 0.520_499_877_813_046_5),
+            (1.0, 0.842_700_792_949_714_9),
+            (2.0, 0.995_322_265_018_952_7),
+            (3.0, 0.999_977_909_503_001_4),
+            (4.0, 0.999_999_984_582_742_1),
+            (5.5, 0.999_999_999_999_992_6),
+        ];
+        for (x, want) in table {
+            assert!((erf(x) - want).abs() < 4e-16, "erf({x}) = {} not {want}", erf(x));
+            assert!((erf(-x) + want).abs() < 4e-16);
+        }
+        assert_eq!(erf(0.0), 0.0);
+        assert_eq!(erf(9.0), 1.0);
+        // its derivative, 2/√π e^(−x²), by central differences
+        for x in [-1.5, -0.3, 0.7, 2.9, 3.1] {
+            let h = 1e-5;
+            let fd = (erf(x + h) - erf(x - h)) / (2.0 * h);
+            let exact = 2.0 / std::f64::consts::PI.sqrt() * (-x * x).exp();
+            assert!((fd - exact).abs() < 1e-9, "erf'({x}): {fd} vs {exact}");
+        }
+    }
+
+    #[test]
     fn the_source_names_are_the_table_s_in_order() {
         assert_eq!(
             BUILTIN_NAMES,
-            ["exp", "log", "sqrt", "tanh", "sigmoid", "σ", "relu", "softplus", "abs"]
+            ["exp", "log", "sqrt", "tanh", "sigmoid", "σ", "relu", "softplus", "abs", "sin", "cos", "erf"]
         );
         assert_eq!(crate::syntax::check::BUILTINS, BUILTIN_NAMES);
     }
@@ -620,6 +723,8 @@ mod tests {
         assert_eq!(at(Func::Sign, -3.0), -1.0);
         assert!((at(Func::Sigmoid, 0.0) - 0.5).abs() < 1e-15);
         assert!((at(Func::Softplus, 0.0) - 2f64.ln()).abs() < 1e-15);
+        assert!((at(Func::Sin, 1.0) - 1f64.sin()).abs() < 1e-15);
+        assert!((at(Func::Cos, 1.0) - 1f64.cos()).abs() < 1e-15);
         assert!(BUILTINS
             .iter()
             .filter(|b| b.positive)

@@ -96,13 +96,26 @@ fn expr() -> impl Strategy<Value = Expr> {
                 exponent: x
             })),
             (
-                prop::sample::select(vec!["exp", "log", "σ", "relu", "h", "h'", "g"]),
-                inner
+                prop::sample::select(vec!["exp", "log", "σ", "relu", "h", "h'", "g", "sin", "cos", "erf"]),
+                inner.clone()
             )
                 .prop_map(|(f, a)| e(ExprKind::Call {
                     function: id(f),
                     args: vec![a]
                 })),
+            (prop::sample::select(vec!["max", "min"]), inner.clone(), inner.clone()).prop_map(|(f, a, b)| e(
+                ExprKind::Call {
+                    function: id(f),
+                    args: vec![a, b]
+                }
+            )),
+            (prop::sample::select(Reduction::ALL.to_vec()), index(), inner).prop_map(|(op, i, b)| e(
+                ExprKind::Reduce {
+                    op,
+                    index: i,
+                    body: Box::new(b)
+                }
+            )),
         ]
     })
 }

@@ -588,6 +588,14 @@ fn size_symbols(dims: &crate::derive::Dims, world: &World) -> Vec<(String, usize
             out.push((r.to_string(), world.sizes[&class]));
         }
     }
+    // `n_i` (an index with no declared range) names the size of `i`'s class
+    for (symbol, class) in dims.size_symbols() {
+        if let Some(&size) = world.sizes.get(&class) {
+            if !out.iter().any(|(s, _)| *s == symbol) {
+                out.push((symbol, size));
+            }
+        }
+    }
     out
 }
 

@@ -136,6 +136,22 @@ impl Dims {
         out
     }
 
+    /// The size symbol `n_<index>` the simplifier writes for an undeclared
+    /// class (`Σ_i 1` is `n_i`), for every index name and its class in some
+    /// statement: `(symbol, class)`, sorted.
+    pub(crate) fn size_symbols(&self) -> Vec<(String, u32)> {
+        let mut out: Vec<(String, u32)> = Vec::new();
+        for (name, by) in &self.indices {
+            for &class in by.values() {
+                if self.range_of(class).is_none() {
+                    out.push((format!("n_{name}"), class));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
     /// Every class, ascending.
     pub(crate) fn classes(&self) -> impl Iterator<Item = u32> + '_ {
         self.classes.iter().copied()
@@ -196,12 +212,16 @@ impl Dims {
                 StatementKind::Index { .. } => Vec::new(),
             };
             for e in exprs {
-                e.walk(&mut |x| {
-                    if let ExprKind::Sum { indices, .. } = &x.kind {
+                e.walk(&mut |x| match &x.kind {
+                    ExprKind::Sum { indices, .. } => {
                         for i in indices {
                             d.node(Key::Index(s, i.name.clone()));
                         }
                     }
+                    ExprKind::Reduce { index, .. } => {
+                        d.node(Key::Index(s, index.name.clone()));
+                    }
+                    _ => {}
                 });
             }
         }

@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use super::dims::Dims;
 use crate::simplify::{self, Env};
-use crate::syntax::ast::{Expr, ExprKind, MulOp, Sign, StatementKind};
+use crate::syntax::ast::{Expr, ExprKind, Ident, MulOp, Reduction, Sign, StatementKind};
 use crate::syntax::Program;
 use crate::term::{Func, Ix, Name, Term};
 
@@ -102,23 +102,38 @@ pub(crate) fn lower_expr(e: &Expr, s: usize, scope: &mut HashMap<String, Ix>, di
             indices.iter().map(|i| index(scope, dims, &i.name)).collect(),
         ),
         ExprKind::Delta(ix) => Term::Delta(index(scope, dims, &ix[0].name), index(scope, dims, &ix[1].name)),
-        ExprKind::Sum { indices, body } => {
-            let mut saved = Vec::new();
-            let mut bound = Vec::new();
-            for i in indices {
-                let ix = Ix::fresh(&i.name, dims.index(s, &i.name));
-                saved.push((i.name.clone(), scope.insert(i.name.clone(), ix.clone())));
-                bound.push(ix);
+        ExprKind::Reduce { op, index, body } => {
+            // the term SPEC §1 gives: each Σ binds a fresh copy of the index
+            let sum = |scope: &mut HashMap<String, Ix>, f: &dyn Fn(Term) -> Term| {
+                bind(
+                    std::slice::from_ref(index),
+                    s,
+                    scope,
+                    dims,
+                    &mut |scope: &mut HashMap<String, Ix>| f(lower_expr(body, s, scope, dims)),
+                )
+            };
+            match op {
+                // 1/K Σ_k T, with K = Σ_k 1 (the simplifier writes the range, or n_k)
+                Reduction::Mean => {
+                    let total = sum(scope, &|t| t);
+                    let count = sum(scope, &|_| Term::one());
+                    Term::Mul(vec![total, Term::pow(count, -1)])
+                }
+                Reduction::Norm => Term::Fn(Func::Sqrt, Box::new(sum(scope, &|t| Term::pow(t, 2)))),
+                Reduction::LogSumExp => {
+                    Term::Fn(Func::Log, Box::new(sum(scope, &|t| Term::Fn(Func::Exp, Box::new(t)))))
+                }
+                Reduction::Softmax => {
+                    let numerator = Term::Fn(Func::Exp, Box::new(lower_expr(body, s, scope, dims)));
+                    let denominator = sum(scope, &|t| Term::Fn(Func::Exp, Box::new(t)));
+                    Term::Mul(vec![numerator, Term::pow(denominator, -1)])
+                }
             }
-            let body = lower_expr(body, s, scope, dims);
-            for (name, old) in saved {
-                match old {
-                    Some(o) => scope.insert(name, o),
-                    None => scope.remove(&name),
-                };
-            }
-            Term::Sum(bound, Box::new(body))
         }
+        ExprKind::Sum { indices, body } => bind(indices, s, scope, dims, &mut |scope: &mut HashMap<String, Ix>| {
+            lower_expr(body, s, scope, dims)
+        }),
         ExprKind::Add { first, rest } => {
             let mut ts = vec![lower_expr(first, s, scope, dims)];
             for (sign, t) in rest {
@@ -137,9 +152,75 @@ pub(crate) fn lower_expr(e: &Expr, s: usize, scope: &mut HashMap<String, Ix>, di
             Term::Mul(fs)
         }
         ExprKind::Pow { base, exponent } => Term::Pow(Box::new(lower_expr(base, s, scope, dims)), exponent.clone()),
+        ExprKind::Call { function, args } if args.len() == 2 => {
+            let a = lower_expr(&args[0], s, scope, dims);
+            let b = lower_expr(&args[1], s, scope, dims);
+            max_min(&function.name, a, b)
+        }
         ExprKind::Call { function, args } => Term::Fn(
             Func::from_name(&function.name),
             Box::new(lower_expr(&args[0], s, scope, dims)),
         ),
     }
+}
+
+/// `max(a, b) = b + relu(a − b)` and `min(a, b) = b − relu(b − a)`: the
+/// derivative by `a` is the step `[a > b]` (`[a < b]` for `min`). A constant
+/// `a` trades places with `b`, so that `max(0, z)` is `relu(z)`, not
+/// `z + relu(−z)`.
+fn max_min(function: &str, a: Term, b: Term) -> Term {
+    let constant = |t: &Term| !has_var(t);
+    let (a, b) = if constant(&a) && !constant(&b) { (b, a) } else { (a, b) };
+    // x − y with y's terms negated one by one, so that constants meet and
+    // collect (`1/2 − (m − 1/2)` is `1 − m`)
+    let relu = |x: Term, y: Term| {
+        let mut terms = vec![x];
+        match y {
+            Term::Add(ys) => terms.extend(ys.into_iter().map(Term::negate)),
+            y => terms.push(Term::negate(y)),
+        }
+        Term::Fn(Func::Relu, Box::new(Term::Add(terms)))
+    };
+    // the second copy of `b` binds fresh indices: every Σ binds its own
+    let base = b.refresh_bound();
+    match function {
+        "max" => Term::Add(vec![base, relu(a, b)]),
+        "min" => Term::Add(vec![base, Term::negate(relu(b, a))]),
+        other => unreachable!("the checker admits no other function of two terms, not `{other}`"),
+    }
+}
+
+fn has_var(t: &Term) -> bool {
+    match t {
+        Term::Var(..) => true,
+        Term::Num(_) | Term::Pi | Term::Delta(..) => false,
+        Term::Add(ts) | Term::Mul(ts) => ts.iter().any(has_var),
+        Term::Pow(b, _) | Term::Fn(_, b) | Term::Sum(_, b) => has_var(b),
+    }
+}
+
+/// `f` of the scope in which `indices` are bound to fresh indices (a Σ over
+/// them, of the term `f` builds).
+fn bind(
+    indices: &[Ident],
+    s: usize,
+    scope: &mut HashMap<String, Ix>,
+    dims: &Dims,
+    f: &mut dyn FnMut(&mut HashMap<String, Ix>) -> Term,
+) -> Term {
+    let mut saved = Vec::new();
+    let mut bound = Vec::new();
+    for i in indices {
+        let ix = Ix::fresh(&i.name, dims.index(s, &i.name));
+        saved.push((i.name.clone(), scope.insert(i.name.clone(), ix.clone())));
+        bound.push(ix);
+    }
+    let body = f(scope);
+    for (name, old) in saved {
+        match old {
+            Some(o) => scope.insert(name, o),
+            None => scope.remove(&name),
+        };
+    }
+    Term::Sum(bound, Box::new(body))
 }

@@ -7,7 +7,7 @@ use num_traits::{One, Signed};
 
 use super::names::{self, Style};
 use crate::simplify::split_coefficient;
-use crate::term::{Ix, Name, Term};
+use crate::term::{Func, Ix, Name, Term};
 
 /// Assigns readable names to indices: free indices keep theirs, a bound index
 /// keeps its own unless that would clash with one in scope.
@@ -167,6 +167,13 @@ impl<'a> Printer<'a> {
                     (_, false) => format!("{base}^({}/{})", e.numer(), e.denom()),
                 }
             }
+            Term::Fn(Func::Sqrt, x) if vector_norm(x).is_some() => {
+                let name = match vector_norm(x).expect("just matched") {
+                    Name::Tensor(n) => names::tensor(n, self.style),
+                    Name::Grad { of, wrt } => names::gradient(of, wrt, self.style),
+                };
+                self.style.norm(&name)
+            }
             Term::Fn(f, x) => {
                 let arg = self.term(x);
                 self.style.call(f, &arg)
@@ -267,6 +274,17 @@ impl<'a> Printer<'a> {
             out.push_str(&format!(" / {}", join(self, &others, "1")));
         }
         out
+    }
+}
+
+/// The vector `x` of `Σ_k x_k^2` (what `sqrt` makes the norm `‖x‖`, as
+/// `norm_k(x_k)` is written).
+fn vector_norm(t: &Term) -> Option<&Name> {
+    let Term::Sum(ks, body) = t else { return None };
+    let Term::Pow(base, e) = &**body else { return None };
+    match &**base {
+        Term::Var(name, ix) if ks.len() == 1 && *ix == *ks && *e == BigRational::from_integer(2.into()) => Some(name),
+        _ => None,
     }
 }
 

@@ -10,6 +10,7 @@ use num_traits::{One, Signed};
 
 use super::index::{Namer, Printer};
 use super::names::{self, Style};
+use super::softmax::{softmax_rows, softmax_vector};
 use crate::matrix::Mat;
 use crate::term::{Name, Term};
 
@@ -27,6 +28,7 @@ fn prec(m: &Mat) -> Prec {
         Mat::Add(_) => Prec::Add,
         Mat::Scale(..) => Prec::Scale,
         Mat::Had(_) | Mat::HDiv(..) => Prec::Had,
+        Mat::MatMul(xs) if matches!(softmax_rows(xs), Some((_, None))) => Prec::Atom,
         Mat::MatMul(_) => Prec::MatMul,
         Mat::Scalar(t)
             if !matches!(t, Term::Var(..) | Term::Pi)
@@ -87,6 +89,20 @@ impl Render {
                     format!("{}{t_mark}", st.paren(&inner))
                 }
             }
+            Mat::MatMul(xs) if softmax_rows(xs).is_some() => {
+                // `diag(g ⊘ (exp(Z) 1)) exp(Z)` is `diag(g) softmax(Z)`
+                let (z, weights) = softmax_rows(xs).expect("just matched");
+                let name = if st == Style::Latex {
+                    "\\operatorname{softmax}"
+                } else {
+                    "softmax"
+                };
+                let softmax = format!("{name}{}", st.paren(&self.mat(z)));
+                match weights {
+                    None => softmax,
+                    Some(g) => format!("{} {softmax}", self.mat(&Mat::Diag(Box::new(g.clone())))),
+                }
+            }
             Mat::MatMul(xs) => xs
                 .iter()
                 .map(|x| self.wrap(x, Prec::Atom))
@@ -110,6 +126,24 @@ impl Render {
                     }
                 }
                 out
+            }
+            Mat::Scale(s, x) if softmax_vector(s, x).is_some() => {
+                // `c / Σ_k exp(z_k) exp(z) ⊙ r` is `c softmax(z) ⊙ r`
+                let (c, z, rest) = softmax_vector(s, x).expect("just matched");
+                let name = if st == Style::Latex {
+                    "\\operatorname{softmax}"
+                } else {
+                    "softmax"
+                };
+                let mut parts = vec![format!("{name}{}", st.paren(&self.mat(z)))];
+                parts.extend(rest.into_iter().map(|m| self.wrap(m, Prec::Atom)));
+                let body = parts.join(&format!(" {had} "));
+                match c {
+                    c if c.is_one() => body,
+                    c if c == Term::int(-1) => format!("{minus}{body}"),
+                    Term::Add(ts) => format!("({}) {body}", self.scalar(&Term::Add(ts))),
+                    c => format!("{} {body}", self.scalar(&c)),
+                }
             }
             Mat::Scale(s, x) => {
                 let body = self.wrap(x, Prec::Had);

@@ -6,6 +6,7 @@ pub mod latex;
 pub mod matrix;
 pub mod names;
 pub mod numpy;
+pub(crate) mod softmax;
 mod step;
 pub mod text;
 

@@ -61,6 +61,15 @@ impl Style {
         self.pick("⊘", "./", "\\oslash")
     }
 
+    /// The Euclidean norm of a vector: `‖x‖`, `||x||`, `\lVert x \rVert`.
+    pub fn norm(self, x: &str) -> String {
+        match self {
+            Style::Unicode => format!("‖{x}‖"),
+            Style::Ascii => format!("||{x}||"),
+            Style::Latex => format!("\\lVert {x} \\rVert"),
+        }
+    }
+
     /// The column of ones.
     pub fn ones(self) -> &'static str {
         self.pick("1", "1", "\\mathbf{1}")

@@ -195,6 +195,12 @@ pub fn pow(base: Term, e: BigRational) -> Term {
             _ => Term::Pow(Box::new(Term::Num(n)), e),
         },
         Term::Pow(b, e2) if e.is_integer() => pow(*b, e2 * e),
+        // sqrt(2)^2 is 2 (a number's root only: a tensor's stays foldable)
+        Term::Fn(Func::Sqrt, x)
+            if matches!(*x, Term::Num(_)) && (&e / BigRational::from_integer(2.into())).is_integer() =>
+        {
+            pow(*x, e / BigRational::from_integer(2.into()))
+        }
         Term::Mul(fs) if e.is_integer() => mul(fs.into_iter().map(|f| pow(f, e.clone())).collect()),
         Term::Delta(a, b) if e.is_positive() => Term::Delta(a, b),
         b => Term::Pow(Box::new(b), e),

@@ -116,6 +116,45 @@ pub enum MulOp {
     Div,
 }
 
+/// A reduction along one index: sugar for the index term SPEC §1 gives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reduction {
+    /// `mean_k T`: `1/K Σ_k T`.
+    Mean,
+    /// `norm_k(T)`: `sqrt(Σ_k T^2)`.
+    Norm,
+    /// `logsumexp_k(T)`: `log Σ_k exp(T)`.
+    LogSumExp,
+    /// `softmax_k(T)`: `exp(T) / Σ_k exp(T)`; `k` stays free.
+    Softmax,
+}
+
+impl Reduction {
+    /// Every reduction.
+    pub const ALL: [Reduction; 4] = [
+        Reduction::Mean,
+        Reduction::Norm,
+        Reduction::LogSumExp,
+        Reduction::Softmax,
+    ];
+
+    /// How a program writes it (`softmax`).
+    pub fn keyword(self) -> &'static str {
+        match self {
+            Reduction::Mean => "mean",
+            Reduction::Norm => "norm",
+            Reduction::LogSumExp => "logsumexp",
+            Reduction::Softmax => "softmax",
+        }
+    }
+
+    /// Whether it binds its index as a Σ does (all but softmax, whose index
+    /// stays free).
+    pub fn binds(self) -> bool {
+        self != Reduction::Softmax
+    }
+}
+
 /// The kinds of expression.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ExprKind {
@@ -168,6 +207,15 @@ pub enum ExprKind {
         /// The indices after the `)` (an entry of the inverse).
         indices: Vec<Ident>,
     },
+    /// `mean_k T`, `norm_k(T)`, `logsumexp_k(T)`, `softmax_k(T)`.
+    Reduce {
+        /// Which reduction.
+        op: Reduction,
+        /// The index it runs along (the parser insists on one).
+        index: Ident,
+        /// The term reduced.
+        body: Box<Expr>,
+    },
     /// `f(args)`; `function.name` keeps its primes (`h'`).
     Call {
         /// The function's name.
@@ -187,7 +235,7 @@ impl Expr {
             | ExprKind::Tensor(_)
             | ExprKind::Delta(_)
             | ExprKind::MatrixCall { .. } => {}
-            ExprKind::Sum { body, .. } => body.walk(f),
+            ExprKind::Sum { body, .. } | ExprKind::Reduce { body, .. } => body.walk(f),
             ExprKind::Add { first, rest } => {
                 first.walk(f);
                 rest.iter().for_each(|(_, e)| e.walk(f));

@@ -67,6 +67,7 @@ fn expr_indices(e: &Expr) -> &[Ident] {
     match &e.kind {
         ExprKind::Tensor(t) => &t.indices,
         ExprKind::Delta(indices) | ExprKind::Sum { indices, .. } | ExprKind::MatrixCall { indices, .. } => indices,
+        ExprKind::Reduce { index, .. } => std::slice::from_ref(index),
         _ => &[],
     }
 }

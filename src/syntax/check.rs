@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use num_traits::Zero;
 
 use super::ast::*;
-pub use super::functions::{BUILTINS, GUESSED_FUNCTIONS};
+pub use super::functions::{BINARY, BUILTINS, GUESSED_FUNCTIONS, REDUCTIONS};
 use super::parse::Partial;
 pub use super::program::{Program, TensorInfo};
 use crate::diagnostic::{plural, Diagnostic, Diagnostics};
@@ -345,56 +345,33 @@ impl Checker {
                 add(&mut free, items);
             }
             ExprKind::Sum { indices, body } => {
-                let mark = bound.len();
-                // An index bound a second time is reported once; it does not bind again,
-                // so the outer binder still sees it used.
-                let mut binds: Vec<&Ident> = Vec::new();
-                for (k, index) in indices.iter().enumerate() {
-                    if indices[..k].iter().any(|j| j.name == index.name) || bound.contains(&index.name) {
-                        self.error(
-                            Diagnostic::new(
-                                index.span,
-                                format!("index `{}` is bound twice", index.name),
-                                "bound again here",
-                            )
-                            .with_help("use a fresh index name for the inner sum"),
-                        );
-                        continue;
-                    } else if lhs.is_some_and(|l| l.contains(&index.name)) {
-                        self.error(
-                            Diagnostic::new(
-                                index.span,
-                                format!(
-                                    "index `{}` is free on the left-hand side, so a Σ cannot bind it",
-                                    index.name
-                                ),
-                                "bound here",
-                            )
-                            .with_help("sum over another index name"),
-                        );
-                    }
-                    bound.push(index.name.clone());
-                    binds.push(index);
-                }
-                let inner = self.expr(body, bound, lhs, reads);
-                bound.truncate(mark);
-                for index in &binds {
-                    if !inner.iter().any(|(i, _)| *i == index.name) {
-                        self.error(
-                            Diagnostic::new(
-                                index.span,
-                                format!("Σ over `{}`, which does not occur in its term", index.name),
-                                "summed here",
-                            )
-                            .with_help("a Σ sums the product that follows it; put parentheses around a longer term"),
-                        );
-                    }
-                }
-                let outer: Vec<_> = inner
-                    .into_iter()
-                    .filter(|(i, _)| !binds.iter().any(|j| j.name == *i))
-                    .collect();
+                let outer = self.binder("Σ", indices, body, bound, lhs, reads);
                 add(&mut free, outer);
+            }
+            ExprKind::Reduce { op, index, body } if op.binds() => {
+                let outer = self.binder(op.keyword(), std::slice::from_ref(index), body, bound, lhs, reads);
+                add(&mut free, outer);
+            }
+            ExprKind::Reduce { op, index, body } => {
+                let inner = self.expr(body, bound, lhs, reads);
+                if !inner.iter().any(|(i, _)| *i == index.name) {
+                    self.error(
+                        Diagnostic::new(
+                            index.span,
+                            format!(
+                                "{} along `{}`, which does not occur in its argument",
+                                op.keyword(),
+                                index.name
+                            ),
+                            "normalised along here",
+                        )
+                        .with_help(format!(
+                            "`{0}_k(T)` normalises `T` along an index of `T`: `P_ic = {0}_c(Z_ic)`",
+                            op.keyword()
+                        )),
+                    );
+                }
+                add(&mut free, inner);
             }
             ExprKind::Add { first, rest } => {
                 let items = self.expr(first, bound, lhs, reads.as_deref_mut());
@@ -434,8 +411,27 @@ impl Checker {
                 let base = base_function_name(&function.name);
                 self.calls.entry(base.to_string()).or_insert(function.span);
                 let mut arity_known = true;
+                let binary = BINARY.contains(&function.name.as_str());
                 if let Some(d) = super::matrix_functions::misused_call(function, args) {
                     self.error(d);
+                    arity_known = false;
+                } else if binary {
+                    if args.len() != 2 {
+                        let d = guessed_function(function, 1).expect("max and min are guessed with one argument");
+                        self.error(if args.len() == 1 {
+                            d
+                        } else {
+                            Diagnostic::new(
+                                e.span,
+                                format!("`{}` takes two arguments, but {} were given", function.name, args.len()),
+                                "called here",
+                            )
+                            .with_help(format!(
+                                "`{0}(a, b)` is elementwise; nest it for more: `{0}(a, {0}(b, c))`",
+                                function.name
+                            ))
+                        });
+                    }
                     arity_known = false;
                 } else if !BUILTINS.contains(&base) {
                     match guessed_function(function, args.len()) {
@@ -465,6 +461,75 @@ impl Checker {
             }
         }
         free
+    }
+
+    /// A Σ (or a `mean_k`, `norm_k`, `logsumexp_k`, which bind their index as a
+    /// Σ does; `what` names it in messages): binds `indices` over `body` and
+    /// returns the free indices left.
+    fn binder(
+        &mut self,
+        what: &str,
+        indices: &[Ident],
+        body: &Expr,
+        bound: &mut Vec<String>,
+        lhs: Option<&[String]>,
+        reads: Option<&mut Vec<(String, Span)>>,
+    ) -> Vec<(String, Span)> {
+        let mark = bound.len();
+        // An index bound a second time is reported once; it does not bind again,
+        // so the outer binder still sees it used.
+        let mut binds: Vec<&Ident> = Vec::new();
+        for (k, index) in indices.iter().enumerate() {
+            if indices[..k].iter().any(|j| j.name == index.name) || bound.contains(&index.name) {
+                self.error(
+                    Diagnostic::new(
+                        index.span,
+                        format!("index `{}` is bound twice", index.name),
+                        "bound again here",
+                    )
+                    .with_help("use a fresh index name for the inner sum"),
+                );
+                continue;
+            } else if lhs.is_some_and(|l| l.contains(&index.name)) {
+                self.error(
+                    Diagnostic::new(
+                        index.span,
+                        format!(
+                            "index `{}` is free on the left-hand side, so a {what} cannot bind it",
+                            index.name
+                        ),
+                        "bound here",
+                    )
+                    .with_help("sum over another index name"),
+                );
+            }
+            bound.push(index.name.clone());
+            binds.push(index);
+        }
+        let inner = self.expr(body, bound, lhs, reads);
+        bound.truncate(mark);
+        for index in &binds {
+            if !inner.iter().any(|(i, _)| *i == index.name) {
+                self.error(
+                    Diagnostic::new(
+                        index.span,
+                        format!("{what} over `{}`, which does not occur in its term", index.name),
+                        if what == "Σ" { "summed here" } else { "reduced here" },
+                    )
+                    .with_help(if what == "Σ" {
+                        "a Σ sums the product that follows it; put parentheses around a longer term".to_string()
+                    } else if what == "mean" {
+                        "a mean takes the product that follows it; put parentheses around a longer term".to_string()
+                    } else {
+                        format!("`{what}_k(T)` reduces `T` along an index of `T`")
+                    }),
+                );
+            }
+        }
+        inner
+            .into_iter()
+            .filter(|(i, _)| !binds.iter().any(|j| j.name == *i))
+            .collect()
     }
 
     /// Scope check for the indices of one access or delta.
@@ -675,9 +740,31 @@ fn guessed_function(function: &Ident, arity: usize) -> Option<Diagnostic> {
     let base = base_function_name(&function.name);
     let primes = &function.name[base.len()..];
     let lower = base.to_lowercase();
+    if let Some((name, help)) = REDUCTIONS.iter().find(|(name, _)| *name == lower) {
+        return Some(
+            Diagnostic::new(
+                function.span,
+                format!("`{base}` without an index: ricci does not guess which index {name} runs along"),
+                "no index",
+            )
+            .with_help(*help),
+        );
+    }
     if let Some((name, what, help)) = GUESSED_FUNCTIONS.iter().find(|(name, ..)| *name == lower) {
-        if matches!(*name, "max" | "min") && arity != 1 {
-            return None;
+        if BINARY.contains(name) && arity != 1 {
+            // `Max(a, b)`, `max'(a, b)`: not the built-in of two terms
+            let (message, help) = if primes.is_empty() {
+                (
+                    format!("`{base}` is not a built-in function: did you mean `{name}`?"),
+                    "built-in functions are written in lower case".to_string(),
+                )
+            } else {
+                (
+                    format!("`{}` is not a function", function.name),
+                    format!("the derivative of `{name}(a, b)` by `a` is a step; ricci writes it for you"),
+                )
+            };
+            return Some(Diagnostic::new(function.span, message, "unknown function").with_help(help));
         }
         return Some(
             Diagnostic::new(

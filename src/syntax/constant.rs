@@ -253,7 +253,9 @@ fn lowerable(e: &Expr) -> bool {
     let mut ok = true;
     e.walk(&mut |x| match &x.kind {
         ExprKind::Delta(ix) if ix.len() != 2 => ok = false,
-        ExprKind::Call { args, .. } if args.len() != 1 => ok = false,
+        ExprKind::Call { function, args } if args.len() != 1 => {
+            ok &= args.len() == 2 && super::functions::BINARY.contains(&function.name.as_str())
+        }
         ExprKind::MatrixCall { function, indices, .. } if indices.len() != function.order() => ok = false,
         _ => {}
     });

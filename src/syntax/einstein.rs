@@ -48,6 +48,18 @@ fn einstein(e: &mut Expr, protected: &[String], errors: &mut Vec<Diagnostic>) ->
                 counts.remove(&i.name);
             }
         }
+        ExprKind::Reduce { op, index, body } => {
+            // the reduction's index is never summed implicitly inside it
+            let mut inner: Vec<String> = protected.to_vec();
+            inner.push(index.name.clone());
+            counts = einstein(body, &inner, errors);
+            if op.binds() {
+                counts.remove(&index.name);
+            } else if let Some(c) = counts.get_mut(&index.name) {
+                // softmax keeps its index free: outside, it is one use
+                *c = 1;
+            }
+        }
         ExprKind::Add { first, rest } => {
             counts = einstein(first, protected, errors);
             for (_, term) in rest {

@@ -9,7 +9,7 @@ use unicode_normalization::UnicodeNormalization;
 use super::ast::*;
 use super::bounds::{check_bounds, check_index_count, check_statement_count, exact_number};
 use super::expected::syntax_error;
-use super::functions::GUESSED_FUNCTIONS;
+use super::functions::{GUESSED_FUNCTIONS, REDUCTIONS};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::limits::Limits;
 
@@ -298,6 +298,35 @@ impl Builder<'_> {
         tensor
     }
 
+    /// The one index of a reduction's subscript (`softmax_c`); a subscript of
+    /// several is an error, and the first stands in for them.
+    fn one_index(&mut self, kw: &Pair<Rule>, subscript: Pair<Rule>) -> Ident {
+        let at = self.span(&subscript);
+        let mut indices = self.subscript(subscript);
+        if indices.len() != 1 {
+            let written: Vec<&str> = indices.iter().map(|i| i.name.as_str()).collect();
+            self.errors.push(
+                Diagnostic::new(
+                    at,
+                    format!("`{}` runs along one index, not {}", kw.as_str(), indices.len()),
+                    "one index here",
+                )
+                .with_help(if kw.as_str() == "softmax" {
+                    "a softmax normalises along one index: `P_ic = softmax_c(Z_ic)`".to_string()
+                } else {
+                    format!(
+                        "nest it, one index each: `{0}_{1}({0}_{2}(…))`, or write the index form with `Σ_{{{3}}}`",
+                        kw.as_str(),
+                        written.first().copied().unwrap_or("i"),
+                        written.get(1).copied().unwrap_or("j"),
+                        written.join(",")
+                    )
+                }),
+            );
+        }
+        indices.swap_remove(0)
+    }
+
     /// `_sm` → [s, m]; `_{sm}` → [s, m]; `_{i1,j}` → [i1, j].
     fn subscript(&self, pair: Pair<Rule>) -> Vec<Ident> {
         let inner = pair.into_inner().next().expect("grammar: subscript has indices");
@@ -405,6 +434,33 @@ impl Builder<'_> {
                 let body = self.expr(inner.next().expect("grammar: Σ has a body"));
                 ExprKind::Sum {
                     indices,
+                    body: Box::new(body),
+                }
+            }
+            Rule::mean => {
+                let mut inner = pair.into_inner();
+                let kw = inner.next().expect("grammar: mean has its keyword");
+                let index = self.one_index(&kw, inner.next().expect("grammar: mean has a subscript"));
+                let body = self.expr(inner.next().expect("grammar: mean has a body"));
+                ExprKind::Reduce {
+                    op: Reduction::Mean,
+                    index,
+                    body: Box::new(body),
+                }
+            }
+            Rule::reduction => {
+                let mut inner = pair.into_inner();
+                let mut head = inner.next().expect("grammar: reduction has a head").into_inner();
+                let kw = head.next().expect("grammar: reduction has its keyword");
+                let op = Reduction::ALL
+                    .into_iter()
+                    .find(|r| r.keyword() == kw.as_str())
+                    .expect("grammar: a reduction keyword");
+                let index = self.one_index(&kw, head.next().expect("grammar: reduction has a subscript"));
+                let body = self.expr(inner.next().expect("grammar: reduction has an argument"));
+                ExprKind::Reduce {
+                    op,
+                    index,
                     body: Box::new(body),
                 }
             }
@@ -560,8 +616,24 @@ fn transpose_error(tensor: &TensorRef, mark: &str, mark_first: bool, at: Span) -
 fn subscripted_call(tensor: &TensorRef, at: Span) -> Option<Diagnostic> {
     let name = &tensor.name.name;
     let lower = name.to_lowercase();
-    let (_, what, help) = GUESSED_FUNCTIONS.iter().find(|(n, ..)| *n == lower)?;
     let written = format!("{name}{}", super::print::Subscript(&tensor.indices));
+    if REDUCTIONS.iter().any(|(n, _)| *n == lower) {
+        // `Softmax_c(…)`: the reduction is written in lower case
+        let meant = format!("{lower}{}", super::print::Subscript(&tensor.indices));
+        return Some(
+            Diagnostic::new(
+                at,
+                format!("`{written}(…)` would be read as a tensor `{written}` times a parenthesis"),
+                "a tensor, not a function",
+            )
+            .with_help(if lower == "mean" {
+                format!("did you mean `{meant} (…)`? a mean is written in lower case and takes the product after it")
+            } else {
+                format!("did you mean `{meant}(…)`? reductions are written in lower case")
+            }),
+        );
+    }
+    let (_, what, help) = GUESSED_FUNCTIONS.iter().find(|(n, ..)| *n == lower)?;
     Some(
         Diagnostic::new(
             at,

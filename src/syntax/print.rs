@@ -79,7 +79,11 @@ fn level(e: &Expr) -> Level {
     match &e.kind {
         ExprKind::Add { .. } => Level::Add,
         ExprKind::Neg(_) => Level::Neg,
-        ExprKind::Product { .. } | ExprKind::Sum { .. } => Level::Product,
+        ExprKind::Product { .. }
+        | ExprKind::Sum { .. }
+        | ExprKind::Reduce {
+            op: Reduction::Mean, ..
+        } => Level::Product,
         ExprKind::Pow { .. } => Level::Pow,
         _ => Level::Atom,
     }
@@ -158,6 +162,17 @@ impl Display for Expr {
                 write!(f, "Σ{} ", Subscript(indices))?;
                 paren(f, body, level(body) < Level::Product)
             }
+            ExprKind::Reduce {
+                op: Reduction::Mean,
+                index,
+                body,
+            } => {
+                write!(f, "mean{} ", Subscript(std::slice::from_ref(index)))?;
+                paren(f, body, level(body) < Level::Product)
+            }
+            ExprKind::Reduce { op, index, body } => {
+                write!(f, "{}{}({body})", op.keyword(), Subscript(std::slice::from_ref(index)))
+            }
             ExprKind::Add { first, rest } => {
                 paren(f, first, level(first) < Level::Neg)?;
                 for (sign, term) in rest {
@@ -174,7 +189,10 @@ impl Display for Expr {
                 // A Σ takes the rest of the product, so only the last factor may be one
                 // without parentheses; a nested product keeps its grouping.
                 let wrap = |e: &Expr, last: bool| match e.kind {
-                    ExprKind::Sum { .. } => !last,
+                    ExprKind::Sum { .. }
+                    | ExprKind::Reduce {
+                        op: Reduction::Mean, ..
+                    } => !last,
                     ExprKind::Product { .. } => true,
                     _ => level(e) < Level::Pow,
                 };

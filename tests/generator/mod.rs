@@ -97,8 +97,15 @@ fn expr(b: &mut Builder, shape: &Shape, ix: &[&str], depth: usize, c: &mut Choic
     match c.pick(9) {
         0 => leaf(b, c),
         1 => {
-            let f = ["exp", "tanh", "σ", "softplus", "relu", "h"][c.pick(6)];
-            format!("{f}({})", expr(b, shape, ix, depth - 1, c))
+            let f = [
+                "exp", "tanh", "σ", "softplus", "relu", "h", "sin", "cos", "erf", "max", "min",
+            ][c.pick(11)];
+            let x = expr(b, shape, ix, depth - 1, c);
+            if matches!(f, "max" | "min") {
+                format!("{f}({x}, {})", expr(b, shape, ix, depth - 1, c))
+            } else {
+                format!("{f}({x})")
+            }
         }
         2 => format!(
             "{} + {}",

@@ -11,6 +11,7 @@ any failure.
 
 import ast
 import inspect
+import math
 import os
 import subprocess
 import sys
@@ -255,6 +256,23 @@ EXTRA = {
     "logsumexp": simple(
         dict(X=(3, 4), w=5),
         lambda v: {"L": np.log(np.exp(v["X"]).sum(axis=1)).sum() + (v["w"] / (1 + v["w"] ** 2)).sum()},
+    ),
+    "vocabulary": simple(
+        dict(Z=(3, 4), T=(3, 4), X=(3, 5), x=6),
+        lambda v: {
+            "L": -(v["T"] * np.log(np.exp(v["Z"]) / np.exp(v["Z"]).sum(axis=1)[:, None])).sum()
+            + (np.log(np.exp(v["Z"]).sum(axis=1)) ** 2).sum()
+            + (
+                np.sqrt(((v["X"] - v["X"].mean(axis=1)[:, None]) ** 2).sum(axis=1)) * v["X"].mean(axis=1)
+            ).sum()
+            + (
+                np.vectorize(math.erf)(v["x"]) * np.sin(v["x"])
+                + np.cos(v["x"]) * np.maximum(v["x"], 0.25)
+                + np.minimum(v["x"], -0.25) ** 2
+            ).sum()
+            + (v["x"] * np.exp(v["x"]) / np.exp(v["x"]).sum()).sum()
+            + np.log(np.exp(v["x"]).sum()) ** 2
+        },
     ),
     "functions": simple(
         dict(X=(3, 4)),

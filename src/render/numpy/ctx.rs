@@ -212,6 +212,14 @@ impl Ctx<'_> {
                 let p = b.positive(x);
                 b.suffix(p, &format!(".to({})", self.dtype))
             }
+            Spelling::Vectorized(module, f) => {
+                b.import(module);
+                let vectorized = b.call(
+                    "np.vectorize",
+                    vec![Py::name(format!("{module}.{f}")), Py::name("otypes=[float]")],
+                );
+                b.call(&vectorized.text, vec![x])
+            }
         }
     }
 }

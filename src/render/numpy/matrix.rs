@@ -9,8 +9,10 @@ use num_traits::One;
 use super::ctx::Ctx;
 use super::einsum::np_term;
 use super::python::Py;
+use super::stable;
 use crate::matrix::Mat;
-use crate::term::{MatrixFn, Name, Term};
+use crate::render::softmax::{logsumexp_vector, row_sums_of_exp, softmax_rows, softmax_vector};
+use crate::term::{Func, MatrixFn, Name, Term};
 
 /// How a NumPy value stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,6 +37,9 @@ pub(super) fn np_mat(m: &Mat, cx: &mut Ctx) -> Option<(Py, Kind)> {
             };
             (cx.var(name), kind)
         }
+        Mat::Scalar(t) if logsumexp_vector(t).is_some() => {
+            stable::logsumexp_vector(logsumexp_vector(t).expect("just matched"), cx)?
+        }
         Mat::Scalar(t) => (np_term(t, &[], cx)?, Kind::Scalar),
         Mat::T(x) => match &**x {
             Mat::T(y) => np_mat(y, cx)?,
@@ -48,6 +53,10 @@ pub(super) fn np_mat(m: &Mat, cx: &mut Ctx) -> Option<(Py, Kind)> {
                 }
             }
         },
+        Mat::MatMul(xs) if softmax_rows(xs).is_some() => {
+            let (z, weights) = softmax_rows(xs).expect("just matched");
+            stable::softmax(z, weights, cx)?
+        }
         Mat::MatMul(xs) => {
             let mut acc: Option<Val> = None;
             for x in xs {
@@ -109,6 +118,10 @@ pub(super) fn np_mat(m: &Mat, cx: &mut Ctx) -> Option<(Py, Kind)> {
             }
             (out?, kind)
         }
+        Mat::Scale(s, x) if softmax_vector(s, x).is_some() => {
+            let (c, z, rest) = softmax_vector(s, x).expect("just matched");
+            stable::softmax_vector(&c, z, &rest, cx)?
+        }
         Mat::Scale(s, x) => {
             let (e, k) = np_mat(x, cx)?;
             if s.is_one() {
@@ -127,6 +140,9 @@ pub(super) fn np_mat(m: &Mat, cx: &mut Ctx) -> Option<(Py, Kind)> {
         Mat::Eye(d) => {
             let n = cx.size(*d);
             (cx.constant("eye", n), Kind::Matrix)
+        }
+        Mat::Map(Func::Log, x) if row_sums_of_exp(x).is_some() => {
+            stable::logsumexp(row_sums_of_exp(x).expect("just matched"), cx)?
         }
         Mat::Map(f, x) => {
             let (e, k) = np_mat(x, cx)?;

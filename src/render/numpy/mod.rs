@@ -25,6 +25,7 @@ mod einsum;
 mod matrix;
 mod naming;
 mod python;
+mod stable;
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -267,7 +268,11 @@ fn function_named(
     let b = body(lowered, r, &mut cx);
     params.extend(optional);
     let mut out = format!("def {}({}):\n", names.grad(of, &r.name), params.join(", "));
+    let mut imported = BTreeSet::new();
     for line in fill.iter().chain(&b.lines) {
+        if line.starts_with("import ") && !imported.insert(line) {
+            continue;
+        }
         out.push_str(&format!("    {line}\n"));
     }
     match b.result {

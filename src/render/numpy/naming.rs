@@ -90,6 +90,7 @@ fn names_in_order(program: &Program) -> (Vec<String>, Vec<String>) {
                 push(names, &matrix.name);
                 ix.iter().for_each(|i| push(indices, &i.name));
             }
+            ExprKind::Reduce { index, .. } => push(indices, &index.name),
             ExprKind::Call { function, .. } => {
                 let base = function.name.trim_end_matches('\'');
                 if program.opaque_functions.contains(base) {

@@ -89,6 +89,15 @@ impl Block {
         Py::name(name)
     }
 
+    /// `import module` before the next statement (a function imports what it
+    /// needs beyond NumPy in its own body; the function's writer keeps the first).
+    pub fn import(&mut self, module: &str) {
+        let line = format!("import {module}");
+        if !self.pending.contains(&line) {
+            self.pending.push(line);
+        }
+    }
+
     /// The temporaries bound since the last call, in order.
     pub fn take(&mut self) -> Vec<String> {
         std::mem::take(&mut self.pending)
