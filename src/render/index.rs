@@ -171,6 +171,7 @@ impl<'a> Printer<'a> {
                 let name = match vector_norm(x).expect("just matched") {
                     Name::Tensor(n) => names::tensor(n, self.style),
                     Name::Grad { of, wrt } => names::gradient(of, wrt, self.style),
+                    Name::Matrix(..) => unreachable!("an entry of a matrix function has two indices"),
                 };
                 self.style.norm(&name)
             }
