@@ -334,8 +334,9 @@ def compile_function(source: str, backend: str) -> Callable[..., Any]:
 def display_math(align: str) -> str:
     """A LaTeX ``align`` environment as display math that MathJax and KaTeX
     typeset: ``$$\\begin{aligned}…\\end{aligned}$$``, each justification's
-    ``\\text{\\footnotesize …}`` as ``{\\footnotesize\\text{…}}`` (a size
-    command is math, not text, for MathJax)."""
+    ``\\text{\\footnotesize …}`` as ``{\\small\\text{…}}`` (MathJax takes no
+    size command inside ``\\text`` and has no ``\\footnotesize``; both take
+    ``\\small`` in math)."""
     body = align.strip()
     begin, end = "\\begin{align}", "\\end{align}"
     if body.startswith(begin) and body.endswith(end):
@@ -364,5 +365,5 @@ def _small_text(latex: str) -> str:
             return "".join(out)
         inner = latex[start + len(marker) : i - 1]
         out.append(latex[at:start])
-        out.append("{\\footnotesize\\text{" + inner + "}}")
+        out.append("{\\small\\text{" + inner + "}}")
         at = i
