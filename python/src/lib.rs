@@ -88,6 +88,30 @@ fn derive(
     }
 }
 
+/// For `python/bench.py`: the seconds one `ricci::derive` of `program` takes
+/// in-process in Rust (this build, this allocator), `samples` times, so that
+/// the benchmark can alternate it with `ricci.derive` from Python.
+#[pyfunction]
+fn time_derive(program: &str, wrt: Vec<String>, layout: &str, samples: usize) -> Vec<f64> {
+    let request = ricci::Request {
+        wrt,
+        layout: if layout == "numerator" {
+            ricci::Layout::Numerator
+        } else {
+            ricci::Layout::Gradient
+        },
+        ..ricci::Request::default()
+    };
+    (0..samples)
+        .map(|_| {
+            let started = std::time::Instant::now();
+            let d = ricci::derive(program, &request);
+            drop(std::hint::black_box(d));
+            started.elapsed().as_secs_f64()
+        })
+        .collect()
+}
+
 /// The canonical spelling of a tensor name (`W^{(1)}`, `W⁽¹⁾` → `W^(1)`).
 #[pyfunction]
 fn canonical_name(name: &str) -> String {
@@ -103,6 +127,8 @@ mod _ricci {
     use super::derive;
     #[pymodule_export]
     use super::error::RicciError;
+    #[pymodule_export]
+    use super::time_derive;
     #[pymodule_export]
     use super::PyDerivation;
 }

@@ -122,3 +122,20 @@ def test_another_thread_gets_an_error_not_a_race():
     t.join()
     assert len(caught) == 1 and "thread that made it" in str(caught[0])
     assert d["x"].index == "∂L/∂x_j = 2 x_j"
+
+
+def test_a_derivation_is_freed_on_its_thread():
+    # No reference cycle between a Derivation and its results: the engine's
+    # state is dropped when the last reference goes, not later by the
+    # collector on whichever thread runs it.
+    import gc
+
+    gc.disable()
+    try:
+        gc.collect()
+        d = ricci.derive("L = Σ_i x_i^2", "x")
+        d["x"].matrix
+        del d
+        assert gc.collect() == 0
+    finally:
+        gc.enable()

@@ -91,16 +91,11 @@ class Derivation:
         self._inner_ = inner
         self._thread = threading.get_ident()
         #: One :class:`Result` per ``wrt``, in the order asked.
-        self.results: list[Result] = [Result(self, k) for k in range(len(inner.wrt))]
+        self.results: list[Result] = [Result(inner, self._thread, k) for k in range(len(inner.wrt))]
 
     @property
     def _inner(self) -> _ricci.Derivation:
-        if threading.get_ident() != self._thread:
-            raise RuntimeError(
-                "a ricci.Derivation is used on the thread that made it "
-                "(the engine shares its state within one thread): derive again on this thread"
-            )
-        return self._inner_
+        return _on_this_thread(self._inner_, self._thread)
 
     @property
     def of(self) -> str:
@@ -188,12 +183,19 @@ class Result:
     Every form is rendered when first read, then kept.
     """
 
-    __slots__ = ("_d", "_k", "_cache")
+    # A result holds the compiled derivation, not the Derivation around it:
+    # no reference cycle, so the engine's state is freed at once, on its thread.
+    __slots__ = ("_inner_", "_thread", "_k", "_cache")
 
-    def __init__(self, derivation: Derivation, k: int) -> None:
-        self._d = derivation
+    def __init__(self, inner: _ricci.Derivation, thread: int, k: int) -> None:
+        self._inner_ = inner
+        self._thread = thread
         self._k = k
         self._cache: dict[str, Any] = {}
+
+    @property
+    def _inner(self) -> _ricci.Derivation:
+        return _on_this_thread(self._inner_, self._thread)
 
     def _get(self, key: str, make: Callable[[], Any]) -> Any:
         if key not in self._cache:
@@ -203,52 +205,52 @@ class Result:
     @property
     def wrt(self) -> str:
         """The tensor, as requested (``--wrt``)."""
-        return self._d._inner.wrt[self._k]
+        return self._inner.wrt[self._k]
 
     @property
     def name(self) -> str:
         """The tensor, in canonical spelling (``W^(1)``)."""
-        return self._d._inner.names[self._k]
+        return self._inner.names[self._k]
 
     @property
     def kind(self) -> str:
         """``"gradient"``, ``"jacobian"``, ``"hessian"`` or ``"hvp"``."""
-        return self._d._inner.kind(self._k)
+        return self._inner.kind(self._k)
 
     @property
     def shape(self) -> Tuple[Optional[str], ...]:
         """Each axis's range symbol where an ``index … : …`` declares it, else None."""
-        return tuple(self._d._inner.shape(self._k))
+        return tuple(self._inner.shape(self._k))
 
     @property
     def index(self) -> str:
         """The index form, a whole line: ``∂L/∂W_ij = Σ_s (∂L/∂Y)_si X_sj``."""
-        return self._get("index", lambda: self._d._inner.index(self._k, False))
+        return self._get("index", lambda: self._inner.index(self._k, False))
 
     @property
     def matrix(self) -> Optional[str]:
         """The matrix form's right-hand side (``(∂L/∂Y)ᵀ X``), or None when there is none."""
-        return self._get("matrix", lambda: self._d._inner.matrix(self._k, False))
+        return self._get("matrix", lambda: self._inner.matrix(self._k, False))
 
     @property
     def matrix_line(self) -> str:
         """The matrix form as the command line prints it (``∂L/∂W = …``, or why there is none)."""
-        return self._get("matrix_line", lambda: self._d._inner.matrix_line(self._k, False))
+        return self._get("matrix_line", lambda: self._inner.matrix_line(self._k, False))
 
     @property
     def latex(self) -> str:
         """The result as one LaTeX equation (the JSON ``latex``)."""
-        return self._get("latex", lambda: self._d._inner.latex_equation(self._k))
+        return self._get("latex", lambda: self._inner.latex_equation(self._k))
 
     @property
     def numpy(self) -> str:
         """The source of the NumPy function (SPEC §4; ``import numpy as np`` assumed)."""
-        return self._get("numpy", lambda: self._d._inner.function(self._k, "numpy"))
+        return self._get("numpy", lambda: self._inner.function(self._k, "numpy"))
 
     @property
     def torch(self) -> str:
         """The source of the same function for PyTorch (``--format torch``)."""
-        return self._get("torch", lambda: self._d._inner.function(self._k, "torch"))
+        return self._get("torch", lambda: self._inner.function(self._k, "torch"))
 
     @property
     def jax(self) -> None:
@@ -266,7 +268,7 @@ class Result:
 
     def steps(self, ascii: bool = False) -> list[str]:
         """The numbered derivation (:meth:`Derivation.steps`)."""
-        return self._d._inner.steps(self._k, ascii)
+        return self._inner.steps(self._k, ascii)
 
     def __repr__(self) -> str:
         form = self.matrix if self.matrix is not None else self.index
@@ -275,6 +277,15 @@ class Result:
     def _repr_latex_(self) -> str:
         """Jupyter's display: the result typeset."""
         return f"$${self.latex}$$"
+
+
+def _on_this_thread(inner: _ricci.Derivation, thread: int) -> _ricci.Derivation:
+    if threading.get_ident() != thread:
+        raise RuntimeError(
+            "a ricci.Derivation is used on the thread that made it "
+            "(the engine shares its state within one thread): derive again on this thread"
+        )
+    return inner
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ class RicciError(ValueError):
     errors: list[tuple[Optional[int], Optional[int], str]]
 
 def canonical_name(name: str) -> str: ...
+def time_derive(program: str, wrt: list[str], layout: str, samples: int) -> list[float]: ...
 def derive(
     program: str,
     wrt: list[str],
