@@ -134,3 +134,14 @@ def test_the_function_is_compiled_once_and_shows_its_source():
     assert f.__name__ == "dL_dx"
     assert inspect.getsource(f) == d["x"].numpy
     assert np.allclose(f(np.array([1.0, -2.0])), [2.0, -4.0])
+
+
+def test_nothing_is_rendered_until_read():
+    d = ricci.derive(MLP, ["W1", "b1"])
+    r = d["W1"]
+    assert r._cache == {}
+    r.matrix
+    assert list(r._cache) == ["matrix"]
+    r.function()
+    assert set(r._cache) == {"matrix", "numpy", "function"}
+    assert d["b1"]._cache == {}

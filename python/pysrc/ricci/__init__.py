@@ -23,12 +23,14 @@ import linecache
 import re
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Iterator, Optional, Sequence, Tuple, TypeVar, Union
 
 from . import _ricci
 from ._ricci import RicciError
 
 __all__ = ["derive", "Derivation", "Result", "CheckReport", "RicciError", "canonical_name"]
+
+_T = TypeVar("_T")
 
 #: The layouts ``derive`` accepts.
 LAYOUTS = ("gradient", "numerator")
@@ -159,7 +161,8 @@ class Derivation:
         """``--format json`` as a dict (SPEC §4): each result's forms, code and steps."""
         import json
 
-        return json.loads(self._inner.json_text(ascii))
+        value: dict[str, Any] = json.loads(self._inner.json_text(ascii))
+        return value
 
     def code(self, backend: str = "numpy") -> str:
         """``--format numpy`` (or ``torch``): the import, then every result's function."""
@@ -197,10 +200,11 @@ class Result:
     def _inner(self) -> _ricci.Derivation:
         return _on_this_thread(self._inner_, self._thread)
 
-    def _get(self, key: str, make: Callable[[], Any]) -> Any:
+    def _get(self, key: str, make: Callable[[], _T]) -> _T:
         if key not in self._cache:
             self._cache[key] = make()
-        return self._cache[key]
+        value: _T = self._cache[key]
+        return value
 
     @property
     def wrt(self) -> str:

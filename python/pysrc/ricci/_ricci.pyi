@@ -1,6 +1,8 @@
 """Type stubs of the compiled extension ``ricci._ricci`` (use the package ``ricci``)."""
 
-from typing import Optional
+from typing import Optional, final
+
+__all__ = ["Derivation", "RicciError", "canonical_name", "derive", "time_derive"]
 
 class RicciError(ValueError):
     """A program or request that ricci refuses; ``str(e)`` is the rendered diagnostic."""
@@ -26,6 +28,7 @@ def derive(
     filename: str,
 ) -> Derivation: ...
 
+@final
 class Derivation:
     @property
     def of(self) -> str: ...
