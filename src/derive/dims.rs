@@ -100,6 +100,13 @@ impl Dims {
             .unwrap_or(Self::NONE)
     }
 
+    /// Gives tensor `name` (one the program does not have: a Hessian's
+    /// gradient, an HVP's direction) the axes of tensor `like`.
+    pub(crate) fn alias(&mut self, name: &str, like: &str) {
+        let axes = self.axes.get(like).cloned().unwrap_or_default();
+        self.axes.insert(name.to_string(), axes);
+    }
+
     /// The class of index `index` of statement `statement`.
     pub(crate) fn index(&self, statement: usize, index: &str) -> u32 {
         self.indices
