@@ -207,3 +207,173 @@ fn the_command_line_checks_a_hessian() {
     assert!(stdout.ends_with("∂²L/∂w∂w = Xᵀ diag(exp(X w)) X\n"), "{stdout}");
     assert!(stderr.contains("check w: relative error"), "{stderr}");
 }
+
+/// The generated NumPy functions of Jacobians, Hessians and HVPs against
+/// finite differences of forward passes and gradients written here by hand,
+/// independently of ricci; arrays in `jax.jacobian` / `jax.hessian` layout.
+/// Skipped (with a message) without python3 and NumPy, except in CI.
+#[test]
+fn numpy_functions_against_finite_differences() {
+    let has_numpy = std::process::Command::new("python3")
+        .args(["-c", "import numpy"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_numpy {
+        assert!(std::env::var_os("CI").is_none(), "CI needs python3 with numpy");
+        eprintln!("skipped: python3 with numpy is not installed");
+        return;
+    }
+    let examples = |f: &str| std::fs::read_to_string(format!("{}/examples/{f}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let mlp_tanh = examples("mlp.ricci").replace("relu", "tanh");
+    let derived: Vec<(String, Request)> = vec![
+        (
+            examples("softmax.ricci"),
+            Request {
+                of: "y".into(),
+                ..request(&["x"])
+            },
+        ),
+        (
+            examples("mlp.ricci"),
+            Request {
+                of: "z^(1)".into(),
+                ..request(&["s^(1)"])
+            },
+        ),
+        (
+            examples("mlp.ricci"),
+            Request {
+                of: "ŷ".into(),
+                ..request(&["s^(1)"])
+            },
+        ),
+        (
+            examples("mlp.ricci"),
+            Request {
+                of: "s^(1)".into(),
+                ..request(&["W^(1)"])
+            },
+        ),
+        (
+            LOGISTIC.into(),
+            Request {
+                hessian: true,
+                ..request(&["w"])
+            },
+        ),
+        (
+            LOGISTIC.into(),
+            Request {
+                hvp: Some("v".into()),
+                ..request(&["w"])
+            },
+        ),
+        (
+            examples("poisson.ricci"),
+            Request {
+                hessian: true,
+                ..request(&["w"])
+            },
+        ),
+        (
+            examples("quadratic.ricci"),
+            Request {
+                hvp: Some("v".into()),
+                ..request(&["x"])
+            },
+        ),
+        (
+            LEAST_SQUARES.into(),
+            Request {
+                hessian: true,
+                ..request(&["W"])
+            },
+        ),
+        (
+            LEAST_SQUARES.into(),
+            Request {
+                hvp: Some("V".into()),
+                ..request(&["W"])
+            },
+        ),
+        (
+            mlp_tanh,
+            Request {
+                hessian: true,
+                ..request(&["b^(1)"])
+            },
+        ),
+    ];
+    let mut code = String::from("import numpy as np\n\n");
+    for (k, (source, r)) in derived.iter().enumerate() {
+        let d = ricci::derive(source, r).unwrap();
+        for f in d.functions(Backend::Numpy) {
+            // each case's functions in a namespace of its own
+            code.push_str(&f.replacen("def ", &format!("def c{k}_"), 1));
+            code.push('\n');
+        }
+    }
+    code.push_str(HARNESS);
+    let out = std::process::Command::new("python3")
+        .args(["-c", &code])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}\n{code}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("11 passed"), "{stdout}");
+}
+
+const LEAST_SQUARES: &str = "index n : N\nR_nk = Σ_d X_nd W_dk - Y_nk\nL = Σ_nk R_nk^2";
+
+/// Forward passes and gradients by hand, and central finite differences.
+const HARNESS: &str = r#"
+rng = np.random.default_rng(7)
+def r(*shape):
+    return rng.uniform(-1, 1, shape)
+def fd(f, x, h=1e-6):
+    """jax.jacobian's layout: f(x)'s axes, then x's."""
+    y0 = np.asarray(f(x))
+    out = np.zeros(y0.shape + x.shape)
+    for idx in np.ndindex(*x.shape):
+        e = np.zeros_like(x); e[idx] = h
+        out[(Ellipsis,) + idx] = (np.asarray(f(x + e)) - np.asarray(f(x - e))) / (2 * h)
+    return out
+sig = lambda s: 1 / (1 + np.exp(-s))
+passed = 0
+def same(name, a, b):
+    global passed
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    assert a.shape == b.shape, (name, a.shape, b.shape)
+    err = np.abs(a - b).max() / max(1.0, np.abs(b).max())
+    assert err < 1e-6, (name, err)
+    passed += 1
+x = r(4)
+same("softmax", c0_dy_dx(x=x), fd(lambda x: np.exp(x) / np.exp(x).sum(), x))
+W1, b1, x3, W2, b2 = r(4, 3), r(4), r(3), r(2, 4), r(2)
+s1 = W1 @ x3 + b1
+same("relu", c1_dz1_ds1(W1=W1, x=x3, b1=b1), fd(lambda s: np.maximum(s, 0), s1))
+same("mlp", c2_dyhat_ds1(W1=W1, x=x3, b1=b1, W2=W2), fd(lambda s: W2 @ np.maximum(s, 0) + b2, s1))
+same("order 3", c3_ds1_dW1(x=x3, n_i=4), fd(lambda W: W @ x3 + b1, W1))
+X, w, t, v = r(5, 3), r(3), rng.uniform(0.1, 0.9, 5), r(3)
+g = lambda w: X.T @ (sig(X @ w) - t) / 5
+same("logistic", c4_d2L_dw2(X=X, w=w), fd(g, w))
+same("logistic hvp", c5_hvp_L_w(X=X, w=w, v=v), fd(g, w) @ v)
+y5 = r(5)
+same("poisson", c6_d2L_dw2(X=X, w=w), fd(lambda w: X.T @ (np.exp(X @ w) - y5), w))
+A, x4, v4 = r(4, 4), r(4), r(4)
+same("quadratic hvp", c7_hvp_L_x(A=A, v=v4), fd(lambda x: A @ x + A.T @ x, x4) @ v4)
+W, Y, V = r(3, 2), r(5, 2), r(3, 2)
+G = lambda W: 2 * X.T @ (X @ W - Y)
+same("matrix", c8_d2L_dW2(X=X, n_k=2), fd(G, W))
+same("matrix hvp", c9_hvp_L_W(X=X, V=V), np.tensordot(fd(G, W), V, axes=2))
+yy = r(2)
+def gb(b):
+    z = np.tanh(W1 @ x3 + b)
+    return (1 - z ** 2) * (W2.T @ (2 * (W2 @ z + b2 - yy)))
+same("tanh mlp", c10_d2L_db12(W1=W1, x=x3, b1=b1, W2=W2, b2=b2, y=yy), fd(gb, b1))
+print(f"{passed} passed")
+"#;

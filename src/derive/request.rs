@@ -195,7 +195,8 @@ pub(crate) fn validate(program: &Program, request: &Request) -> Result<super::Ki
         if !is_name(&name) {
             return Err(not_a_name("--wrt", w));
         }
-        if name == of {
+        // ∂Y/∂Y is the identity, a Jacobian like any other
+        if name == of && kind != Kind::Jacobian {
             return Err(Diagnostic::new(
                 nowhere,
                 format!("--wrt {w}: the loss itself; its derivative is 1"),
