@@ -313,6 +313,19 @@ impl<'a> Checker<'a> {
         for (sym, size) in size_symbols(dims, &world) {
             world.scalar_sizes.insert(sym, size as f64);
         }
+        // `n_i`, the size the simplifier writes for a Σ over an unused `i` of
+        // an undeclared range: known when every class of the index name `i`
+        // has one size (`L = Σ_ij (A_ij + v_j)^2` gives ∂L/∂v = 2 (n_i v + Aᵀ 1))
+        for index in dims.index_names() {
+            let sizes: Vec<usize> = dims
+                .classes_named(index)
+                .iter()
+                .map(|c| world.sizes.get(c).copied().unwrap_or(1))
+                .collect();
+            if let Some(&first) = sizes.first().filter(|_| sizes.iter().all(|s| *s == sizes[0])) {
+                world.scalar_sizes.entry(format!("n_{index}")).or_insert(first as f64);
+            }
+        }
         let defined: Vec<&str> = lowered.definitions.iter().map(|(n, _, _)| &**n).collect();
         let positive = positive_inputs(lowered);
         for (name, info) in &program.tensors {
@@ -515,7 +528,21 @@ impl<'a> Checker<'a> {
                     .iter()
                     .filter(|v| !v.is_nan())
                     .fold(0.0f64, |m, v| m.max(v.abs()));
-                let undecided = if let Some(a) = &self.broken {
+                // a size `n_i` whose index ranges over dimensions of different
+                // sizes has no one value: the form (or the gradient a second
+                // derivative differentiates) is ambiguous, not wrong or right
+                let mut read = Vec::new();
+                unresolved(&r.term, &self.world, &mut read);
+                if let Some((_, _, rhs)) = self.lowered.definitions.iter().find(|(n, _, _)| **n == *r.output) {
+                    unresolved(rhs, &self.world, &mut read);
+                }
+                let overflow = overflow && read.is_empty();
+                let undecided = if let Some(n) = read.first() {
+                    Some(format!(
+                        "the form reads the size `{n}`, and its index ranges over dimensions of \
+                         different sizes here: the check cannot tell which"
+                    ))
+                } else if let Some(a) = &self.broken {
                     Some(format!(
                         "`{a}` does not hold at the random inputs, and the check cannot impose it"
                     ))
@@ -609,6 +636,23 @@ fn size_symbols(dims: &crate::derive::Dims, world: &World) -> Vec<(String, usize
         }
     }
     out
+}
+
+/// The names `t` reads that the world has no value for: size symbols `n_i`
+/// whose index names dimensions of different sizes.
+fn unresolved(t: &Term, world: &World, out: &mut Vec<String>) {
+    match t {
+        Term::Var(Name::Tensor(n), _)
+            if !world.tensors.contains_key(&**n)
+                && !world.scalar_sizes.contains_key(&**n)
+                && !out.iter().any(|o| **o == **n) =>
+        {
+            out.push(n.to_string());
+        }
+        Term::Add(ts) | Term::Mul(ts) => ts.iter().for_each(|x| unresolved(x, world, out)),
+        Term::Pow(b, _) | Term::Fn(_, b) | Term::Sum(_, b) => unresolved(b, world, out),
+        _ => {}
+    }
 }
 
 /// Inputs read inside `log` or `sqrt` (not through another definition).

@@ -369,3 +369,10 @@ fn a_wrong_jacobian_or_hessian_fails() {
     r.gradient_matrix = r.gradient_matrix.take().map(|m| Mat::Scale(Term::int(2), Box::new(m)));
     assert_eq!(verdict(&wrong), Verdict::Disagrees);
 }
+
+/// `n_i`, the size of a Σ over an unused index of an undeclared range, is
+/// the size of that index's class (it was NaN, and a right gradient FAILED).
+#[test]
+fn an_unused_index_s_size_is_known() {
+    ok("L = Σ_ij (A_ij + v_j)^2", "v");
+}

@@ -136,6 +136,11 @@ impl Dims {
         out
     }
 
+    /// Every index name of the program, in no particular order.
+    pub(crate) fn index_names(&self) -> impl Iterator<Item = &str> + '_ {
+        self.indices.keys().map(String::as_str)
+    }
+
     /// Every class, ascending.
     pub(crate) fn classes(&self) -> impl Iterator<Item = u32> + '_ {
         self.classes.iter().copied()

@@ -172,14 +172,20 @@ pub(crate) fn matrix_forms(
     request: &Request,
 ) -> (Option<Mat>, Option<Mat>, Option<crate::matrix::RunStats>) {
     use crate::matrix::{cost, transposed};
-    let Some(m) = crate::matrix::recognize(term, indices) else {
+    let Some(m) = crate::matrix::recognize(term, indices).filter(|m| well_formed(m).is_some()) else {
         return (None, None, None);
     };
     // Saturation with rules/matrix.rules; its form replaces the recogniser's
     // only when strictly cheaper to read. Transposes and layouts are handled
     // without it; what it adds is factoring across a sum, so it runs only
     // when a sum has two products to factor.
-    let cheaper = |a: Mat, b: Mat| if cost(&b) < cost(&a) { b } else { a };
+    let cheaper = |a: Mat, b: Mat| {
+        if cost(&b) < cost(&a) && well_formed(&b).is_some() {
+            b
+        } else {
+            a
+        }
+    };
     let (gradient, saturated, stats) = if crate::matrix::worth_saturating(&m) {
         let (plain, flipped, stats) = crate::matrix::optimize(&m, request.egraph);
         (cheaper(m, plain), Some(flipped), Some(stats))
@@ -225,6 +231,56 @@ fn append(lowered: &mut Lowered, name: &str, like: &str, params: Vec<Ix>, term: 
     lowered.orders.insert(name.to_string(), params.len());
     lowered.dims.alias(name, like);
     lowered.definitions.push((Rc::from(name), params, term));
+}
+
+/// Rows and columns as dimension classes (`None` for 1), as `matrix::shape` gives them.
+type Shape = (Option<u32>, Option<u32>);
+
+/// The shape of a matrix form that evaluates as written — vectors are
+/// columns, a 1×1 factor of a product only scales, every product's inner
+/// dimensions meet and the operands of ⊙, ⊘ and + have one shape or are
+/// scalars — and `None` for one that does not. Saturation can move an inner
+/// product used as a scalar into a chain where it no longer is one
+/// (`D diag(v) 1ᵀ D 1`); such a form is never shown.
+pub(crate) fn well_formed(m: &Mat) -> Option<Shape> {
+    let scalar = (None, None);
+    let same = |shapes: Vec<Shape>| {
+        let wide: Vec<_> = shapes.into_iter().filter(|s| *s != scalar).collect();
+        match wide.first() {
+            None => Some(scalar),
+            Some(first) => wide.iter().all(|s| s == first).then_some(*first),
+        }
+    };
+    match m {
+        Mat::Var(_, dims) if dims.len() <= 2 => Some((dims.first().copied(), dims.get(1).copied())),
+        Mat::Var(..) => None,
+        Mat::Scalar(_) => Some(scalar),
+        Mat::Ones(d) => Some((Some(*d), None)),
+        Mat::Eye(d) => Some((Some(*d), Some(*d))),
+        Mat::T(x) => well_formed(x).map(|(r, c)| (c, r)),
+        Mat::MatMul(xs) => {
+            let mut acc: Option<Shape> = None;
+            for x in xs {
+                let b = well_formed(x)?;
+                acc = Some(match acc {
+                    None => b,
+                    Some(a) if a == scalar && b.0.is_some() => b,
+                    Some(a) if b == scalar && a.1.is_some() => a,
+                    Some(a) if a.1 == b.0 => (a.0, b.1),
+                    Some(_) => return None,
+                });
+            }
+            acc
+        }
+        Mat::Had(xs) => same(xs.iter().map(well_formed).collect::<Option<_>>()?),
+        Mat::HDiv(a, b) => same(vec![well_formed(a)?, well_formed(b)?]),
+        Mat::Add(ts) => same(ts.iter().map(|(_, x)| well_formed(x)).collect::<Option<_>>()?),
+        Mat::Scale(_, x) | Mat::Map(_, x) | Mat::Pow(x, _) => well_formed(x),
+        Mat::Diag(v) => match well_formed(v)? {
+            (r, None) => Some((r, r)),
+            _ => None,
+        },
+    }
 }
 
 /// Whether a matrix form has an identity `I` in it.
