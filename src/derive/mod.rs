@@ -416,9 +416,11 @@ pub(crate) fn derive(program: &Rc<Program>, request: &Request) -> Result<Derivat
             // A second derivative's index form is factored (`y_i (δ_ij − y_j)`);
             // its expanded form may read better as matrices (`diag(y) − y yᵀ`);
             // at equal cost, the form without an identity (`(I − p 1ᵀ) diag(p)`
-            // is `diag(p) − p pᵀ`), as the documents write it.
+            // is `diag(p) − p pᵀ`), as the documents write it. Only a small
+            // form with a δ is tried (where a sum with δ is a factor).
             if matches!(kind, Kind::Jacobian | Kind::Hessian)
-                && g.term.size() <= crate::limits::EXPAND_SMALL_TERM_NODES * 4
+                && g.term.has_delta()
+                && g.term.size() <= crate::limits::EXPAND_SMALL_TERM_NODES
             {
                 if let Some(e) = crate::simplify::expand(&g.term, &lowered.env) {
                     let e = crate::simplify::normalize(&e, &lowered.env);
