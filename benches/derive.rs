@@ -152,3 +152,76 @@ fn gaussian_nll_covariance(bencher: divan::Bencher) {
     let wrt = vec!["S".to_string()];
     bencher.bench(|| run(&f.source, &wrt, f.layout));
 }
+
+/// Derives `request` of `source` (parse to matrix form).
+fn run_request(source: &str, request: &Request) {
+    let d = ricci::derive(source, request).expect("bench derivations succeed");
+    divan::black_box(d);
+}
+
+/// A fixture of `tests/cases/jacobian/` or `tests/cases/hessian/` and its request.
+fn second_case(dir: &str, name: &str) -> (String, Request) {
+    let path = format!("{}/tests/cases/{dir}/{name}.ricci", env!("CARGO_MANIFEST_DIR"));
+    let source = std::fs::read_to_string(path).expect("fixture is readable");
+    let mut request = Request::default();
+    for line in source.lines() {
+        if let Some(of) = line.strip_prefix("# of: ") {
+            request.of = of.into();
+        } else if line == "# hessian" {
+            request.hessian = true;
+        } else if let Some(v) = line.strip_prefix("# hvp: ") {
+            request.hvp = Some(v.into());
+        } else if let Some(rest) = line.strip_prefix("# expect ").or(line.strip_prefix("# expect-index ")) {
+            let wrt = rest.split_once(": ").expect("`# expect W: form`").0.to_string();
+            if !request.wrt.contains(&wrt) {
+                request.wrt.push(wrt);
+            }
+        }
+    }
+    (source, request)
+}
+
+const JACOBIANS_003: &[&str] = &[
+    "003_relu_z1_by_s1",
+    "003_relu_s2_by_z1",
+    "003_relu_yhat_by_s2",
+    "003_relu_s1_by_W1",
+    "003_sigmoid_z1_by_s1",
+    "003_sigmoid_yhat_by_s2",
+];
+
+/// Each Jacobian seed document 003 writes out (`--of Y`).
+#[divan::bench(args = JACOBIANS_003)]
+fn jacobian_003(bencher: divan::Bencher, name: &str) {
+    let (source, request) = second_case("jacobian", name);
+    bencher.bench(|| run_request(&source, &request));
+}
+
+const SECOND: &[&str] = &["logistic_regression", "hvp_logistic_regression", "logsumexp", "poisson"];
+
+/// The Hessian (and HVP) of logistic regression, log-sum-exp and Poisson regression.
+#[divan::bench(args = SECOND)]
+fn hessian(bencher: divan::Bencher, name: &str) {
+    let (source, request) = second_case("hessian", name);
+    bencher.bench(|| run_request(&source, &request));
+}
+
+/// An L-layer tanh MLP with biases and a squared-error loss.
+pub fn tanh_mlp(layers: usize) -> String {
+    mlp(layers).replace("relu(", "tanh(")
+}
+
+const HESSIAN_DEPTHS: &[usize] = &[1, 2, 4, 8, 16];
+
+/// ∂²L/∂b1∂b1 through L tanh layers: the gradient by b1 is composed through
+/// every layer, then differentiated again through every layer.
+#[divan::bench(args = HESSIAN_DEPTHS, sample_count = 10)]
+fn hessian_tanh_mlp_first_bias(bencher: divan::Bencher, layers: usize) {
+    let source = tanh_mlp(layers);
+    let request = Request {
+        wrt: vec!["b1".into()],
+        hessian: true,
+        ..Request::default()
+    };
+    bencher.bench(|| run_request(&source, &request));
+}

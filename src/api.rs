@@ -161,6 +161,18 @@ impl Derivation {
 }
 
 impl GradientResult {
+    /// What the result is: a gradient, a Jacobian, a Hessian or an HVP.
+    pub fn kind(&self) -> crate::Kind {
+        self.kind
+    }
+
+    /// An HVP's direction `V` (`--hvp V`); `None` for any other result.
+    pub fn direction(&self) -> Option<&str> {
+        (self.kind == crate::Kind::Hvp)
+            .then(|| self.output.rsplit_once('·').map(|(_, v)| v))
+            .flatten()
+    }
+
     /// Whether a matrix form was found (otherwise the index form is the result).
     pub fn has_matrix_form(&self) -> bool {
         self.matrix.is_some()

@@ -80,7 +80,8 @@ struct DeriveArgs {
     /// Without it, the error lists the program's tensors.
     #[arg(long = "wrt", value_name = "TENSOR")]
     wrt: Vec<String>,
-    /// The loss to differentiate.
+    /// The loss to differentiate; a defined tensor of order ≥ 1 gives its
+    /// Jacobian ∂Y/∂X (rows follow Y, in either layout).
     #[arg(long = "of", value_name = "NAME", default_value = "L")]
     of: String,
     /// Output format.

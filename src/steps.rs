@@ -35,24 +35,41 @@ pub struct Step {
 pub(crate) enum Lhs {
     /// None: a continuation `= …` of the line before.
     Continuation,
-    /// `∂L/∂T_ij`, the indices as they were written.
-    Gradient { of: String, wrt: String, at: Vec<Ix> },
-    /// `∂C_sn/∂T_ij`, one consumer's derivative (`copy` its indices, bound).
+    /// `∂L/∂T_ij`, the indices as they were written; a Jacobian's first
+    /// `lead` indices are its output's (`∂z_i/∂s_j`).
+    Gradient {
+        of: String,
+        wrt: String,
+        at: Vec<Ix>,
+        lead: usize,
+    },
+    /// `∂C_sn/∂T_ij`, one consumer's derivative (`copy` its indices, bound);
+    /// the first `lead` of `at` are a Jacobian's output indices, not `T`'s.
     Partial {
         consumer: String,
         copy: Vec<Ix>,
         wrt: String,
         at: Vec<Ix>,
+        lead: usize,
     },
     /// `∂L/∂T`, the left side of a matrix form.
     Matrix { of: String, wrt: String },
+    /// A tensor with its indices: a Hessian's gradient `(∂L/∂w)_j`, an HVP's
+    /// `(∂L/∂w)·v`, the tensors the second pass differentiates.
+    Tensor { name: String, at: Vec<Ix> },
 }
 
 /// The right side of a step.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Rhs {
-    /// The chain rule for `wrt`: `Σ_c (∂L/∂C)_c ∂C_c/∂T_ij + …`.
-    Chain { wrt: String, at: Vec<Ix>, parts: Vec<Link> },
+    /// The chain rule for `wrt`: `Σ_c (∂L/∂C)_c ∂C_c/∂T_ij + …` (the first
+    /// `lead` of `at` are a Jacobian's output indices, not `T`'s).
+    Chain {
+        wrt: String,
+        at: Vec<Ix>,
+        lead: usize,
+        parts: Vec<Link>,
+    },
     /// An index term with the free indices `at` and the bound indices `bound`.
     Term { term: Term, at: Vec<Ix>, bound: Vec<Ix> },
     /// A matrix form, with the declared range of each axis when all are declared.
@@ -82,6 +99,13 @@ pub enum Justification {
     Substitution,
     /// The matrix form of a gradient.
     MatrixForm,
+    /// The gradient of `of` by `wrt`, which a Hessian or an HVP differentiates again.
+    Gradient {
+        /// The loss.
+        of: String,
+        /// The tensor.
+        wrt: String,
+    },
     /// The named gradients of `of` by these tensors substituted.
     Substituting {
         /// The loss.
@@ -183,21 +207,50 @@ fn path(lowered: &Lowered, named: &Reverse, wrt: &str, of: &str) -> Vec<String> 
 
 /// The derivation of every result, read from the derivation's reverse pass;
 /// a named gradient derived for an earlier result is not derived again.
+///
+/// A Jacobian's, a Hessian's and an HVP's steps are those of the pass that
+/// made it: the Jacobian of `Y` (each named gradient `(∂Y/∂T)` carries `Y`'s
+/// indices), of the gradient `(∂L/∂w)`, or the gradient of `(∂L/∂w)·v`. They
+/// are shown in the layout they are laid out in (rows follow `Y`).
 pub fn derive_steps(d: &Derivation) -> Vec<Vec<Step>> {
-    let (lowered, named, request) = (&*d.lowered, &*d.reverse, &d.request);
-    let mut done: BTreeSet<String> = BTreeSet::new();
+    let lowered = &*d.lowered;
+    let mut done: BTreeSet<(String, String)> = BTreeSet::new();
     d.results
         .iter()
         .map(|r| {
+            let named = &*r.pass;
+            let request = match r.kind {
+                crate::Kind::Jacobian | crate::Kind::Hessian => Request {
+                    layout: crate::Layout::Gradient,
+                    ..d.request.clone()
+                },
+                _ => d.request.clone(),
+            };
             let mut steps = Vec::new();
-            for t in path(lowered, named, &r.name, &d.of) {
-                if !done.insert(t.clone()) {
+            // a second derivative starts from the gradient it differentiates
+            if matches!(r.kind, crate::Kind::Hessian | crate::Kind::Hvp) {
+                if let Some((name, at, rhs)) = lowered.definitions.iter().find(|(n, _, _)| **n == *r.output) {
+                    steps.push(step(
+                        Lhs::Tensor {
+                            name: name.to_string(),
+                            at: at.clone(),
+                        },
+                        term(rhs, at, &[]),
+                        Justification::Gradient {
+                            of: d.of.clone(),
+                            wrt: r.name.clone(),
+                        },
+                    ));
+                }
+            }
+            for t in path(lowered, named, &r.name, &r.output) {
+                if !done.insert((r.output.clone(), t.clone())) {
                     continue;
                 }
-                let result = d.results.iter().find(|r| r.name == t);
-                tensor_steps(&d.of, lowered, named, &t, result, request, &mut steps);
+                let result = d.results.iter().find(|x| x.name == t && x.output == r.output);
+                tensor_steps(&r.output, lowered, named, &t, result, &request, &mut steps);
             }
-            final_steps(&d.of, named, r, &mut steps);
+            final_steps(&r.output, named, r, &mut steps);
             steps
         })
         .collect()
@@ -218,15 +271,26 @@ fn tensor_steps(
     let Some(parts) = named.contributions.get(t) else {
         return;
     };
-    let at = named.params.get(t).cloned().unwrap_or_default();
+    // a Jacobian's named gradients carry its output's indices first
+    let at: Vec<Ix> = named
+        .seed
+        .iter()
+        .cloned()
+        .chain(named.params.get(t).cloned().unwrap_or_default())
+        .collect();
     let head = Lhs::Gradient {
         of: of.to_string(),
         wrt: t.to_string(),
         at: at.clone(),
+        lead: named.seed.len(),
     };
     let loss_only = parts.len() == 1 && parts[0].upstream.is_one();
     if !loss_only {
-        out.push(step(head.clone(), chain(t, &at, parts), Justification::ChainRule));
+        out.push(step(
+            head.clone(),
+            chain(t, &at, named.seed.len(), parts),
+            Justification::ChainRule,
+        ));
     }
     // Each consumer's derivative, with its deltas, then contracted.
     let mut substituted = Vec::new();
@@ -242,6 +306,7 @@ fn tensor_steps(
                 copy: p.copy.clone(),
                 wrt: t.to_string(),
                 at: at.clone(),
+                lead: named.seed.len(),
             }
         };
         out.push(step(
@@ -287,7 +352,11 @@ fn tensor_steps(
         _ => matrix_forms(&g, &at, request).1,
     };
     if let Some(form) = shown {
-        let shape = shape_of(lowered, t).map(|s| request.layout.shape(s));
+        let shape = if named.seed.is_empty() {
+            shape_of(lowered, t).map(|s| request.layout.shape(s))
+        } else {
+            None
+        };
         out.push(step(
             Lhs::Matrix {
                 of: of.to_string(),
@@ -300,8 +369,9 @@ fn tensor_steps(
 }
 
 /// The chain rule for `t` over its consumers.
-fn chain(t: &str, at: &[Ix], parts: &[Contribution]) -> Rhs {
+fn chain(t: &str, at: &[Ix], lead: usize, parts: &[Contribution]) -> Rhs {
     Rhs::Chain {
+        lead,
         wrt: t.to_string(),
         at: at.to_vec(),
         parts: parts
@@ -365,6 +435,7 @@ fn final_steps(of: &str, named: &Reverse, r: &GradientResult, out: &mut Vec<Step
                 of: of.to_string(),
                 wrt: r.name.clone(),
                 at: r.indices.clone(),
+                lead: r.lead,
             },
             term(&r.term, &r.indices, &[]),
             why,

@@ -146,23 +146,11 @@ fn of_an_input_is_not_a_loss() {
     );
 }
 
+/// A tensor of order ≥ 1 as `--of` asks for its Jacobian (tests/jacobian.rs).
 #[test]
-fn of_a_tensor_is_a_jacobian_not_supported_yet() {
-    let out = derive("Y_ij = x_i^2 A_ij\nL = Σ_ij Y_ij", &["--of", "Y", "--wrt", "x"]);
-    assert_rejected(
-        &out,
-        &[
-            "--of Y: `Y` has 2 indices, so its derivative is a Jacobian, and Jacobians are not supported yet",
-            "<-e>:1:1",
-            "^ defined here with 2 indices",
-            "help: ricci differentiates a scalar loss: define one from `Y` (e.g. `L = Σ_ij Y_ij`) and use `--of L`",
-        ],
-    );
-    let out = derive("z_i = relu(s_i)", &["--of", "z", "--wrt", "s"]);
-    assert_rejected(
-        &out,
-        &["`z` has 1 index", "Jacobians are not supported yet", "`L = Σ_i z_i`"],
-    );
+fn of_a_tensor_is_a_jacobian() {
+    let out = accepted(&derive("z_i = relu(s_i)", &["--of", "z", "--wrt", "s"]));
+    assert_eq!(out, "∂z_i/∂s_j = relu'(s_i) δ_ij\n∂z/∂s = diag(relu'(s))\n");
 }
 
 #[test]

@@ -248,6 +248,8 @@ pub struct Checker<'a> {
     base: f64,
     /// The loss at a second, independent draw.
     probe: f64,
+    /// The forward pass at the second draw (each result's output is read from it).
+    probe_world: World,
     /// The first assumption that does not hold at the inputs.
     broken: Option<String>,
 }
@@ -278,12 +280,14 @@ impl<'a> Checker<'a> {
             assumptions,
             base: 0.0,
             probe: 0.0,
+            probe_world: World::default(),
             broken: None,
         };
         // a second, independent draw: does the loss vary at all?
         c.world = c.draw(seed.wrapping_add(0x5EED), fixed);
         c.forward(None);
         c.probe = c.loss();
+        c.probe_world = std::mem::take(&mut c.world);
         c.world = c.draw(seed, fixed);
         c.forward(None);
         c.base = c.loss();
@@ -312,6 +316,19 @@ impl<'a> Checker<'a> {
         // Size symbols: declared ranges and `n_<index>` for the rest.
         for (sym, size) in size_symbols(dims, &world) {
             world.scalar_sizes.insert(sym, size as f64);
+        }
+        // `n_i`, the size the simplifier writes for a Σ over an unused `i` of
+        // an undeclared range: known when every class of the index name `i`
+        // has one size (`L = Σ_ij (A_ij + v_j)^2` gives ∂L/∂v = 2 (n_i v + Aᵀ 1))
+        for index in dims.index_names() {
+            let sizes: Vec<usize> = dims
+                .classes_named(index)
+                .iter()
+                .map(|c| world.sizes.get(c).copied().unwrap_or(1))
+                .collect();
+            if let Some(&first) = sizes.first().filter(|_| sizes.iter().all(|s| *s == sizes[0])) {
+                world.scalar_sizes.entry(format!("n_{index}")).or_insert(first as f64);
+            }
         }
         let defined: Vec<&str> = lowered.definitions.iter().map(|(n, _, _)| &**n).collect();
         let mut positive = positive_inputs(lowered);
@@ -369,36 +386,57 @@ impl<'a> Checker<'a> {
         }
     }
 
-    /// The loss: the defined scalar, or `Σ G ⊙ Y` over the outputs.
+    /// The loss: the defined scalar (the sum of the entries of a tensor), or
+    /// `Σ G ⊙ Y` over the outputs.
     fn loss(&self) -> f64 {
-        if let Some(l) = self
-            .world
+        self.outputs_in(&self.world).iter().sum()
+    }
+
+    /// What is differentiated, entry by entry (row-major) in `world`: the
+    /// defined tensor `of` (one entry for a scalar loss; a Jacobian's `Y`, a
+    /// Hessian's gradient), or the one entry `Σ G ⊙ Y` over the outputs.
+    fn outputs_in(&self, world: &World) -> Vec<f64> {
+        if let Some(l) = world
             .tensors
             .get(&self.of)
             .filter(|_| self.lowered.definitions.iter().any(|(n, _, _)| **n == *self.of))
         {
-            return l.iter().sum();
+            return l.iter().copied().collect();
         }
-        self.program
+        vec![self
+            .program
             .outputs()
             .iter()
-            .map(|o| (&self.world.tensors[*o] * &self.world.grads[*o]).sum())
-            .sum()
+            .map(|o| (&world.tensors[*o] * &world.grads[*o]).sum())
+            .sum()]
     }
 
-    /// Central finite differences of the loss with respect to every element of `name`.
+    /// The shape of what is differentiated: `of`'s, or `[]` for a scalar.
+    fn output_shape(&self) -> Vec<usize> {
+        match self.world.tensors.get(&self.of) {
+            Some(l) if self.lowered.definitions.iter().any(|(n, _, _)| **n == *self.of) => l.shape().to_vec(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Central finite differences of the loss with respect to every element
+    /// of `name`; for a tensor `of` (a Jacobian's `Y`, a Hessian's gradient),
+    /// of each of its entries: the array has `of`'s shape, then `name`'s.
     pub fn numeric_gradient(&mut self, name: &str) -> Differences {
         let base = self.world.tensors[name].clone();
-        let mut grad = ArrayD::zeros(base.raw_dim());
-        let mut kinks = ArrayD::from_elem(base.raw_dim(), false);
-        let mut floor = ArrayD::zeros(base.raw_dim());
+        let out_shape = self.output_shape();
+        let base_out = self.outputs_in(&self.world);
+        let (no, nx) = (base_out.len(), base.len());
+        let mut grad = vec![0.0; no * nx];
+        let mut kinks = vec![false; no * nx];
+        let mut floor = vec![0.0; no * nx];
         let mut varied = false;
         let mut leaves = None;
-        for (pos, _) in base.indexed_iter() {
+        for (q, (pos, _)) in base.indexed_iter().enumerate() {
             let x = base[&pos];
             let h = 1e-6 * x.abs().max(1.0);
             // at ±h (the difference) and ±2h (its truncation estimate)
-            let mut f = [0.0; 4];
+            let mut f: [Vec<f64>; 4] = Default::default();
             let mut traces: Vec<Vec<f64>> = Vec::new();
             let mut opaque: Vec<Vec<f64>> = Vec::new();
             for (k, step) in [h, -h, 2.0 * h, -2.0 * h].into_iter().enumerate() {
@@ -408,7 +446,7 @@ impl<'a> Checker<'a> {
                 *self.world.kinks.borrow_mut() = Some(Vec::new());
                 *self.world.opaque.borrow_mut() = Some(Vec::new());
                 self.forward(Some(name));
-                f[k] = self.loss();
+                f[k] = self.outputs_in(&self.world);
                 traces.push(self.world.kinks.borrow_mut().take().unwrap_or_default());
                 opaque.push(self.world.opaque.borrow_mut().take().unwrap_or_default());
                 if leaves.is_none() && k < 2 {
@@ -419,39 +457,47 @@ impl<'a> Checker<'a> {
                         .map(|a| a.text.clone());
                 }
             }
-            varied |= f[..2].iter().any(|v| v.to_bits() != self.base.to_bits());
+            varied |= f[..2]
+                .iter()
+                .any(|v| v.iter().zip(&base_out).any(|(a, b)| a.to_bits() != b.to_bits()));
             let side = |v: f64| (v > 0.0) as i8 - (v < 0.0) as i8;
             let apart = |a: &[f64], b: &[f64]| a.iter().zip(b).any(|(a, b)| side(*a) != side(*b));
             let crosses = apart(&traces[0], &traces[1]);
-            let difference = (f[0] - f[1]) / (2.0 * h);
-            grad[&pos] = difference;
-            kinks[&pos] = crosses;
-            let rounding = f64::EPSILON * f.iter().fold(0.0_f64, |m, v| m.max(v.abs())) / h;
-            // Richardson: the central difference's truncation error at h is
-            // about a third of its change from 2h to h. Where ±2h crosses a
-            // kink that ±h does not, the wider difference says nothing.
-            let truncation = if apart(&traces[2], &traces[3]) {
-                0.0
-            } else {
-                ((f[2] - f[3]) / (4.0 * h) - difference).abs() / 3.0
-            };
             // An opaque function's stand-in `a sin x + b x` oscillates: where
             // the step moves its argument by a tenth of a radian or more, the
             // differences cannot resolve it (the argument may be 1e19, whose
             // sine f64 does not even know) — no floor makes them comparable.
             let unresolved = opaque[0].iter().zip(&opaque[1]).any(|(a, b)| (a - b).abs() > 0.1);
-            floor[&pos] = if unresolved {
-                f64::INFINITY
-            } else {
-                rounding + truncation
-            };
+            let wide_kink = apart(&traces[2], &traces[3]);
+            for e in 0..no {
+                let at = |k: usize| f[k].get(e).copied().unwrap_or(f64::NAN);
+                let difference = (at(0) - at(1)) / (2.0 * h);
+                let rounding = f64::EPSILON * (0..4).fold(0.0_f64, |m, k| m.max(at(k).abs())) / h;
+                // Richardson: the central difference's truncation error at h is
+                // about a third of its change from 2h to h. Where ±2h crosses a
+                // kink that ±h does not, the wider difference says nothing.
+                let truncation = if wide_kink {
+                    0.0
+                } else {
+                    ((at(2) - at(3)) / (4.0 * h) - difference).abs() / 3.0
+                };
+                grad[e * nx + q] = difference;
+                kinks[e * nx + q] = crosses;
+                floor[e * nx + q] = if unresolved {
+                    f64::INFINITY
+                } else {
+                    rounding + truncation
+                };
+            }
         }
-        self.world.tensors.insert(name.to_string(), base);
+        self.world.tensors.insert(name.to_string(), base.clone());
         self.forward(None);
+        let shape: Vec<usize> = out_shape.iter().chain(base.shape()).copied().collect();
+        let array = |v| ArrayD::from_shape_vec(IxDyn(&shape), v).expect("one entry per output and input");
         Differences {
-            gradient: grad,
-            kinks,
-            floor,
+            gradient: array(grad),
+            kinks: ArrayD::from_shape_vec(IxDyn(&shape), kinks).expect("one entry per output and input"),
+            floor: array(floor),
             varied,
             leaves,
         }
@@ -467,6 +513,11 @@ impl<'a> Checker<'a> {
         d.results
             .iter()
             .map(|r| {
+                // what this result differentiates: the loss, a Jacobian's `Y`,
+                // a Hessian's gradient, an HVP's `(∂L/∂X)·V`
+                self.of = r.output.clone();
+                self.base = self.loss();
+                self.probe = self.outputs_in(&self.probe_world).iter().sum();
                 let diff = self.numeric_gradient(&r.name);
                 let (numeric, kinks, floor) = (diff.gradient, diff.kinks, diff.floor);
                 let skipped = kinks.iter().filter(|k| **k).count();
@@ -492,9 +543,22 @@ impl<'a> Checker<'a> {
                 // a matrix under inv, det or logdet that the draw left singular or
                 // of non-positive determinant: say so rather than "overflow"
                 let trouble = linalg::trouble(&self.world, &self.lowered.definitions);
-                let overflow = overflow && trouble.is_none();
+                // a size `n_i` whose index ranges over dimensions of different
+                // sizes has no one value: the form (or the gradient a second
+                // derivative differentiates) is ambiguous, not wrong or right
+                let mut read = Vec::new();
+                unresolved(&r.term, &self.world, &mut read);
+                if let Some((_, _, rhs)) = self.lowered.definitions.iter().find(|(n, _, _)| **n == *r.output) {
+                    unresolved(rhs, &self.world, &mut read);
+                }
+                let overflow = overflow && trouble.is_none() && read.is_empty();
                 let undecided = if let Some(t) = trouble {
                     Some(t)
+                } else if let Some(n) = read.first() {
+                    Some(format!(
+                        "the form reads the size `{n}`, and its index ranges over dimensions of \
+                         different sizes here: the check cannot tell which"
+                    ))
                 } else if let Some(a) = &self.broken {
                     Some(format!(
                         "`{a}` does not hold at the random inputs, and the check cannot impose it"
@@ -588,15 +652,24 @@ fn size_symbols(dims: &crate::derive::Dims, world: &World) -> Vec<(String, usize
             out.push((r.to_string(), world.sizes[&class]));
         }
     }
-    // `n_i` (an index with no declared range) names the size of `i`'s class
-    for (symbol, class) in dims.size_symbols() {
-        if let Some(&size) = world.sizes.get(&class) {
-            if !out.iter().any(|(s, _)| *s == symbol) {
-                out.push((symbol, size));
-            }
-        }
-    }
     out
+}
+
+/// The names `t` reads that the world has no value for: size symbols `n_i`
+/// whose index names dimensions of different sizes.
+fn unresolved(t: &Term, world: &World, out: &mut Vec<String>) {
+    match t {
+        Term::Var(Name::Tensor(n), _)
+            if !world.tensors.contains_key(&**n)
+                && !world.scalar_sizes.contains_key(&**n)
+                && !out.iter().any(|o| **o == **n) =>
+        {
+            out.push(n.to_string());
+        }
+        Term::Add(ts) | Term::Mul(ts) => ts.iter().for_each(|x| unresolved(x, world, out)),
+        Term::Pow(b, _) | Term::Fn(_, b) | Term::Sum(_, b) => unresolved(b, world, out),
+        _ => {}
+    }
 }
 
 /// Inputs read inside `log` or `sqrt` (not through another definition).

@@ -335,3 +335,44 @@ L = Σ_ij D3_ij^2";
     let report = Checker::from_parts(&program, &lowered, "L", 11, &[]).check(&d)[0].clone();
     assert_eq!(report.verdict(1e-5), Verdict::Disagrees, "{report:?}");
 }
+
+/// A Jacobian and a Hessian are compared entry by entry with finite
+/// differences of the output (of the gradient): the right ones agree, the
+/// transposed Jacobian of a non-symmetric map and a doubled Hessian fail.
+#[test]
+fn a_wrong_jacobian_or_hessian_fails() {
+    use crate::matrix::{transposed, Mat};
+    let source = "index i : N; index j : N\ny_i = Σ_j A_ij x_j^2\nL = Σ_i y_i^3";
+    let verdict = |d: &Derivation| Checker::with_sizes(d, 1, &[]).check(d)[0].judge(1e-6).verdict;
+    let jacobian = Request {
+        of: "y".into(),
+        wrt: vec!["x".into()],
+        ..Request::default()
+    };
+    let d = derive(&std::rc::Rc::new(load(source)), &jacobian).unwrap();
+    assert_eq!(verdict(&d), Verdict::Agrees);
+    let mut wrong = d.clone();
+    let r = &mut wrong.results[0];
+    r.indices.swap(0, 1);
+    r.gradient_matrix = r.gradient_matrix.as_ref().map(transposed);
+    assert_eq!(verdict(&wrong), Verdict::Disagrees);
+    let hessian = Request {
+        hessian: true,
+        wrt: vec!["x".into()],
+        ..Request::default()
+    };
+    let d = derive(&std::rc::Rc::new(load(source)), &hessian).unwrap();
+    assert_eq!(verdict(&d), Verdict::Agrees);
+    let mut wrong = d.clone();
+    let r = &mut wrong.results[0];
+    r.term = Term::Mul(vec![Term::int(2), r.term.clone()]);
+    r.gradient_matrix = r.gradient_matrix.take().map(|m| Mat::Scale(Term::int(2), Box::new(m)));
+    assert_eq!(verdict(&wrong), Verdict::Disagrees);
+}
+
+/// `n_i`, the size of a Σ over an unused index of an undeclared range, is
+/// the size of that index's class (it was NaN, and a right gradient FAILED).
+#[test]
+fn an_unused_index_s_size_is_known() {
+    ok("L = Σ_ij (A_ij + v_j)^2", "v");
+}

@@ -107,6 +107,13 @@ impl Dims {
             .unwrap_or(Self::NONE)
     }
 
+    /// Gives tensor `name` (one the program does not have: a Hessian's
+    /// gradient, an HVP's direction) the axes of tensor `like`.
+    pub(crate) fn alias(&mut self, name: &str, like: &str) {
+        let axes = self.axes.get(like).cloned().unwrap_or_default();
+        self.axes.insert(name.to_string(), axes);
+    }
+
     /// The class of index `index` of statement `statement`.
     pub(crate) fn index(&self, statement: usize, index: &str) -> u32 {
         self.indices
@@ -136,20 +143,9 @@ impl Dims {
         out
     }
 
-    /// The size symbol `n_<index>` the simplifier writes for an undeclared
-    /// class (`Σ_i 1` is `n_i`), for every index name and its class in some
-    /// statement: `(symbol, class)`, sorted.
-    pub(crate) fn size_symbols(&self) -> Vec<(String, u32)> {
-        let mut out: Vec<(String, u32)> = Vec::new();
-        for (name, by) in &self.indices {
-            for &class in by.values() {
-                if self.range_of(class).is_none() {
-                    out.push((format!("n_{name}"), class));
-                }
-            }
-        }
-        out.sort();
-        out
+    /// Every index name of the program, in no particular order.
+    pub(crate) fn index_names(&self) -> impl Iterator<Item = &str> + '_ {
+        self.indices.keys().map(String::as_str)
     }
 
     /// Every class, ascending.

@@ -83,16 +83,9 @@ impl Default for Request {
 /// symbol, the definition of a tensor) comes with its span and a label; one
 /// that has none (a name the program never mentions) has an empty label and
 /// the span 0..0, and is shown without a source line.
-pub(crate) fn validate(program: &Program, request: &Request) -> Result<(), Diagnostic> {
+pub(crate) fn validate(program: &Program, request: &Request) -> Result<super::Kind, Diagnostic> {
+    use super::Kind;
     let nowhere = Span::new(0, 0);
-    if request.hessian || request.hvp.is_some() {
-        let flag = if request.hessian { "--hessian" } else { "--hvp" };
-        return Err(Diagnostic::new(
-            nowhere,
-            format!("{flag}: second derivatives are not supported yet"),
-            "",
-        ));
-    }
     let of = canonical_name(&request.of);
     if !is_name(&of) {
         return Err(not_a_name("--of", &request.of));
@@ -105,25 +98,44 @@ pub(crate) fn validate(program: &Program, request: &Request) -> Result<(), Diagn
         )
         .with_help(loss_help(program)));
     }
+    let second = if request.hessian {
+        Some("--hessian")
+    } else {
+        request.hvp.as_ref().map(|_| "--hvp")
+    };
+    if request.hessian && request.hvp.is_some() {
+        return Err(Diagnostic::new(
+            nowhere,
+            "--hessian and --hvp together: ask for the Hessian or for its product with a vector",
+            "",
+        )
+        .with_help("drop one of them: `--hvp V` is the Hessian applied to a new input `V`"));
+    }
+    let mut kind = match second {
+        Some(_) if request.hessian => Kind::Hessian,
+        Some(_) => Kind::Hvp,
+        None => Kind::Gradient,
+    };
     match program.tensors.get(&of) {
         Some(info) if info.order > 0 && info.definition.is_some() => {
             let s = info.definition.expect("matched a definition");
             let StatementKind::Definition { lhs, .. } = &program.syntax.statements[s].kind else {
                 unreachable!("a tensor's definition is a definition statement")
             };
-            let ix: Vec<String> = lhs.indices.iter().map(|i| i.name.clone()).collect();
-            let sub = crate::render::Style::Unicode.subscript(&ix);
-            let n = plural(info.order, "index", "indices");
-            return Err(Diagnostic::new(
-                lhs.name.span,
-                format!(
-                    "--of {of}: `{of}` has {n}, so its derivative is a Jacobian, and Jacobians are not supported yet"
-                ),
-                format!("defined here with {n}"),
-            )
-            .with_help(format!(
-                "ricci differentiates a scalar loss: define one from `{of}` (e.g. `L = Σ{sub} {of}{sub}`) and use `--of L`"
-            )));
+            if let Some(flag) = second {
+                let ix: Vec<String> = lhs.indices.iter().map(|i| i.name.clone()).collect();
+                let sub = crate::render::Style::Unicode.subscript(&ix);
+                let n = plural(info.order, "index", "indices");
+                return Err(Diagnostic::new(
+                    lhs.name.span,
+                    format!("{flag} --of {of}: `{of}` has {n}; second derivatives are of a scalar loss"),
+                    format!("defined here with {n}"),
+                )
+                .with_help(format!(
+                    "define a scalar from `{of}` (e.g. `L = Σ{sub} {of}{sub}`) and use `--of L`, or drop {flag} for the Jacobian ∂{of}/∂X"
+                )));
+            }
+            kind = Kind::Jacobian;
         }
         Some(info) if info.definition.is_none() => {
             return Err(Diagnostic::new(
@@ -136,6 +148,17 @@ pub(crate) fn validate(program: &Program, request: &Request) -> Result<(), Diagn
             ));
         }
         Some(_) => {}
+        None if second.is_some() => {
+            let flag = second.expect("matched");
+            return Err(Diagnostic::new(
+                nowhere,
+                format!("{flag}: the program does not define `{of}`, so its second derivatives are unknown"),
+                "",
+            )
+            .with_help(format!(
+                "define the loss in the program (`{of} = …`) or name a defined scalar with --of"
+            )));
+        }
         None => {
             let outputs = program.outputs();
             if outputs.is_empty() {
@@ -172,7 +195,8 @@ pub(crate) fn validate(program: &Program, request: &Request) -> Result<(), Diagn
         if !is_name(&name) {
             return Err(not_a_name("--wrt", w));
         }
-        if name == of {
+        // ∂Y/∂Y is the identity, a Jacobian like any other
+        if name == of && kind != Kind::Jacobian {
             return Err(Diagnostic::new(
                 nowhere,
                 format!("--wrt {w}: the loss itself; its derivative is 1"),
@@ -193,6 +217,72 @@ pub(crate) fn validate(program: &Program, request: &Request) -> Result<(), Diagn
                     .with_help(suggest(program, &of, &name)),
             );
         }
+    }
+    if let Some(v) = &request.hvp {
+        validate_hvp(program, request, &of, v)?;
+    }
+    Ok(kind)
+}
+
+/// `--hvp V`: exactly one `--wrt`, and `V` a new name (not the loss, a
+/// tensor, a range symbol or a function of the program).
+fn validate_hvp(program: &Program, request: &Request, of: &str, v: &str) -> Result<(), Diagnostic> {
+    let nowhere = Span::new(0, 0);
+    let name = canonical_name(v);
+    if !is_name(&name) {
+        return Err(not_a_name("--hvp", v));
+    }
+    if request.wrt.len() != 1 {
+        let given: Vec<&str> = request.wrt.iter().map(String::as_str).collect();
+        return Err(Diagnostic::new(
+            nowhere,
+            format!(
+                "--hvp {v} takes exactly one --wrt (its direction has that tensor's shape), not {}",
+                names_list(&given, "and")
+            ),
+            "",
+        )
+        .with_help(format!(
+            "ask for one tensor at a time, e.g. `--hvp {v} --wrt {}`",
+            given[0]
+        )));
+    }
+    let fresh = |n: &str| format!("choose a name the program does not use for the direction, e.g. `--hvp {n}`");
+    let suggestion = ["V", "v", "U", "u", "D"]
+        .into_iter()
+        .find(|c| !program.tensors.contains_key(*c) && *c != of && range_symbol(program, c).is_none())
+        .unwrap_or("V0");
+    if name == of {
+        return Err(Diagnostic::new(
+            nowhere,
+            format!("--hvp {v}: `{name}` is the loss; the direction must be a new name"),
+            "",
+        )
+        .with_help(fresh(suggestion)));
+    }
+    if let Some(info) = program.tensors.get(&name) {
+        return Err(Diagnostic::new(
+            info.first,
+            format!("--hvp {v}: the program already uses `{name}`; the direction must be a new name"),
+            "first used here",
+        )
+        .with_help(fresh(suggestion)));
+    }
+    if let Some((span, indices)) = range_symbol(program, &name) {
+        return Err(Diagnostic::new(
+            span,
+            format!("--hvp {v}: `{name}` is a range symbol (the size of {indices}); the direction must be a new name"),
+            "declared as a range here",
+        )
+        .with_help(fresh(suggestion)));
+    }
+    if program.opaque_functions.contains(&name) {
+        return Err(Diagnostic::new(
+            nowhere,
+            format!("--hvp {v}: the program calls a function `{name}`; the direction must be a new name"),
+            "",
+        )
+        .with_help(fresh(suggestion)));
     }
     Ok(())
 }

@@ -10,7 +10,6 @@
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
-use super::dims::Dims;
 use super::lower::Lowered;
 use super::request::{canonical_name, Request};
 use crate::diff::differentiate;
@@ -31,7 +30,7 @@ pub(crate) struct Gradient {
 
 /// Index names for a gradient's free indices, as the documents write them:
 /// `∂L/∂b_j`, `∂L/∂W_ij`, `∂L/∂T_ijk`.
-fn result_indices(order: usize) -> Vec<&'static str> {
+pub(crate) fn result_indices(order: usize) -> Vec<&'static str> {
     match order {
         0 => vec![],
         1 => vec!["j"],
@@ -60,6 +59,7 @@ pub(crate) struct Contribution {
 }
 
 /// What one reverse pass computed.
+#[derive(Debug)]
 pub(crate) struct Reverse {
     /// Each tensor's simplified gradient and the simplifier's log.
     pub finished: HashMap<String, (Term, Log)>,
@@ -67,6 +67,22 @@ pub(crate) struct Reverse {
     pub contributions: HashMap<String, Vec<Contribution>>,
     /// Each tensor's gradient indices.
     pub params: HashMap<String, Vec<Ix>>,
+    /// The free indices of the differentiated tensor (none for a scalar
+    /// loss): every named gradient `(∂Y/∂T)` carries them before `T`'s own.
+    pub seed: Vec<Ix>,
+}
+
+/// Fresh indices for a Jacobian's output `Y` (`order` axes, each of `Y`'s
+/// dimension): the first names of [`result_indices`], so that the tensors
+/// differentiated by take the following ones (`∂z_i/∂s_j`, `∂s_i/∂W_jk`).
+pub(crate) fn seed_indices(lowered: &Lowered, of: &str) -> Vec<Ix> {
+    let order = lowered.orders.get(of).copied().unwrap_or(0);
+    result_indices(order + 1)
+        .into_iter()
+        .take(order)
+        .enumerate()
+        .map(|(k, n)| Ix::fresh(n, lowered.dims.axis(of, k)))
+        .collect()
 }
 
 /// Reverse mode over the definitions. A consumer's gradient enters the chain
@@ -76,25 +92,22 @@ pub(crate) struct Reverse {
 /// Only the gradients on the way to a tensor in `wanted` (canonical names) are
 /// derived: a definition that reads none of them, directly or through other
 /// definitions, and an input not asked for, cost nothing.
-pub(crate) fn reverse(program: &Program, lowered: &Lowered, of: &str, wanted: &[String]) -> Reverse {
+///
+/// With a `seed` (the fresh free indices `a` of a tensor `Y` of order ≥ 1,
+/// [`seed_indices`]), the pass computes the Jacobian ∂Y/∂T instead: `Y`'s own
+/// upstream gradient is `Π_k δ(a_k, y_k)`, and every named gradient carries
+/// `a` before its own indices.
+pub(crate) fn reverse(program: &Program, lowered: &Lowered, of: &str, wanted: &[String], seed: &[Ix]) -> Reverse {
     #[cfg(debug_assertions)]
     super::counter::bump(&super::counter::REVERSE);
     let env = &lowered.env;
     let needed = needed(lowered, wanted);
-    let dims = &lowered.dims;
     let of: Rc<str> = of.into();
     let mut params: HashMap<String, Vec<Ix>> = HashMap::new();
-    let mut params_of = |name: &str, dims: &Dims| -> Vec<Ix> {
+    let mut params_of = |name: &str| -> Vec<Ix> {
         params
             .entry(name.to_string())
-            .or_insert_with(|| {
-                let order = lowered.orders.get(name).copied().unwrap_or(0);
-                result_indices(order)
-                    .into_iter()
-                    .enumerate()
-                    .map(|(k, n)| Ix::fresh(n, dims.axis(name, k)))
-                    .collect()
-            })
+            .or_insert_with(|| param_indices(lowered, name, seed.len()))
             .clone()
     };
     let grad = |name: &str, ix: Vec<Ix>| {
@@ -103,17 +116,21 @@ pub(crate) fn reverse(program: &Program, lowered: &Lowered, of: &str, wanted: &[
                 of: of.clone(),
                 wrt: name.into(),
             },
-            ix,
+            seed.iter().cloned().chain(ix).collect(),
         )
     };
     let mut pending: HashMap<String, Vec<Term>> = HashMap::new();
     let mut contributions: HashMap<String, Vec<Contribution>> = HashMap::new();
     let loss_defined = lowered.definitions.iter().any(|(n, _, _)| **n == *of);
-    if loss_defined {
+    if loss_defined && !seed.is_empty() {
+        let mine = params_of(&of);
+        let deltas = seed.iter().zip(&mine).map(|(a, y)| Term::Delta(a.clone(), y.clone()));
+        pending.insert(of.to_string(), vec![Term::Mul(deltas.collect())]);
+    } else if loss_defined {
         pending.insert(of.to_string(), vec![Term::one()]);
     } else {
         for out in program.outputs() {
-            let p = params_of(out, dims);
+            let p = params_of(out);
             pending.insert(out.to_string(), vec![grad(out, p)]);
         }
     }
@@ -124,7 +141,7 @@ pub(crate) fn reverse(program: &Program, lowered: &Lowered, of: &str, wanted: &[
             continue; // an output the requested tensors do not lead to
         }
         let (g, log) = simplify::simplify(&Term::Add(parts), env);
-        let mine = params_of(name, dims);
+        let mine = params_of(name);
         if !g.is_zero() {
             // Each tensor this definition reads gets Σ_c (∂L/∂C)_c ∂C_c/∂T.
             let mut read: Vec<Name> = Vec::new();
@@ -134,7 +151,7 @@ pub(crate) fn reverse(program: &Program, lowered: &Lowered, of: &str, wanted: &[
                 if !needed.contains(&**tname) {
                     continue;
                 }
-                let at = params_of(tname, dims);
+                let at = params_of(tname);
                 // a fresh copy of the definition and of the upstream gradient
                 let copy: Vec<Ix> = lhs.iter().map(|i| Ix::fresh(&i.name, i.dim)).collect();
                 let mut rhs_c = rhs.refresh_bound();
@@ -173,7 +190,20 @@ pub(crate) fn reverse(program: &Program, lowered: &Lowered, of: &str, wanted: &[
         finished,
         contributions,
         params,
+        seed: seed.to_vec(),
     }
+}
+
+/// Fresh gradient indices for tensor `name`, named after the `lead` indices
+/// of a Jacobian's output (none for a gradient).
+fn param_indices(lowered: &Lowered, name: &str, lead: usize) -> Vec<Ix> {
+    let order = lowered.orders.get(name).copied().unwrap_or(0);
+    result_indices(lead + order)
+        .into_iter()
+        .skip(lead)
+        .enumerate()
+        .map(|(k, n)| Ix::fresh(n, lowered.dims.axis(name, k)))
+        .collect()
 }
 
 /// The tensors whose gradients lead to one in `wanted`: those, and every
@@ -204,31 +234,30 @@ fn needed<'a>(lowered: &'a Lowered, wanted: &'a [String]) -> HashSet<&'a str> {
 #[cfg(test)]
 pub(crate) fn gradients(program: &Program, lowered: &Lowered, request: &Request) -> Vec<Gradient> {
     let wanted: Vec<String> = request.wrt.iter().map(|w| canonical_name(w)).collect();
-    let r = reverse(program, lowered, &request.of, &wanted);
-    compose(&r, lowered, request)
+    let r = reverse(program, lowered, &request.of, &wanted, &[]);
+    compose(&r, lowered, request, &request.of)
 }
 
-/// Each requested gradient from one [`reverse`] pass: the named gradients on
-/// its way substituted ([`inline`]) and the result simplified once.
-pub(crate) fn compose(r: &Reverse, lowered: &Lowered, request: &Request) -> Vec<Gradient> {
-    let dims = &lowered.dims;
+/// Each requested gradient of `of` (the tensor the pass differentiated) from
+/// one [`reverse`] pass: the named gradients on its way substituted
+/// ([`inline`]) and the result simplified once. A Jacobian's indices are the
+/// seed's, then the tensor's.
+pub(crate) fn compose(r: &Reverse, lowered: &Lowered, request: &Request, of: &str) -> Vec<Gradient> {
     request
         .wrt
         .iter()
         .map(|w| {
             let name = canonical_name(w);
-            let indices = r.params.get(&name).cloned().unwrap_or_else(|| {
-                let order = lowered.orders.get(&name).copied().unwrap_or(0);
-                result_indices(order)
-                    .into_iter()
-                    .enumerate()
-                    .map(|(k, n)| Ix::fresh(n, dims.axis(&name, k)))
-                    .collect()
-            });
+            let own = r
+                .params
+                .get(&name)
+                .cloned()
+                .unwrap_or_else(|| param_indices(lowered, &name, r.seed.len()));
+            let indices: Vec<Ix> = r.seed.iter().cloned().chain(own).collect();
             let term = match r.finished.get(&name) {
                 None => Term::zero(),
                 Some((g, _)) => {
-                    let expanded = inline(r, &request.of, &name);
+                    let expanded = inline(r, of, &name);
                     if &expanded == g {
                         g.clone()
                     } else if expanded.size() > LARGE {
@@ -279,8 +308,9 @@ fn substitute(t: &Term, r: &Reverse, of: &str, map: &mut Vec<(Ix, Ix)>, fresh: b
                 return Term::zero();
             };
             // A new scope: only the inlined gradient's parameters are renamed.
+            // `ix` is the seed's indices, then the parameters'
             let mut inner: Vec<(Ix, Ix)> = match r.params.get(&**wrt) {
-                Some(params) => params.iter().cloned().zip(ix).collect(),
+                Some(params) => params.iter().cloned().zip(ix.into_iter().skip(r.seed.len())).collect(),
                 None => Vec::new(),
             };
             substitute(g, r, of, &mut inner, true)

@@ -360,6 +360,15 @@ fn combine(facs: Vec<Fac>, out: &[Ix]) -> Option<Option<Mat>> {
                     return None;
                 }
             }
+            // δ_xy beside a diag adds nothing: δ_xy v_x w_y = diag(v ⊙ w)
+            // (a Jacobian's `relu'(s_i) δ_ij`)
+            if !rows.is_empty() || !cols.is_empty() {
+                let identity = |m: &Mat| matches!(m, Mat::Eye(_));
+                if !mats.is_empty() && mats.iter().all(identity) {
+                    rows.append(&mut cols);
+                    return Some(Some(Mat::Diag(Box::new(had(rows)))));
+                }
+            }
             let m = if !mats.is_empty() {
                 let mut chain = Vec::new();
                 if !rows.is_empty() {

@@ -6,6 +6,7 @@ use num_rational::BigRational;
 use num_traits::{One, Signed};
 
 use super::names::{self, Style};
+use crate::derive::{GradientResult, Kind};
 use crate::simplify::split_coefficient;
 use crate::term::{Func, Ix, Name, Term};
 
@@ -309,5 +310,48 @@ pub fn gradient_head(of: &str, wrt: &str, indices: &[String], style: Style, in_t
         format!("({g}){}", style.subscript(indices))
     } else {
         format!("{g}{}", style.subscript(indices))
+    }
+}
+
+/// The left side of a result's index form, by its kind: `∂L/∂W_ij`, a
+/// Jacobian's `∂z_i/∂s_j`, a Hessian's `∂²L/∂w_i∂w_j`, an HVP's `(∂²L/∂w∂w v)_j`.
+pub fn result_head(of: &str, r: &GradientResult, ix: &[String], style: Style) -> String {
+    let (a, b) = ix.split_at(r.lead.min(ix.len()));
+    let tensor = |n: &str, ix: &[String]| format!("{}{}", names::tensor(n, style), style.subscript(ix));
+    match r.kind {
+        Kind::Gradient => gradient_head(of, &r.name, ix, style, false),
+        Kind::Jacobian => match style {
+            Style::Latex => format!(
+                "\\frac{{\\partial {}}}{{\\partial {}}}",
+                tensor(of, a),
+                tensor(&r.name, b)
+            ),
+            Style::Ascii => format!("d{}/d{}", tensor(of, a), tensor(&r.name, b)),
+            Style::Unicode => format!("∂{}/∂{}", tensor(of, a), tensor(&r.name, b)),
+        },
+        Kind::Hessian => match style {
+            Style::Latex => format!(
+                "\\frac{{\\partial^2 {}}}{{\\partial {} \\partial {}}}",
+                names::tensor(of, style),
+                tensor(&r.name, a),
+                tensor(&r.name, b)
+            ),
+            Style::Ascii => format!(
+                "d2{}/d{} d{}",
+                names::tensor(of, style),
+                tensor(&r.name, a),
+                tensor(&r.name, b)
+            ),
+            Style::Unicode => format!(
+                "∂²{}/∂{}∂{}",
+                names::tensor(of, style),
+                tensor(&r.name, a),
+                tensor(&r.name, b)
+            ),
+        },
+        Kind::Hvp => match style {
+            Style::Latex => format!("\\left({}\\right){}", names::result(of, r, style), style.subscript(ix)),
+            _ => format!("({}){}", names::result(of, r, style), style.subscript(ix)),
+        },
     }
 }

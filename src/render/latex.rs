@@ -1,7 +1,7 @@
 //! `--format latex`: an `align` environment, one numbered line per equation;
 //! `--standalone` wraps it in a document that `pdflatex` compiles.
 
-use super::index::{gradient_head, Namer, Printer};
+use super::index::{result_head, Namer, Printer};
 use super::names::{self, Style};
 use crate::derive::{Derivation, GradientResult};
 use crate::steps::Step;
@@ -11,14 +11,14 @@ pub fn index_equation(of: &str, r: &GradientResult) -> (String, String) {
     let mut namer = Namer::new(&r.indices.iter().cloned().collect());
     let ix: Vec<String> = r.indices.iter().map(|i| namer.name(i)).collect();
     let body = Printer::new(Style::Latex, &mut namer).term(&r.term);
-    (gradient_head(of, &r.name, &ix, Style::Latex, false), body)
+    (result_head(of, r, &ix, Style::Latex), body)
 }
 
 /// The matrix form as a LaTeX equation, if there is one.
 pub fn matrix_equation(of: &str, r: &GradientResult) -> Option<(String, String)> {
     let m = r.matrix.as_ref()?;
     Some((
-        names::gradient(of, &r.name, Style::Latex),
+        names::result(of, r, Style::Latex),
         super::matrix::render(m, Style::Latex),
     ))
 }
@@ -107,7 +107,7 @@ pub fn document(d: &Derivation, derivations: Option<&[Vec<Step>]>) -> String {
         let steps = derivations.and_then(|s| s.get(k)).map(|s| vec![s.clone()]);
         body.push_str(&format!(
             "\\section*{{${}$}}\n{}\n",
-            names::gradient(&d.of, &r.name, Style::Latex),
+            names::result(&d.of, r, Style::Latex),
             align(&d.of, std::slice::from_ref(r), steps.as_deref())
         ));
     }

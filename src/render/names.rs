@@ -166,6 +166,9 @@ pub fn from_superscript(name: &str) -> Option<String> {
 /// A tensor name for display: `W^(1)` → `W⁽¹⁾` (when every character has a
 /// superscript form), unchanged in ASCII.
 pub fn tensor(name: &str, style: Style) -> String {
+    if let Some(made) = made(name, style) {
+        return made;
+    }
     if style == Style::Latex {
         return latex_name(name);
     }
@@ -187,6 +190,55 @@ pub fn tensor(name: &str, style: Style) -> String {
         }
         None => name.to_string(),
     }
+}
+
+/// The left side of a result's matrix form, by its kind: `∂L/∂W`, a
+/// Jacobian's `∂z/∂s`, a Hessian's `∂²L/∂w∂w`, an HVP's `∂²L/∂w∂w v`.
+pub fn result(of: &str, r: &crate::derive::GradientResult, style: Style) -> String {
+    use crate::derive::Kind;
+    let hessian = || match style {
+        Style::Latex => format!(
+            "\\frac{{\\partial^2 {}}}{{\\partial {} \\partial {}}}",
+            latex_name(of),
+            latex_name(&r.name),
+            latex_name(&r.name)
+        ),
+        Style::Ascii => format!(
+            "d2{}/d{} d{}",
+            tensor(of, style),
+            tensor(&r.name, style),
+            tensor(&r.name, style)
+        ),
+        Style::Unicode => format!(
+            "∂²{}/∂{}∂{}",
+            tensor(of, style),
+            tensor(&r.name, style),
+            tensor(&r.name, style)
+        ),
+    };
+    match r.kind {
+        Kind::Gradient | Kind::Jacobian => gradient(of, &r.name, style),
+        Kind::Hessian => hessian(),
+        Kind::Hvp => format!("{} {}", hessian(), tensor(r.direction().unwrap_or("V"), style)),
+    }
+}
+
+/// A synthetic tensor's name as it reads: a Hessian's gradient `∂L/∂w` as
+/// `(∂L/∂w)`, an HVP's `∂L/∂w·v` as the inner product `⟨∂L/∂w, v⟩`.
+fn made(name: &str, style: Style) -> Option<String> {
+    let (of, rest) = name.strip_prefix('∂')?.split_once("/∂")?;
+    let (wrt, v) = match rest.split_once('·') {
+        Some((w, v)) => (w, Some(v)),
+        None => (rest, None),
+    };
+    let g = gradient(of, wrt, style);
+    Some(match (v, style) {
+        (None, Style::Latex) => format!("\\left({g}\\right)"),
+        (None, _) => format!("({g})"),
+        (Some(v), Style::Latex) => format!("\\left\\langle {g}, {} \\right\\rangle", latex_name(v)),
+        (Some(v), Style::Ascii) => format!("<{g}, {}>", tensor(v, style)),
+        (Some(v), Style::Unicode) => format!("⟨{g}, {}⟩", tensor(v, style)),
+    })
 }
 
 /// `∂L/∂Y` or `dL/dY`.
@@ -268,6 +320,9 @@ pub fn ascii_name(name: &str) -> String {
 /// a multi-letter name upright (`\mathrm{yhat}`).
 pub fn latex_name(name: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
+    if let Some(made) = made(name, Style::Latex) {
+        return made;
+    }
     let (base, sup) = match name.split_once("^(") {
         Some((b, rest)) => (b, Some(rest.trim_end_matches(')'))),
         None => (name, None),

@@ -20,33 +20,42 @@ fn namer_for(at: &[Ix], copy: &[Ix]) -> Namer {
 pub fn lhs(l: &Lhs, style: Style) -> String {
     match l {
         Lhs::Continuation => String::new(),
-        Lhs::Gradient { of, wrt, at } => {
+        Lhs::Gradient { of, wrt, at, lead: 0 } => {
             let ix: Vec<String> = at.iter().map(|i| i.name.to_string()).collect();
             gradient_head(of, wrt, &ix, style, false)
+        }
+        Lhs::Gradient { of, wrt, at, lead } => {
+            let (a, b) = at.split_at((*lead).min(at.len()));
+            partial(of, a, wrt, b, 0, &Namer::new(&BTreeSet::new()), style)
         }
         Lhs::Partial {
             consumer,
             copy,
             wrt,
             at,
-        } => partial(consumer, copy, wrt, at, &namer_for(at, copy), style),
+            lead,
+        } => partial(consumer, copy, wrt, at, *lead, &namer_for(at, copy), style),
         Lhs::Matrix { of, wrt } => names::gradient(of, wrt, style),
+        Lhs::Tensor { name, at } => {
+            let ix: Vec<String> = at.iter().map(|i| i.name.to_string()).collect();
+            format!("{}{}", names::tensor(name, style), style.subscript(&ix))
+        }
     }
 }
 
 /// The right side: a chain rule, an index term, or a matrix form with its shape.
 pub fn rhs(r: &Rhs, style: Style) -> String {
     match r {
-        Rhs::Chain { wrt, at, parts } => chain(wrt, at, parts, style),
+        Rhs::Chain { wrt, at, lead, parts } => chain(wrt, at, *lead, parts, style),
         Rhs::Term { term, at, bound } => Printer::new(style, &mut namer_for(at, bound)).term(term),
         Rhs::Matrix { form, shape } => format!("{}{}", super::matrix::render(form, style), membership(shape, style)),
     }
 }
 
 /// `∂C_sn/∂T_ij` (or `∂L/∂T_ij` when C is the loss).
-fn partial(c: &str, copy: &[Ix], t: &str, at: &[Ix], namer: &Namer, style: Style) -> String {
+fn partial(c: &str, copy: &[Ix], t: &str, at: &[Ix], lead: usize, namer: &Namer, style: Style) -> String {
     let copy: Vec<String> = copy.iter().map(|i| namer.name(i)).collect();
-    let at: Vec<String> = at.iter().map(|i| namer.name(i)).collect();
+    let at: Vec<String> = at.iter().skip(lead).map(|i| namer.name(i)).collect();
     let top = format!("{}{}", names::tensor(c, style), style.subscript(&copy));
     let bottom = format!("{}{}", names::tensor(t, style), style.subscript(&at));
     match style {
@@ -57,11 +66,11 @@ fn partial(c: &str, copy: &[Ix], t: &str, at: &[Ix], namer: &Namer, style: Style
 }
 
 /// The chain rule for `T`: `Σ_c (∂L/∂C)_c ∂C_c/∂T_ij + …`.
-fn chain(t: &str, at: &[Ix], parts: &[Link], style: Style) -> String {
+fn chain(t: &str, at: &[Ix], lead: usize, parts: &[Link], style: Style) -> String {
     let mut terms = Vec::new();
     for p in parts {
         let mut namer = namer_for(at, &p.copy);
-        let partial = partial(&p.consumer, &p.copy, t, at, &namer, style);
+        let partial = partial(&p.consumer, &p.copy, t, at, lead, &namer, style);
         if p.upstream.is_one() {
             terms.push(partial);
             continue;
@@ -153,6 +162,10 @@ pub fn why(j: &Justification, style: Style) -> String {
             }
         }
         Justification::Substitution => "substitution".to_string(),
+        Justification::Gradient { of, wrt } if latex => {
+            format!("the gradient ${}$", names::gradient(of, wrt, Style::Latex))
+        }
+        Justification::Gradient { of, wrt } => format!("the gradient {}", names::gradient(of, wrt, style)),
         Justification::MatrixForm => "matrix form".to_string(),
         Justification::Substituting { of, gradients } => format!(
             "substituting {}",

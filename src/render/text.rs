@@ -1,6 +1,6 @@
 //! `--format text`: for each result, the index form and the matrix form.
 
-use super::index::{gradient_head, Namer, Printer};
+use super::index::{result_head, Namer, Printer};
 use super::names::{self, Style};
 use crate::derive::{Derivation, GradientResult};
 use crate::steps::Step;
@@ -10,12 +10,12 @@ pub fn index_line(of: &str, r: &GradientResult, style: Style) -> String {
     let mut namer = Namer::new(&r.indices.iter().cloned().collect());
     let ix: Vec<String> = r.indices.iter().map(|i| namer.name(i)).collect();
     let body = Printer::new(style, &mut namer).term(&r.term);
-    format!("{} = {body}", gradient_head(of, &r.name, &ix, style, false))
+    format!("{} = {body}", result_head(of, r, &ix, style))
 }
 
 /// `∂L/∂W = (∂L/∂Y)ᵀ X`, or what stands in for it when there is no matrix form.
 pub fn matrix_line(of: &str, r: &GradientResult, style: Style) -> String {
-    let head = names::gradient(of, &r.name, style);
+    let head = names::result(of, r, style);
     match &r.matrix {
         Some(m) => format!("{head} = {}", super::matrix::render(m, style)),
         None if r.indices.len() > 2 => format!(

@@ -103,9 +103,7 @@ pub(super) fn np_mat(m: &Mat, cx: &mut Ctx) -> Option<(Py, Kind)> {
             let mut kind = Kind::Scalar;
             for (neg, x) in ts {
                 let (e, k) = np_mat(x, cx)?;
-                if k == Kind::Diag {
-                    return None;
-                }
+                let (e, k) = dense(e, k, cx);
                 if k != Kind::Scalar {
                     kind = k;
                 }
@@ -163,6 +161,18 @@ pub(super) fn np_mat(m: &Mat, cx: &mut Ctx) -> Option<(Py, Kind)> {
             (e, Kind::Diag)
         }
     })
+}
+
+/// A `diag(v)` that stands alone (a term of a sum, a whole result, such as a
+/// Jacobian's `diag(y) − y yᵀ`) as the matrix `np.diag(v)`; anything else as it is.
+pub(super) fn dense(e: Py, k: Kind, cx: &mut Ctx) -> (Py, Kind) {
+    match k {
+        Kind::Diag => (
+            cx.block.call(&format!("{}.diag", cx.backend.m()), vec![e]),
+            Kind::Matrix,
+        ),
+        k => (e, k),
+    }
 }
 
 /// A factor of a matrix product, kept symbolic where NumPy has a shorter

@@ -64,7 +64,9 @@ fn translate(m: Option<&Mat>, t: &Term, axes: &[Ix], cx: &mut Ctx) -> Option<Py>
             return None;
         }
         let before = (cx.read.clone(), cx.sizes.clone(), cx.opaque.clone());
-        let out = np_mat(m, cx).and_then(|(e, k)| fits(k, axes.len()).then_some(e));
+        let out = np_mat(m, cx)
+            .map(|(e, k)| self::matrix::dense(e, k, cx))
+            .and_then(|(e, k)| fits(k, axes.len()).then_some(e));
         if out.is_none() {
             // what the attempt read is not read
             (cx.read, cx.sizes, cx.opaque) = before;
@@ -267,7 +269,7 @@ fn function_named(
     let mut cx = new_ctx(resolved, dtype);
     let b = body(lowered, r, &mut cx);
     params.extend(optional);
-    let mut out = format!("def {}({}):\n", names.grad(of, &r.name), params.join(", "));
+    let mut out = format!("def {}({}):\n", names.function(of, &r.name, r.kind), params.join(", "));
     let mut imported = BTreeSet::new();
     for line in fill.iter().chain(&b.lines) {
         if line.starts_with("import ") && !imported.insert(line) {

@@ -169,6 +169,9 @@ impl PyNames {
         for name in &names {
             let grad = format!("d{}_d{}", out.bare(of), out.bare(name));
             out.make(grad);
+            // a Hessian's and an HVP's functions (SPEC §4)
+            out.make(format!("d2{}_d{}2", out.bare(of), out.bare(name)));
+            out.make(format!("hvp_{}_{}", out.bare(of), out.bare(name)));
             if program.opaque_functions.contains(name) {
                 let mut prime = out.bare(name);
                 for _ in 0..3 {
@@ -248,6 +251,17 @@ impl PyNames {
     /// `dL_dY`: the upstream gradient ∂of/∂wrt, and the function computing it.
     pub fn grad(&self, of: &str, wrt: &str) -> String {
         let candidate = format!("d{}_d{}", self.bare(of), self.bare(wrt));
+        self.made.get(&candidate).cloned().unwrap_or(candidate)
+    }
+
+    /// The function of a result: `d<of>_d<wrt>` (a gradient, a Jacobian),
+    /// `d2<of>_d<wrt>2` (a Hessian), `hvp_<of>_<wrt>` (an HVP).
+    pub fn function(&self, of: &str, wrt: &str, kind: crate::Kind) -> String {
+        let candidate = match kind {
+            crate::Kind::Gradient | crate::Kind::Jacobian => return self.grad(of, wrt),
+            crate::Kind::Hessian => format!("d2{}_d{}2", self.bare(of), self.bare(wrt)),
+            crate::Kind::Hvp => format!("hvp_{}_{}", self.bare(of), self.bare(wrt)),
+        };
         self.made.get(&candidate).cloned().unwrap_or(candidate)
     }
 
