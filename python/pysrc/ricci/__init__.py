@@ -64,8 +64,8 @@ def derive(
     names the program in error messages.
 
     ``backward=True`` (the backward pass as a program, issue #16) is not built
-    yet and raises :class:`RicciError`; so do ``hessian`` and ``hvp`` until
-    the engine supports second derivatives.
+    yet and raises :class:`RicciError`. ``of`` naming a tensor of order ≥ 1
+    gives Jacobians (``kind == "jacobian"``).
 
     Raises :class:`RicciError` when the program or the request is refused;
     no partial result is returned.
