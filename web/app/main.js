@@ -44,11 +44,18 @@ function setStatus(text) {
   ui.status.textContent = text;
 }
 
+/** The checked tensors, in the order they were chosen (the order of the results). */
+function chosen() {
+  const checked = [...ui.tensors.querySelectorAll("input:checked")].map((c) => c.value);
+  const before = state ? state.wrt.filter((w) => checked.includes(w)) : [];
+  return [...before, ...checked.filter((w) => !before.includes(w))];
+}
+
 /** The state the controls show. */
 function readControls() {
   return {
     program: ui.program.value,
-    wrt: [...ui.tensors.querySelectorAll("input:checked")].map((c) => c.value),
+    wrt: chosen(),
     of: ui.of.value.trim() || "L",
     layout: ui.layout.value,
     steps: ui.steps.checked,
@@ -101,8 +108,9 @@ async function refresh({ keepMissing }) {
       showTensors(answer.inputs, answer.defined, wanted);
     }
   } catch (error) {
-    if (mine !== serial) return;
-    notice(error.message);
+    // The engine was restarted: the derivation waits for the next change or a click on Derive.
+    if (mine === serial) notice(error.message);
+    return;
   }
   await derive();
 }
@@ -208,7 +216,7 @@ function wire() {
   ui.of.addEventListener("change", () => refresh({ keepMissing: true }));
   ui.einstein.addEventListener("change", () => refresh({ keepMissing: true }));
   for (const control of [ui.steps, ui.ascii, ui.hessian, ui.layout]) control.addEventListener("change", () => derive());
-  $("derive").addEventListener("click", () => derive());
+  $("derive").addEventListener("click", () => refresh({ keepMissing: true }));
   ui.copyLatex.addEventListener("click", () => last && copy(last.latex, ui.copyLatex));
   ui.copyNumpy.addEventListener("click", () => last && copy(last.numpy, ui.copyNumpy));
   ui.copyLink.addEventListener("click", () => copy(location.href, ui.copyLink));

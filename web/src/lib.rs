@@ -23,7 +23,11 @@ pub const SOURCE_NAME: &str = "program";
 #[wasm_bindgen]
 pub fn tensors(source: &str, of: &str, einstein: bool) -> String {
     let request = Request {
-        of: if of.trim().is_empty() { "L".into() } else { of.trim().to_string() },
+        of: if of.trim().is_empty() {
+            "L".into()
+        } else {
+            of.trim().to_string()
+        },
         einstein,
         ..Request::default()
     };
@@ -84,7 +88,12 @@ pub fn derive(source: &str, options: &str) -> String {
     };
     let flag = |key: &str| options[key].as_bool().unwrap_or(false);
     let request = Request {
-        of: options["of"].as_str().filter(|s| !s.trim().is_empty()).unwrap_or("L").trim().to_string(),
+        of: options["of"]
+            .as_str()
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or("L")
+            .trim()
+            .to_string(),
         wrt: options["wrt"]
             .as_array()
             .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
@@ -143,7 +152,9 @@ fn answer(d: &Derivation, style: Style, steps: bool) -> Value {
 /// environment is not shaped so.
 fn index_equations(d: &Derivation) -> Option<Vec<String>> {
     let align = d.latex(false, false);
-    let body = align.strip_prefix("\\begin{align}\n")?.strip_suffix("\n\\end{align}\n")?;
+    let body = align
+        .strip_prefix("\\begin{align}\n")?
+        .strip_suffix("\n\\end{align}\n")?;
     let lines: Vec<&str> = body.split(" \\\\\n").collect();
     if lines.len() != 2 * d.results.len() {
         return None;
@@ -203,7 +214,10 @@ mod tests {
         assert_eq!(v["inputs"], json!(["W", "X", "b"]));
         assert_eq!(v["defined"], json!(["Y"]));
         let v = parse(&tensors("L = h(x)", "", false));
-        assert_eq!((&v["inputs"], &v["defined"], &v["opaque"]), (&json!(["x"]), &json!([]), &json!(["h"])));
+        assert_eq!(
+            (&v["inputs"], &v["defined"], &v["opaque"]),
+            (&json!(["x"]), &json!([]), &json!(["h"]))
+        );
         // Another loss: what it depends on.
         let v = parse(&tensors("M = Σ_i x_i^2\nL = 2 M\n", "M", false));
         assert_eq!((&v["inputs"], &v["defined"]), (&json!(["x"]), &json!(["L"])));
@@ -235,7 +249,10 @@ mod tests {
 
     #[test]
     fn options_choose_ascii_and_the_numerator_layout() {
-        let v = parse(&derive(LINEAR, r#"{"wrt": ["W"], "ascii": true, "layout": "numerator"}"#));
+        let v = parse(&derive(
+            LINEAR,
+            r#"{"wrt": ["W"], "ascii": true, "layout": "numerator"}"#,
+        ));
         assert_eq!(v["results"][0]["matrix_text"], "dL/dW = X^T dL/dY");
         assert_eq!(v["results"][0]["steps"], json!([]));
     }
