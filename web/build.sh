@@ -26,7 +26,8 @@ apt_pinned() {
   local missing=()
   for spec in "$@"; do
     local name=${spec%%=*} version=${spec#*=}
-    [ "$(dpkg-query -W -f='${Version}' "$name" 2>/dev/null || true)" = "$version" ] || missing+=("$spec")
+    [ "$(dpkg-query -W -f='${db:Status-Abbrev}${Version}' "$name" 2>/dev/null || true)" = "ii $version" ] ||
+      missing+=("$spec")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
   step "installing ${missing[*]}"
