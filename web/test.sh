@@ -4,6 +4,8 @@
 # with (target/debug/ricci by default); RICCI_SCREENSHOT: where to save the
 # page's screenshot.
 set -euo pipefail
+# The command line, as an absolute path (it is given relative to the caller).
+export RICCI_CLI=$(realpath "${RICCI_CLI:-$(dirname "$0")/../target/debug/ricci}")
 cd "$(dirname "$0")"
 CHROMIUM_VERSION=156.0.8078.114-1~deb12u1
 if ! [ -x /usr/bin/chromium ]; then
