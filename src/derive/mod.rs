@@ -17,7 +17,11 @@ mod request;
 mod reverse;
 
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// `std::time::Instant::now()` panics on wasm32-unknown-unknown; web-time's
+// `Instant` is std's on native targets and `performance.now()` in a browser.
+use web_time::Instant;
 
 use crate::diagnostic::Diagnostic;
 use crate::matrix::Mat;

@@ -104,7 +104,7 @@ pub fn worth_saturating(m: &Mat) -> bool {
 
 /// The cheapest form of `m` and of `mᵀ` found by saturation.
 pub fn optimize(m: &Mat, limits: RunLimits) -> (Mat, Mat, RunStats) {
-    let started = std::time::Instant::now();
+    let started = web_time::Instant::now();
     let (runner, leaves, id, t) = run(m, limits, false);
     let (plain, transposed, stats) = extract(m, &runner, &leaves, id, t);
     let stats = RunStats {
