@@ -49,7 +49,8 @@ def logistic_gradient(v):
 def test_jacobian_of_a_vector():
     d = ricci.derive(LINEAR, wrt=["s", "W"], of="z")
     rng = np.random.default_rng(0)
-    v = dict(W=rng.normal(size=(4, 3)), s=rng.normal(size=3))
+    # ∂z/∂W reads no array with z's axis, so it takes that size as `N`
+    v = dict(W=rng.normal(size=(4, 3)), s=rng.normal(size=3), N=4, M=3)
     s, w = d["s"], d["W"]
     assert (s.kind, w.kind) == ("jacobian", "jacobian")
     assert s.matrix == "W" and s.shape == ("N", "M")
