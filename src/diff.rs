@@ -46,9 +46,10 @@ pub fn differentiate(t: &Term, wrt: &Name, at: &[Ix]) -> Term {
             if d.is_zero() {
                 return Term::zero();
             }
+            // `b` and `∂b` stand side by side: each keeps its own Σ indices
             Term::Mul(vec![
                 Term::Num(e.clone()),
-                Term::Pow(b.clone(), e - BigRational::one()),
+                Term::Pow(Box::new(apart(b)), e - BigRational::one()),
                 d,
             ])
         }
@@ -57,9 +58,28 @@ pub fn differentiate(t: &Term, wrt: &Name, at: &[Ix]) -> Term {
             if d.is_zero() {
                 return Term::zero();
             }
-            Term::Mul(vec![derivative(f, x), d])
+            Term::Mul(vec![derivative(f, &apart(x)), d])
         }
         Term::Sum(ks, body) => Term::Sum(ks.clone(), Box::new(differentiate(body, wrt, at))),
+    }
+}
+
+/// A copy of `t` that can stand beside `t` in one product: its Σ indices
+/// replaced by fresh ones (two sums over one bound index side by side would be
+/// read as one sum over that index twice).
+fn apart(t: &Term) -> Term {
+    fn binds(t: &Term) -> bool {
+        match t {
+            Term::Sum(..) => true,
+            Term::Add(ts) | Term::Mul(ts) => ts.iter().any(binds),
+            Term::Pow(b, _) | Term::Fn(_, b) => binds(b),
+            Term::Num(_) | Term::Pi | Term::Var(..) | Term::Delta(..) => false,
+        }
+    }
+    if binds(t) {
+        t.refresh_bound()
+    } else {
+        t.clone()
     }
 }
 

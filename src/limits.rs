@@ -31,6 +31,13 @@ impl Default for Limits {
 // each bounds work that an ordinary program never comes near, and past each
 // the simplifier keeps a correct but less simplified form.
 
+/// Most nodes one expression may lower to. `max(a, b)`, `min(a, b)`,
+/// `softmax_k(T)` and `mean_k T` write a term twice, so nesting them doubles
+/// the size at each level (30 nested `max` would be 10⁹ nodes); past this bound
+/// the program is refused with an error that says so. Not a flag: an ordinary
+/// program stays far below it.
+pub const MAX_LOWERED_NODES: usize = 200_000;
+
 /// Integer exponents of a number up to this size are computed exactly (`2³` →
 /// `8`); larger ones stay symbolic (`2^5000`), so no number grows without end.
 pub const MAX_EXACT_EXPONENT: u32 = 1024;

@@ -176,3 +176,23 @@ fn an_opaque_function_the_step_cannot_resolve_is_undecided() {
     );
     assert_undecided(&out, "D1", "opaque function");
 }
+
+/// The power and function rules put a copy of their argument beside its
+/// derivative: each keeps its own Σ index (they were read as one sum over
+/// the index twice, `2 (Σ_kk exp(t x_k)^2 x_k)`, and the check FAILED).
+#[test]
+fn a_power_of_a_sum_keeps_its_sums_apart() {
+    for (program, wrt) in [
+        ("L = (Σ_i exp(t x_i))^2", "t"),
+        ("index i,j : N\nL = Σ_i (Σ_j inv(A)_ij x_j)^2", "A"),
+        ("y_s = (Σ_i exp(t X_si))^2", "t"),
+    ] {
+        let mut args = vec!["--wrt", wrt];
+        if program.starts_with("y_s") {
+            args.extend(["--of", "y"]);
+        }
+        let out = derive(program, &args);
+        assert_ok(&out);
+        assert!(!text(&out.stdout).contains("Σ_kk"), "{}", text(&out.stdout));
+    }
+}

@@ -283,3 +283,24 @@ fn check_on_a_deep_chain_ends_quickly() {
         started.elapsed()
     );
 }
+
+/// `max(a, b)` writes `b` twice: nested thirty deep it would be 10⁹ nodes. The
+/// bound on the lowered size refuses it at once, saying which bound was hit.
+#[test]
+fn nested_max_is_refused_before_it_explodes() {
+    let mut e = "x_k".to_string();
+    for _ in 0..30 {
+        e = format!("max(y_k, {e})");
+    }
+    let program = format!("L = Σ_k {e}");
+    for command in ["check", "derive"] {
+        let out = ricci(
+            &[command, "-e", &program, "--wrt", "x"][..if command == "check" { 3 } else { 5 }],
+            b"",
+        );
+        assert_rejected(
+            &out,
+            "too large once `max`, `min`, `mean` and `softmax` are written out",
+        );
+    }
+}

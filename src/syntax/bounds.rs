@@ -197,3 +197,81 @@ pub(super) fn exact_number(text: &str, max_digits: usize) -> Result<BigRational,
         BigRational::new(value, num_traits::pow(ten, (-shift) as usize))
     })
 }
+
+/// Rejects an expression whose index term would be too large: `max(a, b)`,
+/// `min(a, b)`, `softmax_k(T)` and `mean_k T` write a term twice when they are
+/// lowered, so nesting them doubles the size at each level, which the nesting
+/// limit alone does not bound. Points at the innermost expression over the
+/// bound ([`crate::limits::MAX_LOWERED_NODES`]).
+pub(super) fn check_expansion(statements: &[Statement]) -> Result<(), Diagnostic> {
+    for statement in statements {
+        let exprs: Vec<&Expr> = match &statement.kind {
+            StatementKind::Index { .. } => Vec::new(),
+            StatementKind::Assume { lhs, rhs } => std::iter::once(lhs).chain(rhs).collect(),
+            StatementKind::Definition { rhs, .. } => vec![rhs],
+        };
+        for e in exprs {
+            if let Err(span) = lowered_size(e) {
+                return Err(Diagnostic::new(
+                    span,
+                    format!(
+                        "this expression is too large once `max`, `min`, `mean` and `softmax` are written out: \
+                         more than {} nodes",
+                        crate::limits::MAX_LOWERED_NODES
+                    ),
+                    "over the limit here",
+                )
+                .with_help(
+                    "each of them writes its argument twice; name the inner one with a definition \
+                     (`M_k = max(…)`) so that it is written once",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The number of nodes `e` lowers to, or the span of the innermost expression
+/// over the bound.
+fn lowered_size(e: &Expr) -> Result<usize, Span> {
+    let size = |e: &Expr| lowered_size(e);
+    let n = match &e.kind {
+        ExprKind::Number(_) | ExprKind::Pi | ExprKind::Tensor(_) | ExprKind::Delta(_) | ExprKind::MatrixCall { .. } => {
+            1
+        }
+        ExprKind::Sum { body, .. } | ExprKind::Neg(body) | ExprKind::Pow { base: body, .. } => 1 + size(body)?,
+        ExprKind::Reduce { op, body, .. } => {
+            let b = size(body)?;
+            match op {
+                Reduction::Mean | Reduction::Softmax => 2 * b + 6,
+                Reduction::Norm | Reduction::LogSumExp => b + 4,
+            }
+        }
+        ExprKind::Add { first, rest } => {
+            let mut n = 1 + size(first)?;
+            for (_, x) in rest {
+                n += size(x)?;
+            }
+            n
+        }
+        ExprKind::Product { first, rest } => {
+            let mut n = 1 + size(first)?;
+            for (_, x) in rest {
+                n += 1 + size(x)?;
+            }
+            n
+        }
+        ExprKind::Call { args, .. } => {
+            let sizes = args.iter().map(size).collect::<Result<Vec<_>, _>>()?;
+            match sizes.as_slice() {
+                [a, b] => a + 2 * b + 6,
+                _ => 1 + sizes.iter().sum::<usize>(),
+            }
+        }
+    };
+    if n > crate::limits::MAX_LOWERED_NODES {
+        Err(e.span)
+    } else {
+        Ok(n)
+    }
+}

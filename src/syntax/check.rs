@@ -32,8 +32,10 @@ pub fn check(mut syntax: super::ast::Program, options: CheckOptions) -> Result<P
     for (i, statement) in syntax.statements.iter().enumerate() {
         cx.statement(i, statement);
     }
-    cx.calls_against_tensors();
+    // a matrix under `inv`/`det`/`logdet` is a tensor too: record it before
+    // the calls are held against the tensors (`inv(h)_ij h(x_i)` is refused)
     cx.matrices_of_matrix_functions();
+    cx.calls_against_tensors();
     let order = cx.definition_order(&syntax);
     let (dims, errors) = super::sema::check(&syntax, &cx.ranges, &order);
     cx.errors.extend(errors);

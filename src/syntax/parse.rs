@@ -7,7 +7,7 @@ use pest::Parser as _;
 use unicode_normalization::UnicodeNormalization;
 
 use super::ast::*;
-use super::bounds::{check_bounds, check_index_count, check_statement_count, exact_number};
+use super::bounds::{check_bounds, check_expansion, check_index_count, check_statement_count, exact_number};
 use super::expected::syntax_error;
 use super::functions::{GUESSED_FUNCTIONS, REDUCTIONS};
 use crate::diagnostic::{Diagnostic, Diagnostics};
@@ -72,7 +72,9 @@ pub fn parse_recovering(source: &str, limits: &Limits) -> Result<Program, Partia
             pest::set_error_detail(false);
         }
     }
-    let bounded = check_statement_count(&statements, limits).and_then(|()| check_index_count(&statements, limits));
+    let bounded = check_statement_count(&statements, limits)
+        .and_then(|()| check_index_count(&statements, limits))
+        .and_then(|()| check_expansion(&statements));
     let mut errors = builder.errors;
     if errors.is_empty() {
         bounded.map_err(failed)?;
