@@ -145,6 +145,7 @@ enum Format {
     Json,
     Numpy,
     Torch,
+    Jax,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -288,6 +289,7 @@ fn render(d: &Derivation, args: &DeriveArgs, style: Style, checks: &[(Report, Ju
         Format::Latex => d.latex(args.standalone, args.steps),
         Format::Numpy => d.code(Backend::Numpy),
         Format::Torch => d.code(Backend::Torch),
+        Format::Jax => d.code(Backend::Jax),
         Format::Json => format!(
             "{}\n",
             serde_json::to_string_pretty(&d.json(style, checks)).expect("JSON values serialise")

@@ -159,6 +159,7 @@ mod tests {
         d.json(Style::Unicode, &checks);
         d.code(Backend::Numpy);
         d.code(Backend::Torch);
+        d.code(Backend::Jax);
         let after = derive::counter::counts();
         assert_eq!((after.0 - before.0, after.1 - before.1), (1, 1));
     }

@@ -24,6 +24,7 @@ pub struct PyDerivation {
     json: OnceCell<serde_json::Value>,
     numpy: OnceCell<Vec<String>>,
     torch: OnceCell<Vec<String>>,
+    jax: OnceCell<Vec<String>>,
     stepped_text: [OnceCell<String>; 2],
 }
 
@@ -36,6 +37,7 @@ impl PyDerivation {
             json: OnceCell::new(),
             numpy: OnceCell::new(),
             torch: OnceCell::new(),
+            jax: OnceCell::new(),
             stepped_text: [OnceCell::new(), OnceCell::new()],
         }
     }
@@ -131,24 +133,26 @@ impl PyDerivation {
         self.json_field(k, "latex")
     }
 
-    /// Result `k`'s function for `backend` (`numpy` or `torch`), its source.
+    /// Result `k`'s function for `backend` (`numpy`, `torch` or `jax`), its source.
     fn function(&self, k: usize, backend: &str) -> PyResult<String> {
         self.result(k)?;
         let (cell, backend) = match backend {
             "numpy" => (&self.numpy, Backend::Numpy),
             "torch" => (&self.torch, Backend::Torch),
+            "jax" => (&self.jax, Backend::Jax),
             other => return Err(PyValueError::new_err(format!("no backend {other:?}"))),
         };
         let functions = cell.get_or_init(|| self.derivation.functions(backend));
         Ok(functions[k].clone())
     }
 
-    /// The module for `backend` (`numpy` or `torch`): its import, then every
-    /// function (`ricci derive --format numpy|torch`).
+    /// The module for `backend` (`numpy`, `torch` or `jax`): its import, then every
+    /// function (`ricci derive --format numpy|torch|jax`).
     fn code(&self, backend: &str) -> PyResult<String> {
         match backend {
             "numpy" => Ok(self.derivation.code(Backend::Numpy)),
             "torch" => Ok(self.derivation.code(Backend::Torch)),
+            "jax" => Ok(self.derivation.code(Backend::Jax)),
             other => Err(PyValueError::new_err(format!("no backend {other:?}"))),
         }
     }

@@ -55,7 +55,6 @@ def test_fields_equal_the_json(cli, seed):
         assert r.numpy == e["numpy"]
         assert list(r.shape) == e["shape"]
         assert r.kind == e["kind"] == "gradient"
-        assert r.jax is None
 
 
 @pytest.mark.parametrize("seed", SEEDS, ids=lambda s: s.path.stem)
@@ -65,10 +64,13 @@ def test_code_and_latex_equal_the_command_line(cli, seed):
     numpy = run(cli, "derive", path, *seed.args(), "--format", "numpy").stdout
     torch = run(cli, "derive", path, *seed.args(), "--format", "torch").stdout
     assert d.code() == numpy
+    jax = run(cli, "derive", path, *seed.args(), "--format", "jax").stdout
     assert d.code("torch") == torch
+    assert d.code("jax") == jax
     for r in d.results:
         assert r.numpy in numpy
         assert r.torch in torch and "import torch" in torch
+        assert r.jax in jax and "import jax.numpy as jnp" in jax
     latex = run(cli, "derive", path, *seed.args(), "--format", "latex", "--steps").stdout
     assert d.latex(steps=True) == latex
     standalone = run(cli, "derive", path, *seed.args(), "--format", "latex", "--standalone").stdout

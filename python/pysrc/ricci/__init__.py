@@ -165,7 +165,7 @@ class Derivation:
         return value
 
     def code(self, backend: str = "numpy") -> str:
-        """``--format numpy`` (or ``torch``): the import, then every result's function."""
+        """``--format numpy`` (or ``torch``, ``jax``): the import, then every result's function."""
         return self._inner.code(backend)
 
     def __str__(self) -> str:
@@ -257,9 +257,9 @@ class Result:
         return self._get("torch", lambda: self._inner.function(self._k, "torch"))
 
     @property
-    def jax(self) -> None:
-        """Always None: there is no JAX backend yet (issue #16)."""
-        return None
+    def jax(self) -> str:
+        """The source of the same function for JAX (``--format jax``; ``import jax.numpy as jnp`` assumed)."""
+        return self._get("jax", lambda: self._inner.function(self._k, "jax"))
 
     def function(self) -> Callable[..., Any]:
         """The NumPy function (:attr:`numpy`), compiled and ready to call.

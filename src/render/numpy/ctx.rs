@@ -17,6 +17,8 @@ pub enum Backend {
     Numpy,
     /// PyTorch (`--format torch`).
     Torch,
+    /// JAX (`--format jax`): NumPy's spellings from `jax.numpy`.
+    Jax,
 }
 
 impl Backend {
@@ -25,6 +27,7 @@ impl Backend {
         match self {
             Backend::Numpy => "np",
             Backend::Torch => "torch",
+            Backend::Jax => "jnp",
         }
     }
 
@@ -33,6 +36,7 @@ impl Backend {
         match self {
             Backend::Numpy => "import numpy as np",
             Backend::Torch => "import math\n\nimport torch",
+            Backend::Jax => "import jax\nimport jax.numpy as jnp",
         }
     }
 }
@@ -61,7 +65,7 @@ impl Ctx<'_> {
     /// `axis=1` or `dim=1`.
     pub(super) fn axis(&self, k: usize) -> String {
         match self.backend {
-            Backend::Numpy => format!("axis={k}"),
+            Backend::Numpy | Backend::Jax => format!("axis={k}"),
             Backend::Torch => format!("dim={k}"),
         }
     }
@@ -91,11 +95,12 @@ impl Ctx<'_> {
         let b = self
             .block
             .call(&format!("{}.broadcast_to", self.backend.m()), vec![e, shape]);
-        let copy = match self.backend {
-            Backend::Numpy => ".copy()",
-            Backend::Torch => ".clone()",
-        };
-        self.block.suffix(b, copy)
+        match self.backend {
+            Backend::Numpy => self.block.suffix(b, ".copy()"),
+            Backend::Torch => self.block.suffix(b, ".clone()"),
+            // JAX arrays are immutable: a view is as good as a copy
+            Backend::Jax => b,
+        }
     }
 
     /// The size of a dimension: from an argument array's shape, or else an
@@ -186,12 +191,23 @@ impl Ctx<'_> {
         }
         let builtin = f.builtin().expect("every function but an opaque one is built in");
         let spelling = match self.backend {
-            Backend::Numpy => builtin.numpy,
+            Backend::Numpy | Backend::Jax => builtin.numpy,
             Backend::Torch => builtin.torch,
         };
+        let jax = self.backend == Backend::Jax;
         let b = &mut self.block;
         match spelling {
+            Spelling::Logistic if jax => b.call("jax.nn.sigmoid", vec![x]),
+            Spelling::Vectorized(_, f) if jax => {
+                b.import("jax.scipy.special");
+                b.call(&format!("jax.scipy.special.{f}"), vec![x])
+            }
             Spelling::Call(callee, args) => {
+                // JAX spells NumPy's functions from `jnp`
+                let callee = match callee.strip_prefix("np.") {
+                    Some(f) if jax => format!("jnp.{f}"),
+                    _ => callee.to_string(),
+                };
                 let mut x = Some(x);
                 let args = args
                     .iter()
@@ -200,7 +216,7 @@ impl Ctx<'_> {
                         Arg::Lit(l) => Py::name(*l),
                     })
                     .collect();
-                b.call(callee, args)
+                b.call(&callee, args)
             }
             Spelling::Logistic => {
                 let minus = b.neg(x);

@@ -48,10 +48,10 @@ impl Letters {
 pub(super) fn np_term(t: &Term, axes: &[Ix], cx: &mut Ctx) -> Option<Py> {
     Some(match t {
         Term::Num(n) => Py::number(n),
-        Term::Pi => Py::name(if cx.backend == Backend::Torch {
-            "math.pi"
-        } else {
-            "np.pi"
+        Term::Pi => Py::name(match cx.backend {
+            Backend::Torch => "math.pi",
+            Backend::Numpy => "np.pi",
+            Backend::Jax => "jnp.pi",
         }),
         Term::Add(ts) => {
             let mut out: Option<Py> = None;

@@ -20,11 +20,11 @@ pub(super) fn softmax(z: &Mat, weights: Option<&Mat>, cx: &mut Ctx) -> Option<(P
     }
     let s = match cx.backend {
         Backend::Torch => cx.block.call("torch.softmax", vec![z, Py::name("dim=1")]),
-        Backend::Numpy => {
+        Backend::Numpy | Backend::Jax => {
             let z = named(z, cx);
             let max = cx.block.suffix(Py::name(z.text.clone()), ".max(axis=1, keepdims=True)");
             let shifted = cx.block.add(z, "-", max);
-            let e = cx.block.call("np.exp", vec![shifted]);
+            let e = cx.block.call(&format!("{}.exp", cx.backend.m()), vec![shifted]);
             let e = cx.block.hoist(e);
             let total = cx.block.suffix(Py::name(e.text.clone()), ".sum(axis=1, keepdims=True)");
             cx.block.mul(e, "/", total)
@@ -52,15 +52,15 @@ pub(super) fn logsumexp(z: &Mat, cx: &mut Ctx) -> Option<(Py, Kind)> {
     }
     Some(match cx.backend {
         Backend::Torch => (cx.block.call("torch.logsumexp", vec![z, Py::name("dim=1")]), Kind::Col),
-        Backend::Numpy => {
+        Backend::Numpy | Backend::Jax => {
             let z = named(z, cx);
             let max = cx.block.suffix(Py::name(z.text.clone()), ".max(axis=1)");
             let max = cx.block.hoist(max);
             let column = cx.block.suffix(Py::name(max.text.clone()), "[:, None]");
             let shifted = cx.block.add(z, "-", column);
-            let e = cx.block.call("np.exp", vec![shifted]);
+            let e = cx.block.call(&format!("{}.exp", cx.backend.m()), vec![shifted]);
             let total = cx.block.suffix(e, ".sum(axis=1)");
-            let log = cx.block.call("np.log", vec![total]);
+            let log = cx.block.call(&format!("{}.log", cx.backend.m()), vec![total]);
             (cx.block.add(max, "+", log), Kind::Col)
         }
     })
@@ -75,11 +75,11 @@ pub(super) fn softmax_vector(c: &Term, z: &Mat, rest: &[&Mat], cx: &mut Ctx) -> 
     }
     let mut out = match cx.backend {
         Backend::Torch => cx.block.call("torch.softmax", vec![z, Py::name("dim=0")]),
-        Backend::Numpy => {
+        Backend::Numpy | Backend::Jax => {
             let z = named(z, cx);
             let max = cx.block.suffix(Py::name(z.text.clone()), ".max()");
             let shifted = cx.block.add(z, "-", max);
-            let e = cx.block.call("np.exp", vec![shifted]);
+            let e = cx.block.call(&format!("{}.exp", cx.backend.m()), vec![shifted]);
             let e = cx.block.hoist(e);
             let total = cx.block.suffix(Py::name(e.text.clone()), ".sum()");
             cx.block.mul(e, "/", total)
@@ -108,13 +108,13 @@ pub(super) fn logsumexp_vector(z: &Name, cx: &mut Ctx) -> Option<(Py, Kind)> {
             cx.block.call("torch.logsumexp", vec![z, Py::name("dim=0")]),
             Kind::Scalar,
         ),
-        Backend::Numpy => {
+        Backend::Numpy | Backend::Jax => {
             let max = cx.block.suffix(Py::name(z.text.clone()), ".max()");
             let max = cx.block.hoist(max);
             let shifted = cx.block.add(z, "-", Py::name(max.text.clone()));
-            let e = cx.block.call("np.exp", vec![shifted]);
+            let e = cx.block.call(&format!("{}.exp", cx.backend.m()), vec![shifted]);
             let total = cx.block.suffix(e, ".sum()");
-            let log = cx.block.call("np.log", vec![total]);
+            let log = cx.block.call(&format!("{}.log", cx.backend.m()), vec![total]);
             (cx.block.add(max, "+", log), Kind::Scalar)
         }
     })
