@@ -97,7 +97,7 @@ fn scientific_notation_differentiates_exactly() {
     };
     let d = program.derive(&request).unwrap();
     assert_eq!(d.index_line(&d.results[0], Style::Unicode), "∂L/∂w_j = 1/5000 w_j");
-    assert_eq!(d.matrix_line(&d.results[0], Style::Unicode), "∂L/∂w = 1/5000 w");
+    assert_eq!(d.matrix_line(&d.results[0], Style::Unicode), "∂L/∂w = 1/5000 · w");
 }
 
 /// Every spelling of scientific notation is the exact decimal, and `e` without

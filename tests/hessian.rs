@@ -67,7 +67,7 @@ fn functions_json_kind_and_shape() {
     assert!(f.starts_with("def hvp_L_w(X, w, v, N=None):"), "{f}");
     let json = d.json(Style::Unicode, &[]);
     assert_eq!(json["results"][0]["kind"], "hvp");
-    assert_eq!(json["results"][0]["matrix"], "1/N Xᵀ ((X v) ⊙ p ⊙ (1 − p))");
+    assert_eq!(json["results"][0]["matrix"], "1/N · Xᵀ ((X v) ⊙ p ⊙ (1 − p))");
     assert_eq!(d.results[0].direction(), Some("v"));
     let shaped = "index n : N; index d : D\nR_nk = Σ_d X_nd W_dk - Y_nk\nL = Σ_nk R_nk^2";
     let d = ricci::derive(
@@ -98,7 +98,7 @@ fn steps_start_from_the_gradient() {
     let steps = d.text(Style::Unicode, true);
     assert!(steps.contains("(1) (∂L/∂w)_j = 1/N (Σ_n (p_n − t_n) X_nj)"), "{steps}");
     assert!(steps.contains("[the gradient ∂L/∂w]"), "{steps}");
-    assert!(steps.contains("∂(∂L/∂w)/∂w = 1/N Xᵀ diag(p ⊙ (1 − p)) X"), "{steps}");
+    assert!(steps.contains("∂(∂L/∂w)/∂w = 1/N · Xᵀ diag(p ⊙ (1 − p)) X"), "{steps}");
 }
 
 fn refused(args: &[&str]) -> String {

@@ -1,4 +1,6 @@
-//! Every seed case's standalone LaTeX (with its derivation) compiles with pdflatex.
+//! Every seed case's standalone LaTeX (with its derivation) compiles with
+//! pdflatex without a warning, with the program stated first and one ∴ line
+//! per result.
 //! Outside CI the test is skipped, with a message, when pdflatex is missing; in
 //! CI (CI=true) a missing pdflatex is a failure.
 
@@ -39,11 +41,20 @@ fn standalone_latex_of_every_seed_case_compiles() {
         };
         let d = ricci::derive(&f.source, &request).unwrap();
         let doc = d.latex(true, true);
+        // the program first ("Given"), then one section per --wrt titled in
+        // words, each ending in one ∴ line
+        assert!(doc.contains("\\section*{Given}"), "{}", path.display());
         assert_eq!(
-            doc.matches("\\section*").count(),
+            doc.matches("\\section*{Gradient of ").count(),
             d.results.len(),
             "one section per --wrt"
         );
+        assert_eq!(
+            doc.matches("\\therefore").count(),
+            d.results.len(),
+            "one ∴ line per --wrt"
+        );
+        assert!(doc.contains("\\author{}"), "no \"No \\author given\" warning");
         let name = path.file_stem().unwrap().to_string_lossy().to_string();
         std::fs::write(dir.join(format!("{name}.tex")), doc).unwrap();
         let out = Command::new("pdflatex")
@@ -60,6 +71,10 @@ fn standalone_latex_of_every_seed_case_compiles() {
                 .collect::<Vec<_>>()
                 .join("\n")
         );
+        // and pdflatex has nothing to warn about
+        let log = std::fs::read_to_string(dir.join(format!("{name}.log"))).unwrap();
+        let warnings: Vec<&str> = log.lines().filter(|l| l.contains("Warning")).collect();
+        assert!(warnings.is_empty(), "{name}.tex: {warnings:?}");
         compiled += 1;
     }
     assert!(compiled >= 13);

@@ -90,7 +90,33 @@ pub struct RunStats {
 /// Whether saturation can improve `m`: some sum has two terms that are
 /// products, ⊙ or scaled, which the factoring rules could combine.
 pub fn worth_saturating(m: &Mat) -> bool {
-    let compound = |x: &Mat| matches!(x, Mat::MatMul(_) | Mat::Had(_) | Mat::Scale(..) | Mat::HDiv(..));
+    // A scalar with a function of an inner product (`(1ᵀ exp(z))⁻¹`) is left
+    // as spelled: transposing its products only moves its scalars about.
+    if super::mat::shape(m) == (None, None) && scalar_function(m) {
+        return false;
+    }
+    sum_of_products(m)
+}
+
+/// Whether `m` holds a power or function of a 1×1 product.
+fn scalar_function(m: &Mat) -> bool {
+    match m {
+        Mat::Pow(x, _) | Mat::Map(_, x) if matches!(**x, Mat::MatMul(_)) && super::mat::shape(x) == (None, None) => {
+            true
+        }
+        m => m.fold(false, |any, x| any || scalar_function(x)),
+    }
+}
+
+/// Whether some sum of `m` has two products to factor.
+fn sum_of_products(m: &Mat) -> bool {
+    let worth_saturating = sum_of_products;
+    let compound = |x: &Mat| {
+        matches!(
+            x,
+            Mat::MatMul(_) | Mat::Had(_) | Mat::Scale(..) | Mat::HDiv(..) | Mat::T(_)
+        )
+    };
     match m {
         Mat::Add(ts) => {
             ts.iter().filter(|(_, x)| compound(x)).count() >= 2 || ts.iter().any(|(_, x)| worth_saturating(x))
@@ -160,7 +186,7 @@ fn extract(m: &Mat, runner: &Runner<MatLang, Shapes>, leaves: &Leaves, id: Id, t
     let best = |id: Id| {
         let (_, e) = extractor.find_best(runner.egraph.find(id));
         let root = Id::from(e.as_ref().len() - 1);
-        leaves.decode(&e, root).map(flatten)
+        leaves.decode(&e, root).map(|m| super::mat::tidy(flatten(m)))
     };
     let plain = best(id).unwrap_or_else(|| m.clone());
     let transposed = best(t).unwrap_or_else(|| super::mat::transposed(m));

@@ -52,12 +52,18 @@ pub fn tidy(m: Mat) -> Mat {
     match m {
         Mat::T(inner) => match tidy(*inner) {
             Mat::T(x) => *x,
-            Mat::MatMul(xs) => tidy(Mat::MatMul(xs.into_iter().rev().map(|x| tidy(transpose(x))).collect())),
+            // (A B)ᵀ = Bᵀ Aᵀ, left as the chain rule gives it
+            Mat::MatMul(xs) => {
+                let xs = xs.into_iter().rev().map(|x| tidy(transpose(x)));
+                let xs = xs.filter(|x| !matches!(x, Mat::Scalar(t) if t.is_one()));
+                product_tidied(spliced(xs, Assoc::MatMul), false)
+            }
             Mat::Scale(s, x) => Mat::Scale(s, Box::new(tidy(transpose(*x)))),
             // Elementwise operations commute with the transpose: move it inside
             // when that is no longer.
-            x @ (Mat::Had(_) | Mat::HDiv(..) | Mat::Map(..) | Mat::Pow(..)) => {
+            x @ (Mat::Had(_) | Mat::HDiv(..) | Mat::Map(..) | Mat::Pow(..) | Mat::Add(_)) => {
                 let inside = match x.clone() {
+                    Mat::Add(ts) => tidy(Mat::Add(ts.into_iter().map(|(n, y)| (n, transpose(y))).collect())),
                     Mat::Had(xs) => tidy(Mat::Had(xs.into_iter().map(transpose).collect())),
                     Mat::HDiv(a, b) => tidy(Mat::HDiv(Box::new(transpose(*a)), Box::new(transpose(*b)))),
                     Mat::Map(f, y) => Mat::Map(f, Box::new(tidy(transpose(*y)))),
@@ -76,23 +82,109 @@ pub fn tidy(m: Mat) -> Mat {
         },
         Mat::MatMul(xs) => {
             // a factor `1` drops out; nested products are spliced in
-            let xs = xs
+            // nested products are spliced before they are tidied, so that
+            // only the whole product may collapse into one transpose
+            let xs = factors_of(xs)
                 .into_iter()
                 .map(tidy)
                 .filter(|x| !matches!(x, Mat::Scalar(t) if t.is_one()));
-            let mut flat = spliced(xs, Assoc::MatMul);
-            if flat.len() == 1 {
-                flat.pop().unwrap()
-            } else {
-                Mat::MatMul(flat)
-            }
+            let flat = spliced(xs, Assoc::MatMul);
+            product_tidied(flat, true)
         }
         Mat::Had(xs) => Mat::Had(spliced(xs.into_iter().map(tidy), Assoc::Had)),
+        Mat::Add(ts) => cancelled(ts.into_iter().map(|(n, x)| (n, tidy(x))).collect()),
+        Mat::Pow(x, e) => match tidy(*x) {
+            // sqrt(v)^∘2 = v
+            Mat::Map(Func::Sqrt, v) if e == BigRational::from_integer(2.into()) => *v,
+            x => Mat::Pow(Box::new(x), e),
+        },
         Mat::Scale(s, x) => match tidy(*x) {
             Mat::Scale(s2, y) => Mat::Scale(mul(vec![s, s2]), y),
             y => Mat::Scale(s, Box::new(y)),
         },
         m => m.map(tidy),
+    }
+}
+
+/// The factors of a product with nested products spliced in, at any depth.
+fn factors_of(xs: Vec<Mat>) -> Vec<Mat> {
+    let mut out = Vec::new();
+    for x in xs {
+        match x {
+            Mat::MatMul(ys) => out.extend(factors_of(ys)),
+            x => out.push(x),
+        }
+    }
+    out
+}
+
+/// A flattened product made to read like the textbook: scalar coefficients
+/// in front (`(Yᵀ − T) (2 1)` is `2 (Yᵀ − T) 1`), `I` dropped beside other
+/// factors (`diag(x) I` is `diag(x)`), and a product of transposes written
+/// as one transpose when `collapse` (`Xᵀ Xᵀ` is `(X X)ᵀ`).
+fn product_tidied(flat: Vec<Mat>, collapse: bool) -> Mat {
+    let mut coefficient: Vec<Term> = Vec::new();
+    let mut xs: Vec<Mat> = Vec::new();
+    for x in flat {
+        match x {
+            Mat::Scale(c, y) => {
+                coefficient.push(c);
+                match *y {
+                    Mat::MatMul(ys) => xs.extend(ys),
+                    y => xs.push(y),
+                }
+            }
+            Mat::Scalar(t) => coefficient.push(t),
+            x => xs.push(x),
+        }
+    }
+    if xs.iter().any(|x| !matches!(x, Mat::Eye(_))) {
+        xs.retain(|x| !matches!(x, Mat::Eye(_)));
+    } else if xs.len() > 1 {
+        xs.truncate(1);
+    }
+    let all_transposed = collapse
+        && xs.len() >= 2
+        && xs
+            .iter()
+            .all(|x| matches!(x, Mat::T(y) if matches!(**y, Mat::Var(Name::Tensor(_) | Name::Grad { .. }, _))))
+        && shapes::axes(shape(&Mat::MatMul(xs.clone()))) == 2;
+    let core = match xs.len() {
+        0 => None,
+        1 => xs.pop(),
+        _ if all_transposed => Some(Mat::T(Box::new(Mat::MatMul(
+            xs.into_iter().rev().map(transpose).collect(),
+        )))),
+        _ => Some(Mat::MatMul(xs)),
+    };
+    let c = mul(coefficient);
+    match core {
+        None => Mat::Scalar(c),
+        Some(m) if c.is_one() => m,
+        Some(m) => Mat::Scale(c, Box::new(m)),
+    }
+}
+
+/// A sum with a term and its negation cancelled (`A + N − P − A` is
+/// `N − P`); nothing left is `0`.
+fn cancelled(mut ts: Vec<(bool, Mat)>) -> Mat {
+    let mut k = 0;
+    while k < ts.len() {
+        let opposite = (k + 1..ts.len()).find(|&j| ts[j].0 != ts[k].0 && ts[j].1 == ts[k].1);
+        match opposite {
+            Some(j) => {
+                ts.remove(j);
+                ts.remove(k);
+            }
+            None => k += 1,
+        }
+    }
+    // positive terms first: `Y − T`
+    ts.sort_by_key(|(neg, _)| *neg);
+    match ts.len() {
+        0 => Mat::Scalar(Term::zero()),
+        1 if !ts[0].0 => ts.pop().expect("one").1,
+        _ => Mat::Add(ts),
     }
 }
 

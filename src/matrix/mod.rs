@@ -4,7 +4,8 @@
 //! One concept a file: [`Mat`] with its one shape, reading cost, transpose and
 //! flattening (`mat.rs`); recognition of an index term (`recognize.rs`); the
 //! e-graph language with its typed leaves and shape analysis (`language.rs`);
-//! `rules/matrix.rules` compiled into rewrites (`rules.rs`); and the
+//! `rules/matrix.rules` compiled into rewrites (`rules.rs`); scalars made of
+//! sums spelled as inner products (`scalars.rs`); and the
 //! saturation run that extracts the cheapest equivalent form (`egraph.rs`).
 //! The dependencies run one way: `mat` ← `recognize`; `mat` ← `language` ←
 //! `rules` ← `egraph`.
@@ -14,11 +15,13 @@ mod language;
 mod mat;
 mod recognize;
 mod rules;
+mod scalars;
 
 pub use egraph::{optimize, worth_saturating, RunLimits, RunStats};
 #[cfg(test)]
 pub use language::Leaf;
 #[cfg(test)]
 pub use mat::Shape;
-pub use mat::{cost, transposed, Mat};
+pub use mat::{cost, shape, transposed, Mat};
 pub use recognize::recognize;
+pub use scalars::{has_sum, spell};

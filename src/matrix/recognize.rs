@@ -45,7 +45,12 @@ pub fn recognize(t: &Term, out: &[Ix]) -> Option<Mat> {
         return Some(Mat::Scalar(Term::zero()));
     }
     let m = rec(t, out, false)?;
-    Some(tidy(m))
+    Some(tidy(super::scalars::spell_scalars(m)))
+}
+
+/// The 1×1 matrix form of a closed sum (`Σ_k t_k` is `1ᵀ t`), or `None`.
+pub(super) fn closed(t: &Term) -> Option<Mat> {
+    rec(t, &[], false)
 }
 
 fn rec(t: &Term, out: &[Ix], in_sum: bool) -> Option<Mat> {
@@ -286,6 +291,10 @@ fn eliminate(facs: Vec<Fac>, k: &Ix, out: &[Ix]) -> Option<Vec<Fac>> {
             let mut vectors = vectors.into_iter();
             let m = match (vectors.next(), vectors.len()) {
                 (None, _) => return None,
+                // Σ_k v_k^2 = vᵀ v
+                (Some(Mat::Pow(v, e)), 0) if e == BigRational::from_integer(2.into()) => {
+                    Mat::MatMul(vec![transpose((*v).clone()), *v])
+                }
                 (Some(a), 0) => Mat::MatMul(vec![transpose(Mat::Ones(k.dim)), a]),
                 (Some(first), _) => Mat::MatMul(vec![transpose(first), had(vectors.collect())]),
             };

@@ -59,15 +59,52 @@ impl Namer {
     }
 }
 
-/// Writes a number: `2`, `1/2`, `-3`.
+/// Writes a number: `2`, `1/2`, `-3`, and `0.044715` where the decimal is
+/// shorter than the fraction (`8943/200000`).
 pub fn number(n: &BigRational, style: Style) -> String {
     let sign = if n.is_negative() { style.minus() } else { "" };
     let a = n.abs();
     if a.is_integer() {
         format!("{sign}{}", a.numer())
+    } else if let Some(d) = decimal(&a) {
+        format!("{sign}{d}")
     } else {
         format!("{sign}{}", style.frac(&a.numer().to_string(), &a.denom().to_string()))
     }
+}
+
+/// A positive non-integer as a terminating decimal (`0.7978845608`) when
+/// that is strictly shorter than its fraction `p/q`: a coefficient written as
+/// a decimal prints as one, while `1/2`, `1/4` and `1/3` stay fractions.
+pub fn decimal(a: &BigRational) -> Option<String> {
+    use num_bigint::BigInt;
+    use num_traits::Zero;
+    if a.is_integer() || a.is_negative() {
+        return None;
+    }
+    // q = 2^x 5^y has a decimal with max(x, y) digits after the point
+    let (two, five, ten) = (BigInt::from(2), BigInt::from(5), BigInt::from(10));
+    let mut q = a.denom().clone();
+    let (mut x, mut y) = (0u32, 0u32);
+    while (&q % &two).is_zero() {
+        q /= &two;
+        x += 1;
+    }
+    while (&q % &five).is_zero() {
+        q /= &five;
+        y += 1;
+    }
+    if !q.is_one() || x.max(y) > 40 {
+        return None;
+    }
+    let places = x.max(y) as usize;
+    let scaled = (a * BigRational::from_integer(ten.pow(places as u32))).to_integer();
+    let digits = scaled.to_string();
+    let digits = format!("{digits:0>width$}", width = places + 1);
+    let (int, frac) = digits.split_at(digits.len() - places);
+    let d = format!("{int}.{frac}");
+    let fraction = a.numer().to_string().len() + 1 + a.denom().to_string().len();
+    (d.len() < fraction).then_some(d)
 }
 
 /// Printing precedence.
@@ -159,8 +196,26 @@ impl<'a> Printer<'a> {
                 };
                 self.style.frac("1", &below)
             }
+            Term::Pow(b, e) if vector_norm(b).is_some() && !e.is_integer() => {
+                // (Σ_k x_k^2)^(3/2) is ‖x‖^3
+                let norm = self.term(&Term::Fn(Func::Sqrt, b.clone()));
+                let n = e * BigRational::from_integer(2.into());
+                if n.is_one() {
+                    norm
+                } else if self.style == Style::Latex {
+                    format!("{norm}^{{{}}}", n.numer())
+                } else {
+                    format!("{norm}^{}", n.numer())
+                }
+            }
             Term::Pow(b, e) => {
                 let base = self.wrap(b, Prec::Atom);
+                // `{z^{(1)}_{j}}^{2}`: no double superscript
+                let base = if self.style == Style::Latex && base.contains('^') && !base.ends_with(')') {
+                    format!("{{{base}}}")
+                } else {
+                    base
+                };
                 match (self.style, e.is_integer()) {
                     (Style::Latex, true) => format!("{base}^{{{}}}", e.numer()),
                     (Style::Latex, false) => format!("{base}^{{{}/{}}}", e.numer(), e.denom()),
@@ -220,7 +275,11 @@ impl<'a> Printer<'a> {
         }
         let sign = if coefficient.is_negative() { minus } else { "" };
         let c = coefficient.abs();
-        let (p, q) = (c.numer().to_string(), c.denom().to_string());
+        // a decimal coefficient (`0.044715 x^3`) stands in the numerator
+        let (p, q) = match decimal(&c) {
+            Some(d) => (d, "1".to_string()),
+            None => (c.numer().to_string(), c.denom().to_string()),
+        };
         let (scalars, others): (Vec<Term>, Vec<Term>) = denominator.into_iter().partition(|d| d.free().is_empty());
         let join = |this: &mut Self, ds: &[Term], q: &str| -> String {
             let mut parts: Vec<String> = Vec::new();

@@ -3,7 +3,7 @@
 
 use super::index::{result_head, Namer, Printer};
 use super::names::{self, Style};
-use crate::derive::{Derivation, GradientResult};
+use crate::derive::{Derivation, GradientResult, Kind};
 use crate::steps::Step;
 
 /// The index form as a LaTeX equation: `\frac{\partial L}{\partial W_{ij}} = …`.
@@ -19,7 +19,7 @@ pub fn matrix_equation(of: &str, r: &GradientResult) -> Option<(String, String)>
     let m = r.matrix.as_ref()?;
     Some((
         names::result(of, r, Style::Latex),
-        super::matrix::render(m, Style::Latex),
+        super::matrix::render_named(m, Style::Latex),
     ))
 }
 
@@ -99,25 +99,163 @@ impl Step {
     }
 }
 
-/// A complete document: a title, then one section per result with its
-/// derivation (when given) and its matrix form.
+/// A complete document as the seed documents write one: a "Given" block with
+/// the program (the forward pass) and its shapes, then per result a section
+/// titled in words ("Gradient of $W^{(1)}$") with the derivation (chain rule,
+/// derivatives with their deltas, contractions) and one closing line
+/// `\therefore \frac{\partial L}{\partial W} = … \in \mathbb{R}^{…}`.
 pub fn document(d: &Derivation, derivations: Option<&[Vec<Step>]>) -> String {
-    let mut body = String::new();
+    let mut body = given(d);
     for (k, r) in d.results.iter().enumerate() {
-        let steps = derivations.and_then(|s| s.get(k)).map(|s| vec![s.clone()]);
-        body.push_str(&format!(
-            "\\section*{{${}$}}\n{}\n",
-            names::result(&d.of, r, Style::Latex),
-            align(&d.of, std::slice::from_ref(r), steps.as_deref())
-        ));
+        body.push_str(&format!("\\section*{{{}}}\n", title(&d.of, r)));
+        let mut lines: Vec<String> = Vec::new();
+        match derivations.and_then(|s| s.get(k)) {
+            Some(steps) if !steps.is_empty() => {
+                // the matrix form is the closing line, not a step
+                let mut shown = match steps.split_last() {
+                    Some((last, rest)) if matches!(last.why, crate::steps::Justification::MatrixForm) => rest,
+                    _ => &steps[..],
+                };
+                // nor is a last step that already reads as the result
+                if let (Some((last, rest)), Some((_, rhs))) = (shown.split_last(), matrix_equation(&d.of, r)) {
+                    if super::step::rhs(&last.rhs, Style::Latex).starts_with(&rhs) && !rest.is_empty() {
+                        shown = rest;
+                    }
+                }
+                lines.extend(shown.iter().map(Step::latex));
+            }
+            _ => {
+                let (lhs, rhs) = index_equation(&d.of, r);
+                lines.push(format!("{lhs} &= {rhs}"));
+            }
+        }
+        if !lines.is_empty() {
+            body.push_str(&format!(
+                "\\begin{{align}}\n{}\n\\end{{align}}\n",
+                lines.join(" \\\\\n")
+            ));
+        }
+        body.push_str(&therefore(&d.of, r));
     }
     standalone(&format!("Gradients of ${}$", names::latex_name(&d.of)), &body)
+}
+
+/// A section's title in words: "Gradient of $W^{(1)}$", "Jacobian of $y$
+/// with respect to $x$".
+fn title(of: &str, r: &GradientResult) -> String {
+    let (w, o) = (names::latex_name(&r.name), names::latex_name(of));
+    match r.kind {
+        Kind::Gradient => format!("Gradient of ${w}$"),
+        Kind::Jacobian => format!("Jacobian of ${o}$ with respect to ${w}$"),
+        Kind::Hessian => format!("Hessian of ${o}$ with respect to ${w}$"),
+        Kind::Hvp => format!("Hessian-vector product of ${o}$ with respect to ${w}$"),
+    }
+}
+
+/// The one closing line of a section: the matrix form with its shape in the
+/// orientation shown (a row is `\mathbb{R}^{1 \times N}`), or the index form
+/// when there is no matrix form.
+fn therefore(of: &str, r: &GradientResult) -> String {
+    let line = match matrix_equation(of, r) {
+        Some((lhs, rhs)) => {
+            let s = oriented_shape(r).map(|s| format!(" {s}")).unwrap_or_default();
+            format!("{lhs} = {rhs}{s}")
+        }
+        None => {
+            let (lhs, rhs) = index_equation(of, r);
+            format!("{lhs} = {rhs} \\quad \\text{{(no matrix form: the index form is the result)}}")
+        }
+    };
+    format!("\\[\n\\therefore \\quad {line}\n\\]\n")
+}
+
+/// `\in \mathbb{R}^{…}` in the orientation the matrix form is shown: a
+/// vector shown as a row is `1 \times N`, as a column `N`.
+fn oriented_shape(r: &GradientResult) -> Option<String> {
+    let base = shape(r)?;
+    let m = r.matrix.as_ref()?;
+    match (r.shape.as_slice(), crate::matrix::shape(m)) {
+        ([Some(n)], (None, Some(_))) => Some(format!("\\in \\mathbb{{R}}^{{1 \\times {}}}", names::latex_name(n))),
+        _ => Some(base),
+    }
+}
+
+/// The "Given" block: each definition of the program as an equation, and
+/// the shape of each tensor it names where its ranges are declared.
+fn given(d: &Derivation) -> String {
+    let lowered = &d.lowered;
+    let mut lines: Vec<String> = Vec::new();
+    let mut seen: Vec<String> = Vec::new();
+    for (name, params, term) in &lowered.definitions {
+        if name.starts_with('∂') {
+            continue; // a synthetic gradient of a second derivative
+        }
+        let mut namer = Namer::new(&params.iter().cloned().collect());
+        let ix: Vec<String> = params.iter().map(|i| namer.name(i)).collect();
+        let rhs = Printer::new(Style::Latex, &mut namer).term(term);
+        let lhs = format!("{}{}", names::latex_name(name), Style::Latex.subscript(&ix));
+        lines.push(format!("{lhs} &= {}", break_long(&rhs)));
+        let mut names_in = Vec::new();
+        tensors(term, &mut names_in);
+        for n in std::iter::once(name.to_string()).chain(names_in) {
+            if !seen.contains(&n) {
+                seen.push(n);
+            }
+        }
+    }
+    if lines.is_empty() {
+        return String::new();
+    }
+    // a range symbol (`S` of `index s : S`) is a size, not a tensor
+    let ranges: Vec<&str> = seen
+        .iter()
+        .flat_map(|n| {
+            let order = lowered.orders.get(n).copied().unwrap_or(0);
+            (0..order).filter_map(move |k| lowered.dims.range_of(lowered.dims.axis(n, k)))
+        })
+        .collect();
+    let shapes: Vec<String> = seen
+        .iter()
+        .filter(|n| !ranges.contains(&n.as_str()))
+        .filter_map(|n| {
+            let order = *lowered.orders.get(n)?;
+            let dims: Option<Vec<String>> = (0..order)
+                .map(|k| lowered.dims.range_of(lowered.dims.axis(n, k)).map(names::latex_name))
+                .collect();
+            let dims = dims?;
+            let space = if dims.is_empty() {
+                "\\mathbb{R}".to_string()
+            } else {
+                format!("\\mathbb{{R}}^{{{}}}", dims.join(" \\times "))
+            };
+            Some(format!("{} \\in {space}", names::latex_name(n)))
+        })
+        .collect();
+    let mut out = format!(
+        "\\section*{{Given}}\nThe forward pass:\n\\begin{{align*}}\n{}\n\\end{{align*}}\n",
+        lines.join(" \\\\\n")
+    );
+    if !shapes.is_empty() {
+        out.push_str(&format!("with ${}$.\n", shapes.join(",\\ ")));
+    }
+    out
+}
+
+/// The tensor names a term reads, in order of first use.
+fn tensors(t: &crate::term::Term, out: &mut Vec<String>) {
+    use crate::term::{Name, Term};
+    match t {
+        Term::Var(Name::Tensor(n), _) if !out.iter().any(|o| o == &**n) => out.push(n.to_string()),
+        Term::Add(ts) | Term::Mul(ts) => ts.iter().for_each(|x| tensors(x, out)),
+        Term::Pow(b, _) | Term::Fn(_, b) | Term::Sum(_, b) => tensors(b, out),
+        _ => {}
+    }
 }
 
 /// A complete document around `body`.
 pub fn standalone(title: &str, body: &str) -> String {
     format!(
-        "\\documentclass{{article}}\n\\usepackage[margin=2cm]{{geometry}}\n\\usepackage{{amsmath,amssymb}}\n\\allowdisplaybreaks\n\\title{{{title}}}\n\\date{{}}\n\\begin{{document}}\n\\maketitle\n{body}\\end{{document}}\n"
+        "\\documentclass{{article}}\n\\usepackage[margin=2cm]{{geometry}}\n\\usepackage{{amsmath,amssymb}}\n\\allowdisplaybreaks\n\\title{{{title}}}\n\\author{{}}\n\\date{{}}\n\\begin{{document}}\n\\maketitle\n{body}\\end{{document}}\n"
     )
 }
 
@@ -128,7 +266,7 @@ pub fn break_long(rhs: &str) -> String {
     if rhs.len() <= WIDTH {
         return rhs.to_string();
     }
-    // Split points: ` + ` and ` - ` outside braces and \left … \right.
+    // Split points: ` + ` and ` - ` outside braces, parentheses and \left … \right.
     let mut parts = Vec::new();
     let (mut depth, mut start) = (0i32, 0usize);
     let bytes = rhs.as_bytes();
@@ -146,8 +284,8 @@ pub fn break_long(rhs: &str) -> String {
             continue;
         }
         match bytes[k] {
-            b'{' => depth += 1,
-            b'}' => depth -= 1,
+            b'{' | b'(' | b'[' => depth += 1,
+            b'}' | b')' | b']' => depth -= 1,
             b' ' if depth == 0 && (rest.starts_with(" + ") || rest.starts_with(" - ")) && k > start => {
                 parts.push(&rhs[start..k]);
                 start = k + 1;
@@ -169,5 +307,6 @@ pub fn break_long(rhs: &str) -> String {
             last.push_str(p);
         }
     }
-    lines.join(" \\\\\n &\\quad ")
+    // one equation, one number: every line but the last is unnumbered
+    lines.join(" \\nonumber \\\\\n &\\quad ")
 }

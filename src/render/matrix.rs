@@ -11,7 +11,7 @@ use num_traits::{One, Signed};
 use super::index::{Namer, Printer};
 use super::names::{self, Style};
 use super::softmax::{softmax_rows, softmax_vector};
-use crate::matrix::Mat;
+use crate::matrix::{shape, Mat};
 use crate::term::{Name, Term};
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -51,7 +51,27 @@ struct Render {
 
 impl Render {
     fn scalar(&self, t: &Term) -> String {
+        if crate::matrix::has_sum(t) {
+            // a softmax's coefficient `Σ_k t_k` reads `1ᵀ t` like the rest
+            let m = crate::matrix::spell(t);
+            if !matches!(&m, Mat::Scalar(u) if u == t) {
+                return self.mat(&m);
+            }
+        }
         let mut namer = Namer::new(&BTreeSet::new());
+        if let Term::Mul(fs) = t {
+            // `−1/a · L`, not `−1/a L` (read as −1/(a L))
+            let (lead, rest): (Vec<Term>, Vec<Term>) = fs
+                .iter()
+                .cloned()
+                .partition(|f| matches!(f, Term::Num(_)) || matches!(f, Term::Pow(_, e) if e.is_negative()));
+            let lead = crate::simplify::mul(lead);
+            if self.style != Style::Latex && is_fraction(&lead) && !rest.is_empty() {
+                let mut p = Printer::new(self.style, &mut namer);
+                let (c, r) = (p.term(&lead), p.term(&crate::simplify::mul(rest)));
+                return format!("{c} {} {r}", self.style.dot());
+            }
+        }
         Printer::new(self.style, &mut namer).term(t)
     }
 
@@ -103,11 +123,27 @@ impl Render {
                     Some(g) => format!("{} {softmax}", self.mat(&Mat::Diag(Box::new(g.clone())))),
                 }
             }
-            Mat::MatMul(xs) => xs
-                .iter()
-                .map(|x| self.wrap(x, Prec::Atom))
-                .collect::<Vec<_>>()
-                .join(" "),
+            Mat::MatMul(xs) => {
+                // an inner product that only scales what follows is set
+                // apart: `(1ᵀ p) q`, not `1ᵀ p q`
+                let mut parts: Vec<String> = Vec::new();
+                let mut run: Vec<&Mat> = Vec::new();
+                for (k, x) in xs.iter().enumerate() {
+                    run.push(x);
+                    let scalar = run.len() >= 2
+                        && shape(&Mat::MatMul(run.iter().map(|m| (*m).clone()).collect())) == (None, None);
+                    if run.len() == 1 && k + 1 < xs.len() && shape(x) == (None, None) {
+                        parts.push(self.wrap(x, Prec::Atom));
+                        run.clear();
+                    } else if scalar && k + 1 < xs.len() {
+                        let inner: Vec<String> = run.iter().map(|m| self.wrap(m, Prec::Atom)).collect();
+                        parts.push(st.paren(&inner.join(" ")));
+                        run.clear();
+                    }
+                }
+                parts.extend(run.iter().map(|m| self.wrap(m, Prec::Atom)));
+                parts.join(" ")
+            }
             Mat::Had(xs) => xs
                 .iter()
                 .map(|x| self.wrap(x, Prec::Atom))
@@ -152,16 +188,36 @@ impl Render {
                 } else if *s == Term::int(-1) {
                     format!("{minus}{body}")
                 } else {
-                    let sc = self.scalar(s);
+                    // a coefficient without sums as the index form writes it
+                    // (`1/‖a‖ L`), the `·` coming before the matrix
+                    let sc = if crate::matrix::has_sum(s) {
+                        self.scalar(s)
+                    } else {
+                        Printer::new(st, &mut Namer::new(&BTreeSet::new())).term(s)
+                    };
                     let sc = if matches!(s, Term::Add(_)) {
                         format!("({sc})")
                     } else {
                         sc
                     };
-                    // `c (1 ⊘ x)` reads better as `c ⊘ x`
                     match &**x {
+                        // `c (1 ⊘ x^∘e)` reads `c x^∘(−e)`
+                        Mat::Pow(base, e)
+                            if *e == -num_rational::BigRational::one() && matches!(**base, Mat::Pow(..)) =>
+                        {
+                            let Mat::Pow(b, e) = &**base else { unreachable!() };
+                            let inv = Mat::Pow(b.clone(), -e.clone());
+                            format!("{sc} {}", self.mat(&inv))
+                        }
+                        // `c (1 ⊘ x)` reads better as `c ⊘ x`
                         Mat::Pow(base, e) if *e == -num_rational::BigRational::one() => {
                             format!("{sc} {hdiv} {}", self.wrap(base, Prec::Atom))
+                        }
+                        // a scalar fraction before a matrix that does not
+                        // open with a parenthesis: `−2/a · L`, not `−2/a L`
+                        // (read as −2/(a L)); `1/S (Y − T)` is unambiguous
+                        _ if st != Style::Latex && is_fraction(s) && !body.starts_with('(') => {
+                            format!("{sc} {} {body}", st.dot())
                         }
                         _ => format!("{sc} {body}"),
                     }
@@ -170,15 +226,40 @@ impl Render {
             Mat::Ones(_) => st.ones().into(),
             Mat::Eye(_) => "I".into(),
             Mat::Map(f, x) => st.call(f, &self.mat(x)),
+            Mat::Pow(x, e) if shape(x) == (None, None) => {
+                // a scalar's power: `(1ᵀ exp(z))⁻¹`, `(xᵀ x)^2`
+                let base = self.wrap(x, Prec::Atom);
+                let base = if matches!(**x, Mat::Var(..) | Mat::Scalar(Term::Var(..))) || base.starts_with('(') {
+                    base
+                } else {
+                    st.paren(&base)
+                };
+                let n = if e.is_integer() && !e.is_negative() {
+                    number_plain(e, st)
+                } else {
+                    format!("({})", number_plain(e, st))
+                };
+                match (st, e == &-num_rational::BigRational::one()) {
+                    (Style::Unicode, true) => format!("{base}⁻¹"),
+                    (Style::Latex, _) => format!("{base}^{{{}}}", number_plain(e, Style::Latex)),
+                    _ => format!("{base}^{n}"),
+                }
+            }
             Mat::Pow(x, e) => {
                 let base = self.wrap(x, Prec::Atom);
+                // `{z^{(1)}}^{\circ 2}`: no double superscript
+                let base = if st == Style::Latex && base.contains('^') && !base.ends_with(')') {
+                    format!("{{{base}}}")
+                } else {
+                    base
+                };
                 if *e == -num_rational::BigRational::one() {
                     return format!("1 {hdiv} {base}");
                 }
-                let exponent = if e.is_integer() {
+                let exponent = if e.is_integer() && !e.is_negative() {
                     e.numer().to_string()
                 } else {
-                    format!("({}/{})", e.numer(), e.denom())
+                    format!("({})", number_plain(e, st))
                 };
                 match st {
                     Style::Unicode => format!("{base}^∘{exponent}"),
@@ -195,5 +276,97 @@ impl Render {
                 format!("{name}{}", st.paren(&self.mat(x)))
             }
         }
+    }
+}
+
+/// An exponent as written in a power: `2`, `−4/3`.
+fn number_plain(e: &num_rational::BigRational, st: Style) -> String {
+    let sign = if e.is_negative() { st.minus() } else { "" };
+    let a = e.abs();
+    if a.is_integer() {
+        format!("{sign}{}", a.numer())
+    } else {
+        format!("{sign}{}/{}", a.numer(), a.denom())
+    }
+}
+
+/// Whether a coefficient prints as a fraction `p/q`, `1/a`, `2/(a b)`.
+fn is_fraction(t: &Term) -> bool {
+    match t {
+        Term::Num(n) => !n.is_integer() && super::index::decimal(&n.abs()).is_none(),
+        Term::Pow(_, e) => e.is_negative(),
+        Term::Mul(fs) => fs.iter().any(is_fraction),
+        _ => false,
+    }
+}
+
+/// A matrix form with a function call it repeats named once: the form with
+/// the call replaced by a fresh name, and the name with its definition
+/// (`t`, `tanh(…)`). GELU's derivative repeats `tanh(…)` three times; it
+/// reads `… (1 − t^∘2) … where t = tanh(…)`. `None` when nothing worth
+/// naming (a call whose argument is more than a name) is repeated.
+pub fn named_repeat(m: &Mat) -> Option<(Mat, Name, Mat)> {
+    fn calls(m: &Mat, out: &mut Vec<Mat>) {
+        if let Mat::Map(_, x) = m {
+            if crate::matrix::cost(x) >= 3 {
+                out.push(m.clone());
+            }
+        }
+        m.fold((), |(), x| calls(x, out));
+    }
+    fn names(m: &Mat, out: &mut BTreeSet<String>) {
+        if let Mat::Var(Name::Tensor(n), _) = m {
+            out.insert(n.to_string());
+        }
+        m.fold((), |(), x| names(x, out));
+    }
+    fn replace(m: Mat, what: &Mat, by: &Mat) -> Mat {
+        if &m == what {
+            by.clone()
+        } else {
+            m.map(|x| replace(x, what, by))
+        }
+    }
+    let mut found = Vec::new();
+    calls(m, &mut found);
+    let repeated = found
+        .iter()
+        .filter(|c| found.iter().filter(|d| d == c).count() >= 2)
+        .max_by_key(|c| crate::matrix::cost(c))?;
+    let mut taken = BTreeSet::new();
+    names(m, &mut taken);
+    let Mat::Map(f, _) = repeated else { return None };
+    let first = f.name(true).chars().next().filter(|c| c.is_ascii_alphabetic());
+    let name = first
+        .map(|c| c.to_string())
+        .into_iter()
+        .chain(["t", "u", "v", "r", "q"].map(String::from))
+        .find(|n| !taken.contains(n))?;
+    let dims: Vec<u32> = match shape(repeated) {
+        (Some(r), Some(c)) => vec![r, c],
+        (Some(r), None) => vec![r],
+        (None, Some(c)) => vec![c],
+        (None, None) => vec![],
+    };
+    let name = Name::Tensor(name.as_str().into());
+    let short = Mat::Var(name.clone(), dims);
+    Some((replace(m.clone(), repeated, &short), name, repeated.clone()))
+}
+
+/// The matrix form as text with a repeated call named once: `… where t = tanh(…)`.
+pub fn render_named(m: &Mat, style: Style) -> String {
+    match named_repeat(m) {
+        Some((short, name, def)) => {
+            let Name::Tensor(n) = &name else {
+                unreachable!("a fresh tensor name")
+            };
+            let n = names::tensor(n, style);
+            let (body, def) = (render(&short, style), render(&def, style));
+            match style {
+                Style::Latex => format!("{body}, \\quad \\text{{where }} {n} = {def}"),
+                _ => format!("{body}  where {n} = {def}"),
+            }
+        }
+        None => render(m, style),
     }
 }

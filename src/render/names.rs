@@ -31,6 +31,11 @@ impl Style {
         self.pick("−", "-", "-")
     }
 
+    /// The explicit product sign between a scalar fraction and a matrix: `·`.
+    pub fn dot(self) -> &'static str {
+        self.pick("·", "*", "\\cdot")
+    }
+
     /// π.
     pub fn pi(self) -> &'static str {
         self.pick("π", "pi", "\\pi")
@@ -78,7 +83,9 @@ impl Style {
     /// `(s)`, or `\left(s\right)` in LaTeX.
     pub fn paren(self, s: &str) -> String {
         match self {
-            Style::Latex => format!("\\left({s}\\right)"),
+            // `\left…\right` only around tall content (a fraction, a sum):
+            // around `relu'(s_i)` it makes the parentheses too tall
+            Style::Latex if is_tall(s) => format!("\\left({s}\\right)"),
             _ => format!("({s})"),
         }
     }
@@ -381,4 +388,12 @@ pub fn matrix_fn(f: crate::term::MatrixFn, a: &str, transposed: bool, style: Sty
         (MatrixFn::LogDet, Style::Ascii) => format!("logdet({name})"),
         (MatrixFn::LogDet, _) => format!("log det({name})"),
     }
+}
+
+/// Whether LaTeX `s` is taller than a line of text: it holds a fraction, a
+/// sum or a product sign, or parentheses that are themselves stretched.
+fn is_tall(s: &str) -> bool {
+    ["\\frac", "\\sum", "\\prod", "\\left", "\\sqrt", "\\dfrac"]
+        .iter()
+        .any(|t| s.contains(t))
 }

@@ -141,6 +141,7 @@ pub fn why(j: &Justification, style: Style) -> String {
         }
         Justification::Definition(c) => format!("derivative of the definition of {}", names::tensor(c, style)),
         Justification::Contraction if latex => "$\\delta$ contraction".to_string(),
+        Justification::Contraction if style == Style::Ascii => "delta contraction".to_string(),
         Justification::Contraction => "δ contraction".to_string(),
         Justification::Simplification(passes) => {
             let mut seen: Vec<&str> = Vec::new();
@@ -155,10 +156,10 @@ pub fn why(j: &Justification, style: Style) -> String {
             } else {
                 seen.join(", ")
             };
-            if latex {
-                text.replace('δ', "$\\delta$")
-            } else {
-                text
+            match style {
+                Style::Latex => text.replace('δ', "$\\delta$"),
+                Style::Ascii => text.replace('δ', "delta"),
+                Style::Unicode => text,
             }
         }
         Justification::Substitution => "substitution".to_string(),
@@ -202,6 +203,12 @@ mod tests {
             "simplification"
         );
         assert_eq!(Justification::Contraction.text(Style::Latex), "$\\delta$ contraction");
+        // --ascii spells every label in ASCII
+        assert_eq!(Justification::Contraction.text(Style::Ascii), "delta contraction");
+        assert_eq!(
+            Justification::Simplification(vec![Pass::Contraction, Pass::Factor]).text(Style::Ascii),
+            "delta contraction, simplification"
+        );
         assert_eq!(Justification::ChainRule.text(Style::Latex), "chain rule");
         let substituting = Justification::Substituting {
             of: "L".into(),

@@ -17,7 +17,7 @@ pub fn index_line(of: &str, r: &GradientResult, style: Style) -> String {
 pub fn matrix_line(of: &str, r: &GradientResult, style: Style) -> String {
     let head = names::result(of, r, style);
     match &r.matrix {
-        Some(m) => format!("{head} = {}", super::matrix::render(m, style)),
+        Some(m) => format!("{head} = {}", super::matrix::render_named(m, style)),
         None if r.indices.len() > 2 => format!(
             "{head}: no matrix form (the result has {} indices); the index form above is the result",
             r.indices.len()
