@@ -52,6 +52,8 @@ pub fn tidy(m: Mat) -> Mat {
     match m {
         Mat::T(inner) => match tidy(*inner) {
             Mat::T(x) => *x,
+            // diag(X)ᵀ stays a transposed diagonal
+            Mat::MatMul(xs) if diagonal_of(&xs).is_some() => Mat::T(Box::new(Mat::MatMul(xs))),
             // (A B)ᵀ = Bᵀ Aᵀ, left as the chain rule gives it
             Mat::MatMul(xs) => {
                 let xs = xs.into_iter().rev().map(|x| tidy(transpose(x)));
@@ -93,6 +95,11 @@ pub fn tidy(m: Mat) -> Mat {
         }
         Mat::Had(xs) => Mat::Had(spliced(xs.into_iter().map(tidy), Assoc::Had)),
         Mat::Add(ts) => cancelled(ts.into_iter().map(|(n, x)| (n, tidy(x))).collect()),
+        // diag((X ⊙ I) 1) = X ⊙ I: the diagonal of X kept as a matrix
+        Mat::Diag(v) => match tidy(*v) {
+            Mat::MatMul(mut xs) if diagonal_of(&xs).is_some() => xs.remove(0),
+            v => Mat::Diag(Box::new(v)),
+        },
         Mat::Pow(x, e) => match tidy(*x) {
             // sqrt(v)^∘2 = v
             Mat::Map(Func::Sqrt, v) if e == BigRational::from_integer(2.into()) => *v,
@@ -103,6 +110,17 @@ pub fn tidy(m: Mat) -> Mat {
             y => Mat::Scale(s, Box::new(y)),
         },
         m => m.map(tidy),
+    }
+}
+
+/// The matrix `X` of the product `(X ⊙ I) 1`, the diagonal of `X` as a
+/// vector (`diag(X)`).
+pub fn diagonal_of(xs: &[Mat]) -> Option<&[Mat]> {
+    match xs {
+        [Mat::Had(hs), Mat::Ones(_)] if hs.len() >= 2 && matches!(hs.last(), Some(Mat::Eye(_))) => {
+            Some(&hs[..hs.len() - 1])
+        }
+        _ => None,
     }
 }
 
@@ -138,10 +156,29 @@ fn product_tidied(flat: Vec<Mat>, collapse: bool) -> Mat {
             x => xs.push(x),
         }
     }
-    if xs.iter().any(|x| !matches!(x, Mat::Eye(_))) {
-        xs.retain(|x| !matches!(x, Mat::Eye(_)));
-    } else if xs.len() > 1 {
-        xs.truncate(1);
+    // `I` drops out beside a factor it multiplies as a matrix (`diag(x) I`),
+    // not beside a scalar (`tr(X) I`)
+    let meets = |x: Option<&Mat>, d: u32, cols: bool| {
+        x.is_some_and(|x| {
+            let (r, c) = shape(x);
+            if cols {
+                c == Some(d)
+            } else {
+                r == Some(d)
+            }
+        })
+    };
+    let mut k = 0;
+    while k < xs.len() {
+        match xs[k] {
+            Mat::Eye(d)
+                if xs.len() > 1
+                    && (meets(k.checked_sub(1).map(|j| &xs[j]), d, true) || meets(xs.get(k + 1), d, false)) =>
+            {
+                xs.remove(k);
+            }
+            _ => k += 1,
+        }
     }
     let all_transposed = collapse
         && xs.len() >= 2
@@ -411,5 +448,60 @@ impl Mat {
             Mat::Diag(x) => Mat::Diag(Box::new(f(*x))),
             m @ (Mat::Var(..) | Mat::Scalar(_) | Mat::Ones(_) | Mat::Eye(_)) => m,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn var(name: &str, dims: &[u32]) -> Mat {
+        Mat::Var(Name::Tensor(name.into()), dims.to_vec())
+    }
+
+    #[test]
+    fn a_product_is_tidied_like_the_textbook() {
+        let (a, x) = (var("A", &[1, 1]), var("x", &[1]));
+        // a scale inside a product moves to the front
+        let m = Mat::MatMul(vec![a.clone(), Mat::Scale(Term::int(2), Box::new(x.clone()))]);
+        assert_eq!(
+            tidy(m),
+            Mat::Scale(Term::int(2), Box::new(Mat::MatMul(vec![a.clone(), x.clone()])))
+        );
+        // I beside a matrix drops out; beside a scalar it stays
+        let d = Mat::Diag(Box::new(x.clone()));
+        assert_eq!(tidy(Mat::MatMul(vec![d.clone(), Mat::Eye(1)])), d);
+        let s = Mat::MatMul(vec![transpose(x.clone()), x.clone()]);
+        assert_eq!(
+            tidy(Mat::MatMul(vec![s.clone(), Mat::Eye(1)])),
+            Mat::MatMul(vec![transpose(x.clone()), x.clone(), Mat::Eye(1)])
+        );
+        // a product of transposes is one transpose
+        let t = tidy(Mat::MatMul(vec![transpose(a.clone()), transpose(a.clone())]));
+        assert_eq!(t, Mat::T(Box::new(Mat::MatMul(vec![a.clone(), a.clone()]))));
+    }
+
+    #[test]
+    fn a_term_and_its_negation_cancel() {
+        let (a, n, p) = (var("A", &[1, 1]), var("N", &[1, 1]), var("P", &[1, 1]));
+        let m = Mat::Add(vec![
+            (false, a.clone()),
+            (false, n.clone()),
+            (true, p.clone()),
+            (true, a),
+        ]);
+        assert_eq!(tidy(m), Mat::Add(vec![(false, n), (true, p.clone())]));
+        let gone = Mat::Add(vec![(false, p.clone()), (true, p)]);
+        assert_eq!(tidy(gone), Mat::Scalar(Term::zero()));
+    }
+
+    #[test]
+    fn sqrt_squared_is_its_argument() {
+        let v = var("v", &[1]);
+        let m = Mat::Pow(
+            Box::new(Mat::Map(Func::Sqrt, Box::new(v.clone()))),
+            BigRational::from_integer(2.into()),
+        );
+        assert_eq!(tidy(m), v);
     }
 }

@@ -22,6 +22,6 @@ pub use egraph::{optimize, worth_saturating, RunLimits, RunStats};
 pub use language::Leaf;
 #[cfg(test)]
 pub use mat::Shape;
-pub use mat::{cost, shape, transposed, Mat};
+pub use mat::{cost, diagonal_of, shape, transposed, Mat};
 pub use recognize::recognize;
 pub use scalars::{has_sum, spell};

@@ -196,8 +196,15 @@ fn free_in_order(t: &Term) -> Vec<Ix> {
 fn atom(f: &Term, ix: &[Ix]) -> Option<Mat> {
     match f {
         Term::Var(name, idx) => {
+            if let ([a, b], [k]) = (idx.as_slice(), ix) {
+                if a == b && a == k {
+                    // X_kk: the diagonal of X as a vector, (X ⊙ I) 1
+                    let x = Mat::Var(name.clone(), vec![a.dim, b.dim]);
+                    return Some(Mat::MatMul(vec![Mat::Had(vec![x, Mat::Eye(a.dim)]), Mat::Ones(a.dim)]));
+                }
+            }
             if idx.len() != ix.len() {
-                return None; // a repeated index: a diagonal, no matrix form here
+                return None; // another repeated index: no matrix form here
             }
             let v = Mat::Var(name.clone(), idx.iter().map(|i| i.dim).collect());
             if idx == ix {

@@ -106,3 +106,41 @@ pub fn spell_scalars(m: Mat) -> Mat {
         m => m.map(spell_scalars),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::matrix::recognize;
+    use crate::render::matrix::render;
+    use crate::render::names::Style;
+
+    /// The matrix form of the gradient of `source` by `wrt`, as text.
+    fn form(source: &str, wrt: &str) -> String {
+        let program = crate::load(source, &crate::Options::default()).unwrap();
+        let lowered = crate::derive::lower(&program);
+        let request = crate::derive::Request {
+            wrt: vec![wrt.to_string()],
+            ..Default::default()
+        };
+        let g = crate::derive::gradients(&program, &lowered, &request).remove(0);
+        render(&recognize(&g.term, &g.indices).unwrap(), Style::Unicode)
+    }
+
+    #[test]
+    fn sums_in_scalars_are_spelled_as_products() {
+        assert_eq!(form("L = Σ_i exp(x_i) Σ_j x_j", "x"), "(1ᵀ x) exp(x) + 1ᵀ exp(x)");
+        assert_eq!(form("L = log(Σ_i a_i x_i)", "x"), "(aᵀ x)⁻¹ a");
+        assert_eq!(form("L = τ Σ_i x_i^2", "τ"), "xᵀ x");
+        assert_eq!(form("L = (Σ_i X_ii)^2", "X"), "2 tr(X) I");
+        assert_eq!(form("L = Σ_i X_ii^2", "X"), "2 X ⊙ I");
+        // a norm stays a norm
+        assert_eq!(form("L = (Σ_i x_i^2)^(3/2)", "x"), "3 ‖x‖ x");
+    }
+
+    #[test]
+    fn a_sum_free_scalar_is_left_alone() {
+        let t = Term::int(3);
+        assert!(!has_sum(&t));
+        assert_eq!(spell(&t), Mat::Scalar(t));
+    }
+}

@@ -414,3 +414,24 @@ pub fn result_head(of: &str, r: &GradientResult, ix: &[String], style: Style) ->
         },
     }
 }
+
+#[cfg(test)]
+mod decimal_tests {
+    use super::*;
+
+    fn q(n: i64, d: i64) -> BigRational {
+        BigRational::new(n.into(), d.into())
+    }
+
+    #[test]
+    fn a_decimal_prints_as_one_when_it_is_shorter() {
+        assert_eq!(decimal(&q(997355701, 1250000000)).as_deref(), Some("0.7978845608"));
+        assert_eq!(decimal(&q(8943, 200000)).as_deref(), Some("0.044715"));
+        assert_eq!(decimal(&q(101, 50)).as_deref(), Some("2.02"));
+        // a tie or a longer decimal keeps the fraction; a third has no decimal
+        assert_eq!(decimal(&q(1, 2)), None);
+        assert_eq!(decimal(&q(1, 8)), None);
+        assert_eq!(decimal(&q(1, 3)), None);
+        assert_eq!(number(&q(-8943, 200000), Style::Unicode), "−0.044715");
+    }
+}

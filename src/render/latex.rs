@@ -310,3 +310,26 @@ pub fn break_long(rhs: &str) -> String {
     // one equation, one number: every line but the last is unnumbered
     lines.join(" \\nonumber \\\\\n &\\quad ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_broken_line_is_numbered_once_and_breaks_only_at_the_top_level() {
+        let long = format!("a + ({}) - {}", "b + ".repeat(40) + "b", "c ".repeat(60));
+        let broken = break_long(&long);
+        assert!(broken.contains("\\nonumber \\\\"), "{broken}");
+        // the sum inside the parentheses stays on one line
+        assert!(
+            broken.lines().any(|l| l.contains(&format!("({}b)", "b + ".repeat(40)))),
+            "{broken}"
+        );
+    }
+
+    #[test]
+    fn parentheses_stretch_only_around_tall_content() {
+        assert_eq!(Style::Latex.paren("s_{i}"), "(s_{i})");
+        assert_eq!(Style::Latex.paren("\\frac{1}{2} x"), "\\left(\\frac{1}{2} x\\right)");
+    }
+}

@@ -100,7 +100,9 @@ impl Render {
             Mat::Scalar(t) => self.scalar(t),
             Mat::T(x) => {
                 let inner = self.mat(x);
-                let bare = matches!(**x, Mat::Ones(_)) || matches!(&**x, Mat::Var(Name::Tensor(_), _));
+                let bare = matches!(**x, Mat::Ones(_))
+                    || matches!(&**x, Mat::Var(Name::Tensor(_), _))
+                    || matches!(&**x, Mat::MatMul(xs) if crate::matrix::diagonal_of(xs).is_some());
                 if bare && st == Style::Latex && inner.contains('^') {
                     format!("{{{inner}}}{t_mark}")
                 } else if bare {
@@ -123,6 +125,23 @@ impl Render {
                     Some(g) => format!("{} {softmax}", self.mat(&Mat::Diag(Box::new(g.clone())))),
                 }
             }
+            // 1ᵀ (X ⊙ I) 1 is tr(X); (X ⊙ I) 1 is diag(X)
+            Mat::MatMul(xs) if trace_of(xs).is_some() || crate::matrix::diagonal_of(xs).is_some() => {
+                let (name, inner) = match trace_of(xs) {
+                    Some(x) => ("tr", x),
+                    None => ("diag", crate::matrix::diagonal_of(xs).expect("just matched")),
+                };
+                let arg = match inner {
+                    [x] => self.mat(x),
+                    xs => self.mat(&Mat::Had(xs.to_vec())),
+                };
+                let name = if st == Style::Latex {
+                    format!("\\operatorname{{{name}}}")
+                } else {
+                    name.to_string()
+                };
+                format!("{name}{}", st.paren(&arg))
+            }
             Mat::MatMul(xs) => {
                 // an inner product that only scales what follows is set
                 // apart: `(1ᵀ p) q`, not `1ᵀ p q`
@@ -136,8 +155,13 @@ impl Render {
                         parts.push(self.wrap(x, Prec::Atom));
                         run.clear();
                     } else if scalar && k + 1 < xs.len() {
-                        let inner: Vec<String> = run.iter().map(|m| self.wrap(m, Prec::Atom)).collect();
-                        parts.push(st.paren(&inner.join(" ")));
+                        let owned: Vec<Mat> = run.iter().map(|m| (*m).clone()).collect();
+                        if trace_of(&owned).is_some() {
+                            parts.push(self.mat(&Mat::MatMul(owned)));
+                        } else {
+                            let inner: Vec<String> = run.iter().map(|m| self.wrap(m, Prec::Atom)).collect();
+                            parts.push(st.paren(&inner.join(" ")));
+                        }
                         run.clear();
                     }
                 }
@@ -368,5 +392,77 @@ pub fn render_named(m: &Mat, style: Style) -> String {
             }
         }
         None => render(m, style),
+    }
+}
+
+/// The matrix `X` of `1ᵀ (X ⊙ I) 1`, the trace of `X`.
+fn trace_of(xs: &[Mat]) -> Option<&[Mat]> {
+    match xs {
+        [Mat::T(o), rest @ ..] if matches!(**o, Mat::Ones(_)) => crate::matrix::diagonal_of(rest),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::term::Func;
+    use num_rational::BigRational;
+
+    fn var(name: &str, dims: &[u32]) -> Mat {
+        Mat::Var(Name::Tensor(name.into()), dims.to_vec())
+    }
+
+    #[test]
+    fn a_scalar_fraction_before_a_matrix_takes_a_dot() {
+        let a = Term::Var(Name::Tensor("a".into()), vec![]);
+        let two_over_a = crate::simplify::mul(vec![Term::int(-2), Term::Pow(Box::new(a), -BigRational::one())]);
+        let l = var("L", &[1, 1]);
+        let m = Mat::Scale(two_over_a.clone(), Box::new(l.clone()));
+        assert_eq!(render(&m, Style::Unicode), "−2/a · L");
+        assert_eq!(render(&m, Style::Ascii), "-2/a * L");
+        // not before a parenthesised group, nor in LaTeX (a \frac is unambiguous)
+        let group = Mat::Scale(
+            two_over_a,
+            Box::new(Mat::Add(vec![(false, l.clone()), (true, var("T", &[1, 1]))])),
+        );
+        assert_eq!(render(&group, Style::Unicode), "−2/a (L − T)");
+        assert!(!render(&m, Style::Latex).contains("cdot"));
+    }
+
+    #[test]
+    fn an_inner_product_that_scales_is_set_apart() {
+        let (p, q) = (var("p", &[1]), var("q", &[1]));
+        let m = Mat::MatMul(vec![Mat::T(Box::new(Mat::Ones(1))), p.clone(), q.clone()]);
+        assert_eq!(render(&m, Style::Unicode), "(1ᵀ p) q");
+        let inv = Mat::Pow(
+            Box::new(Mat::MatMul(vec![Mat::T(Box::new(p.clone())), q.clone()])),
+            -BigRational::one(),
+        );
+        assert_eq!(render(&inv, Style::Unicode), "(pᵀ q)⁻¹");
+        assert_eq!(render(&inv, Style::Ascii), "(p^T q)^(-1)");
+    }
+
+    #[test]
+    fn a_repeated_call_is_named_once() {
+        let x = var("x", &[1]);
+        let arg = Mat::Scale(
+            Term::int(2),
+            Box::new(Mat::Pow(Box::new(x.clone()), BigRational::from_integer(3.into()))),
+        );
+        let t = Mat::Map(Func::Tanh, Box::new(arg));
+        let m = Mat::Add(vec![
+            (false, t.clone()),
+            (
+                false,
+                Mat::Had(vec![
+                    x.clone(),
+                    Mat::Pow(Box::new(t), BigRational::from_integer(2.into())),
+                ]),
+            ),
+        ]);
+        assert_eq!(render_named(&m, Style::Unicode), "t + x ⊙ t^∘2  where t = tanh(2 x^∘3)");
+        // nothing repeated: the form as it is
+        assert_eq!(render_named(&x, Style::Unicode), "x");
     }
 }
