@@ -134,3 +134,23 @@ fn a_flaw_is_named() {
     assert_eq!(flaw("2 (c 1ᵀ n + n_i 1ᵀ x) 1"), None);
     assert_eq!(flaw("1/N · 1ᵀ (p − y)"), None);
 }
+
+/// Nested sums print as one `Σ_kl`, its indices in the order the body
+/// writes them; a single sum keeps the user's order (`Σ_sn`).
+#[test]
+fn nested_sums_print_as_one() {
+    let request = |w: &str| Request {
+        wrt: vec![w.to_string()],
+        ..Request::default()
+    };
+    let d = ricci::derive("L = Σ_ij (Σ_kl A_ik B_kl C_lj) X_ij", &request("X")).unwrap();
+    assert_eq!(
+        d.index_line(&d.results[0], Style::Unicode),
+        "∂L/∂X_ij = Σ_kl A_ik B_kl C_lj"
+    );
+    let d = ricci::derive("L = Σ_ij (Σ_k A_ik x_k)^2 d_j", &request("x")).unwrap();
+    assert_eq!(
+        d.index_line(&d.results[0], Style::Unicode),
+        "∂L/∂x_j = 2 (Σ_ik A_ik x_k A_ij) (Σ_k d_k)"
+    );
+}

@@ -236,6 +236,15 @@ impl<'a> Printer<'a> {
                 self.style.call(f, &arg)
             }
             Term::Sum(ks, body) => {
+                // Σ_l (Σ_k A_ik B_kl) C_lj is written as one Σ_kl A_ik B_kl C_lj
+                let n_own = ks.len();
+                let (mut ks, body) = hoisted(ks, body);
+                if ks.len() > n_own {
+                    // in the order the body first writes them: Σ_kl A_ik B_kl C_lj
+                    let order = first_written(&body);
+                    ks.sort_by_key(|k| order.iter().position(|o| o == k).unwrap_or(usize::MAX));
+                }
+                let (ks, body) = (&ks, &body);
                 let n = self.namer.bind(ks);
                 let names: Vec<String> = ks.iter().map(|k| self.namer.name(k)).collect();
                 let body = self.wrap(body, Prec::Mul);
@@ -336,6 +345,74 @@ impl<'a> Printer<'a> {
         }
         out
     }
+}
+
+/// The indices and body of a sum with the sums nested in it taken out, so
+/// that nested sums print as one: `Σ_k Σ_l t` and `Σ_l (Σ_k a_k b_kl) c_l`
+/// are `Σ_kl …`. A nested sum stays where its index is free in another
+/// factor (it cannot be, with fresh bound indices, but the printer does not
+/// rely on that).
+fn hoisted(ks: &[Ix], body: &Term) -> (Vec<Ix>, Term) {
+    let mut ks = ks.to_vec();
+    let mut body = body.clone();
+    loop {
+        match body {
+            Term::Sum(inner, b) => {
+                ks.extend(inner);
+                body = *b;
+            }
+            Term::Mul(fs) => {
+                let at = fs.iter().enumerate().position(|(k, f)| match f {
+                    Term::Sum(inner, _) => fs
+                        .iter()
+                        .enumerate()
+                        .all(|(j, g)| j == k || inner.iter().all(|i| !g.free().contains(i))),
+                    _ => false,
+                });
+                let Some(at) = at else {
+                    return (ks, Term::Mul(fs));
+                };
+                let mut fs = fs;
+                let Term::Sum(inner, b) = fs.remove(at) else {
+                    unreachable!("just found")
+                };
+                ks.extend(inner);
+                let spliced: Vec<Term> = match *b {
+                    Term::Mul(gs) => gs,
+                    b => vec![b],
+                };
+                for (n, g) in spliced.into_iter().enumerate() {
+                    fs.insert(at + n, g);
+                }
+                body = Term::Mul(fs);
+            }
+            b => return (ks, b),
+        }
+    }
+}
+
+/// The indices of `t` in the order they are first written.
+fn first_written(t: &Term) -> Vec<Ix> {
+    fn go(t: &Term, out: &mut Vec<Ix>) {
+        let mut see = |i: &Ix| {
+            if !out.contains(i) {
+                out.push(i.clone());
+            }
+        };
+        match t {
+            Term::Var(_, ix) => ix.iter().for_each(see),
+            Term::Delta(a, b) => {
+                see(a);
+                see(b);
+            }
+            Term::Add(ts) | Term::Mul(ts) => ts.iter().for_each(|x| go(x, out)),
+            Term::Pow(b, _) | Term::Fn(_, b) | Term::Sum(_, b) => go(b, out),
+            Term::Num(_) | Term::Pi => {}
+        }
+    }
+    let mut out = Vec::new();
+    go(t, &mut out);
+    out
 }
 
 /// The vector `x` of `Σ_k x_k^2` (what `sqrt` makes the norm `‖x‖`, as
