@@ -216,6 +216,7 @@ fn cancelled(mut ts: Vec<(bool, Mat)>) -> Mat {
             None => k += 1,
         }
     }
+    let mut ts = factored(ts);
     // positive terms first: `Y − T`
     ts.sort_by_key(|(neg, _)| *neg);
     match ts.len() {
@@ -223,6 +224,59 @@ fn cancelled(mut ts: Vec<(bool, Mat)>) -> Mat {
         1 if !ts[0].0 => ts.pop().expect("one").1,
         _ => Mat::Add(ts),
     }
+}
+
+/// A term `c (a ⊙ f)` split into its scale, the rest and its last ⊙ factor `f`.
+fn last_factor(m: &Mat) -> Option<(Option<&Term>, Mat, &Mat)> {
+    let (c, body) = match m {
+        Mat::Scale(c, x) => (Some(c), &**x),
+        x => (None, x),
+    };
+    let Mat::Had(xs) = body else { return None };
+    let (f, rest) = xs.split_last()?;
+    let rest = match rest {
+        [one] => one.clone(),
+        more => Mat::Had(more.to_vec()),
+    };
+    Some((c, rest, f))
+}
+
+/// Terms of a sum that share a large last ⊙ factor, collected into one:
+/// `a x ⊙ P + b x^∘3 ⊙ P` is `(a x + b x^∘3) ⊙ P` (GELU's derivative, where
+/// `P` is `1 − tanh(…)^∘2`).
+fn factored(ts: Vec<(bool, Mat)>) -> Vec<(bool, Mat)> {
+    let common = ts.iter().enumerate().find_map(|(k, (_, x))| {
+        let (_, _, f) = last_factor(x)?;
+        let others: Vec<usize> = ts
+            .iter()
+            .enumerate()
+            .filter(|(j, (_, y))| *j != k && last_factor(y).is_some_and(|(_, _, g)| g == f))
+            .map(|(j, _)| j)
+            .collect();
+        (cost(f) >= 4 && !others.is_empty()).then(|| (f.clone(), k))
+    });
+    let Some((f, first)) = common else { return ts };
+    let mut inner = Vec::new();
+    let mut out = Vec::new();
+    let mut place = 0;
+    for (k, (neg, x)) in ts.into_iter().enumerate() {
+        match last_factor(&x) {
+            Some((c, rest, g)) if *g == f => {
+                let rest = match c {
+                    Some(c) => Mat::Scale(c.clone(), Box::new(rest)),
+                    None => rest,
+                };
+                if k == first {
+                    place = out.len();
+                }
+                inner.push((neg, rest));
+            }
+            _ => out.push((neg, x)),
+        }
+    }
+    inner.sort_by_key(|(neg, _)| *neg);
+    out.insert(place, (false, Mat::Had(vec![Mat::Add(inner), f])));
+    out
 }
 
 /// The transpose of a whole result, for numerator layout and for vectors that
@@ -493,6 +547,25 @@ mod tests {
         assert_eq!(tidy(m), Mat::Add(vec![(false, n), (true, p.clone())]));
         let gone = Mat::Add(vec![(false, p.clone()), (true, p)]);
         assert_eq!(tidy(gone), Mat::Scalar(Term::zero()));
+    }
+
+    #[test]
+    fn terms_with_a_common_last_factor_are_collected() {
+        let (x, y) = (var("x", &[1]), var("y", &[1]));
+        let p = Mat::Map(
+            Func::Tanh,
+            Box::new(Mat::Scale(Term::int(3), Box::new(Mat::Had(vec![x.clone(), y.clone()])))),
+        );
+        let m = Mat::Add(vec![
+            (false, y.clone()),
+            (
+                false,
+                Mat::Scale(Term::int(2), Box::new(Mat::Had(vec![x.clone(), p.clone()]))),
+            ),
+            (true, Mat::Had(vec![y.clone(), p.clone()])),
+        ]);
+        let inner = Mat::Add(vec![(false, Mat::Scale(Term::int(2), Box::new(x))), (true, y.clone())]);
+        assert_eq!(tidy(m), Mat::Add(vec![(false, y), (false, Mat::Had(vec![inner, p]))]));
     }
 
     #[test]
