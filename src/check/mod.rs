@@ -666,9 +666,7 @@ fn unresolved(t: &Term, world: &World, out: &mut Vec<String>) {
         {
             out.push(n.to_string());
         }
-        Term::Add(ts) | Term::Mul(ts) => ts.iter().for_each(|x| unresolved(x, world, out)),
-        Term::Pow(b, _) | Term::Fn(_, b) | Term::Sum(_, b) => unresolved(b, world, out),
-        _ => {}
+        _ => t.children().iter().for_each(|x| unresolved(x, world, out)),
     }
 }
 
@@ -678,9 +676,7 @@ fn positive_inputs(lowered: &Lowered) -> Vec<String> {
         match t {
             Term::Var(Name::Tensor(n), _) if inside => out.push(n.to_string()),
             Term::Fn(f, x) if f.builtin().is_some_and(|b| b.positive) => go(x, true, out),
-            Term::Fn(_, x) | Term::Pow(x, _) | Term::Sum(_, x) => go(x, inside, out),
-            Term::Add(ts) | Term::Mul(ts) => ts.iter().for_each(|x| go(x, inside, out)),
-            _ => {}
+            _ => t.children().iter().for_each(|x| go(x, inside, out)),
         }
     }
     let mut out = Vec::new();

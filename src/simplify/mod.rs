@@ -69,22 +69,19 @@ impl Log {
 /// bringing it over a common denominator, cancel anything.
 fn has_denominator(t: &Term) -> bool {
     match t {
-        Term::Pow(b, e) => e.is_negative() || has_denominator(b),
-        Term::Add(ts) | Term::Mul(ts) => ts.iter().any(has_denominator),
-        Term::Fn(_, x) | Term::Sum(_, x) => has_denominator(x),
-        Term::Num(_) | Term::Pi | Term::Var(..) | Term::Delta(..) => false,
+        Term::Pow(_, e) if e.is_negative() => true,
+        _ => t.children().iter().any(has_denominator),
     }
 }
 
 /// How costly a form is to read: nodes, with Σ and δ dearer.
 fn cost(t: &Term) -> usize {
-    match t {
-        Term::Num(_) | Term::Pi | Term::Var(..) => 1,
+    let own = match t {
         Term::Delta(..) => 4,
-        Term::Add(ts) | Term::Mul(ts) => 1 + ts.iter().map(cost).sum::<usize>(),
-        Term::Pow(b, _) | Term::Fn(_, b) => 1 + cost(b),
-        Term::Sum(_, b) => 3 + cost(b),
-    }
+        Term::Sum(..) => 3,
+        _ => 1,
+    };
+    own + t.children().iter().map(cost).sum::<usize>()
 }
 
 /// The whole index-level pipeline; returns the simplest form found and the log.
