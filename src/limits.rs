@@ -67,3 +67,11 @@ pub const FOLD_FILTER_TENSORS: usize = 8;
 /// Most times one definition is folded within a single product (`a b a b` with
 /// `Y = a b` → `Y²`, two folds); the rest of the product is left as it is.
 pub const FOLDS_PER_PRODUCT: usize = 64;
+
+// A budget of the reverse pass (`src/derive/reverse.rs`).
+
+/// Above this many nodes an inlined gradient (a named gradient with every
+/// upstream gradient replaced by its own form) is not simplified again, only
+/// cleaned: simplifying a deep chain's composed gradient a second time costs
+/// time quadratic in its size for little gain.
+pub const INLINED_SIMPLIFY_NODES: usize = 150;

@@ -282,7 +282,7 @@ pub(crate) fn compose(r: &Reverse, lowered: &Lowered, request: &Request, of: &st
 /// Above this many nodes an inlined gradient is not simplified again, only
 /// cleaned ([`simplify::clean`]): a second simplification of a deep chain's
 /// composed gradient costs time quadratic in its size for little gain.
-const LARGE: usize = 150;
+const LARGE: usize = crate::limits::INLINED_SIMPLIFY_NODES;
 
 /// The gradient of `name` with every named upstream gradient replaced by its
 /// own (inlined) form; given gradients of outputs stay names.
