@@ -17,8 +17,8 @@ pub enum Error {
     #[error("{0}")]
     Program(Diagnostics),
     /// The program cannot answer the request (`--of`, `--wrt`). The
-    /// diagnostic has a label and a span when the problem has a place in the
-    /// program (a range's declaration, a definition), and none otherwise.
+    /// diagnostic has a span and a label when the problem has a place in the
+    /// program (a range's declaration, a definition), and neither otherwise.
     #[error("{0}")]
     Request(Diagnostic),
 }
@@ -26,15 +26,11 @@ pub enum Error {
 impl Error {
     /// The error as a compiler shows it, with `name` (the file name) and the
     /// program's `source` for the lines it points at. A request's problem that
-    /// has no place in the program is a plain `error:` line and its help.
+    /// has no place in the program (no span) is a plain `error:` line and its help.
     pub fn render(&self, name: &str, source: &str) -> String {
         match self {
             Error::Program(ds) => ds.render(name, source),
-            Error::Request(d) if !d.label.is_empty() => d.render(name, source),
-            Error::Request(d) => match &d.help {
-                Some(help) if !help.is_empty() => format!("error: {}\n  = help: {help}\n", d.message),
-                _ => format!("error: {}\n", d.message),
-            },
+            Error::Request(d) => d.render(name, source),
         }
     }
 

@@ -41,7 +41,7 @@ pub fn check(mut syntax: super::ast::Program, options: CheckOptions) -> Result<P
     let (dims, errors) = super::sema::check(&syntax, &cx.ranges, &order);
     cx.errors.extend(errors);
     if !cx.errors.is_empty() {
-        cx.errors.sort_by_key(|d| (d.span.start, d.span.end));
+        cx.errors.sort_by_key(|d| d.span.map(|s| (s.start, s.end)));
         cx.errors.dedup();
         return Err(Diagnostics(cx.errors));
     }
@@ -109,10 +109,10 @@ pub fn check_partial(partial: Partial, options: CheckOptions) -> Diagnostics {
             semantic
                 .0
                 .into_iter()
-                .filter(|d| !within(d.span) && !d.notes.iter().any(|(s, _)| within(*s))),
+                .filter(|d| !d.span.is_some_and(within) && !d.notes.iter().any(|(s, _)| within(*s))),
         );
     }
-    errors.sort_by_key(|d| (d.span.start, d.span.end));
+    errors.sort_by_key(|d| d.span.map(|s| (s.start, s.end)));
     errors.dedup();
     Diagnostics(errors)
 }

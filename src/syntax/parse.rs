@@ -84,7 +84,7 @@ pub fn parse_recovering(source: &str, limits: &Limits) -> Result<Program, Partia
         errors.push(over);
         statements.clear();
     }
-    errors.sort_by_key(|d| (d.span.start, d.span.end));
+    errors.sort_by_key(|d| d.span.map(|s| (s.start, s.end)));
     Err(Partial {
         errors,
         parsed: Program { statements },
@@ -123,7 +123,7 @@ fn every_statement(
             Err(error) => {
                 syntax_errors += 1;
                 let mut d = syntax_error(piece, error);
-                d.span = Span::new(d.span.start + offset, d.span.end + offset);
+                d.span = d.span.map(|s| Span::new(s.start + offset, s.end + offset));
                 builder.errors.push(d);
                 broken_names.extend(defined_name(piece, offset));
             }
