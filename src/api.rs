@@ -3,12 +3,12 @@
 
 use std::rc::Rc;
 
-use crate::check::{Checker, Judgement, Report};
 use crate::derive::{canonical_name, Derivation, GradientResult, Request};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::render::numpy::Backend;
 use crate::render::Style;
 use crate::steps::Step;
+use crate::verify::{Checker, Judgement, Report};
 
 /// Why a program or a request was refused.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

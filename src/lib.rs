@@ -35,13 +35,26 @@
 //! To derive several requests from one program, parse it once with
 //! [`Program::parse`] and call [`Program::derive`] for each.
 //!
-//! Inside, one module a stage: `syntax` (parse, check) → `derive` (lowering,
-//! the reverse pass, `diff`) → `simplify` (index normal form) → `matrix`
-//! (recognition, then saturation with `rules/matrix.rules` in egg) → `steps`,
-//! `render` (text, LaTeX, JSON, NumPy) and `check` (finite differences). A
-//! [`Derivation`] keeps the checked program, its lowered form and the reverse
-//! pass with its named gradients, so the steps, the check and every renderer
-//! read what was computed once.
+//! Inside, one module a stage: `syntax` (grammar, parse, the semantic check,
+//! which builds the dimension classes) → `derive` (lowering to `term`'s
+//! `Term`, whose `children`/`map_children` every traversal uses; the request;
+//! the reverse pass with `diff`'s derivative rules) → `simplify` (index normal
+//! form) → `matrix` (recognition, then saturation with `rules/matrix.rules` in
+//! egg) → `steps`, `render` (text, LaTeX, JSON, NumPy) and `verify` (finite
+//! differences). The input's limits and the simplifier's and reverse pass's
+//! budgets are named in `limits` (the e-graph's are [`EgraphLimits`]). A
+//! [`Derivation`] keeps the
+//! checked program, its lowered form and the reverse pass with its named
+//! gradients, so the steps, the check and every renderer read what was
+//! computed once.
+//!
+//! Two names differ from a `sema`/`ir`/`diff` layout on purpose. The semantic
+//! check stays in `syntax` because it reads the syntax tree's spans and its
+//! error recovery spans both passes (the statements that did parse are still
+//! checked); `derive` keeps lowering, the dimension table, the request and the
+//! reverse pass together because all four build the one `Derivation`, and
+//! splitting them would only widen `pub(crate)` between modules. The numeric
+//! checker is `verify`, so that `check` names only the semantic check.
 //!
 //! The library never prints and never exits: errors come back as an
 //! [`Error`], plain data with spans, for the caller to render. Its
@@ -53,7 +66,6 @@
 #![warn(missing_docs)]
 
 mod api;
-mod check;
 mod derive;
 mod diagnostic;
 mod diff;
@@ -68,9 +80,9 @@ mod simplify;
 mod steps;
 mod syntax;
 mod term;
+mod verify;
 
 pub use api::{derive, Error, Program};
-pub use check::{Judgement, Report, Verdict};
 pub use derive::{canonical_name, Derivation, GradientResult, Kind, Layout, Phases, Request};
 pub use diagnostic::{line_col, Diagnostic, Diagnostics};
 pub use limits::Limits;
@@ -79,6 +91,7 @@ pub use render::numpy::Backend;
 pub use render::Style;
 pub use steps::{Justification, Pass, Step};
 pub use syntax::ast::Span;
+pub use verify::{Judgement, Report, Verdict};
 
 /// Not part of the API (hidden from the docs, may change at any time): the
 /// parser's syntax tree and tables that the crate's own parser tests (round
