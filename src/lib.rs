@@ -37,16 +37,15 @@
 //!
 //! Inside, one module a stage: `syntax` (grammar, parse, the semantic check,
 //! which builds the dimension classes) → `derive` (lowering to `term`'s
-//! `Term`, whose `children`/`map_children` every traversal uses; the request;
-//! the reverse pass with `diff`'s derivative rules) → `simplify` (index normal
-//! form) → `matrix` (recognition, then saturation with `rules/matrix.rules` in
-//! egg) → `steps`, `render` (text, LaTeX, JSON, NumPy) and `verify` (finite
+//! `Term`, traversed with `children`/`map_children`; the request; the reverse
+//! pass with `diff`'s derivative rules) → `simplify` (index normal form) →
+//! `matrix` (recognition, then saturation with `rules/matrix.rules` in egg) →
+//! `steps`, `render` (text, LaTeX, JSON, NumPy) and `verify` (finite
 //! differences). The input's limits and the simplifier's and reverse pass's
 //! budgets are named in `limits` (the e-graph's are [`EgraphLimits`]). A
-//! [`Derivation`] keeps the
-//! checked program, its lowered form and the reverse pass with its named
-//! gradients, so the steps, the check and every renderer read what was
-//! computed once.
+//! [`Derivation`] keeps the checked program, its lowered form and the reverse
+//! pass with its named gradients, so the steps, the check and every renderer
+//! read what was computed once.
 //!
 //! Two names differ from a `sema`/`ir`/`diff` layout on purpose. The semantic
 //! check stays in `syntax` because it reads the syntax tree's spans and its
