@@ -9,6 +9,7 @@ differentiation of its own, hand-written forward pass.
 
 import inspect
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -361,8 +362,6 @@ def ricci_args(ricci, case, fmt, backward=False):
 
 
 def shell_quote(args):
-    import shlex
-
     return " ".join(shlex.quote(os.path.relpath(a, ROOT) if os.path.isabs(a) and a.startswith(ROOT) else a) for a in args)
 
 
@@ -386,17 +385,18 @@ def call_by_keyword(fn, available):
 
 
 def compare(got, want):
-    """None when `got` agrees with `want`, else what is wrong."""
+    """(None, the relative error) when `got` agrees with `want`, else (what is
+    wrong, None). The error is max |got − want| over max |want|."""
     got = np.asarray(got, dtype=float)
     if got.shape != want.shape:
-        return f"shape {got.shape}, the oracle's is {want.shape}"
+        return f"shape {got.shape}, the oracle's is {want.shape}", None
     if not np.all(np.isfinite(got)):
-        return f"not finite: {int(np.sum(~np.isfinite(got)))} of {got.size} entries are nan/inf"
+        return f"not finite: {int(np.sum(~np.isfinite(got)))} of {got.size} entries are nan/inf", None
     scale = max(float(np.abs(want).max()) if want.size else 0.0, 1e-8)
     error = float(np.abs(got - want).max()) / scale if got.size else 0.0
-    if error > TOLERANCE:
-        return f"relative error {error:.1e} > {TOLERANCE:g}"
-    return None
+    if not error <= TOLERANCE:
+        return f"relative error {error:.1e} > {TOLERANCE:g}", None
+    return None, error
 
 
 def short(exc):
@@ -414,21 +414,25 @@ class Report:
         self.counts = {}
         self.failures = []
         self.skip_reason = None
+        self.worst = {}
         self.started = time.time()
 
     def _count(self, fmt, key):
         c = self.counts.setdefault(fmt, {"passed": 0, "failed": 0, "known": 0, "skipped": 0})
         c[key] += 1
 
-    def record(self, case, fmt, what, problem, repro):
+    def record(self, case, fmt, what, outcome, repro):
+        problem, error = outcome
         known = KNOWN_FAILURES.get((case.name, what, fmt))
         label = f"[{fmt}] {case.name} {what}"
         if problem is None and known:
+            error = None
             problem = f"passes, but KNOWN_FAILURES lists it ({known}): remove the entry"
             known = None
         if problem is None:
             self._count(fmt, "passed")
-            print(f"ok    {label}")
+            self.worst[fmt] = max(self.worst.get(fmt, 0.0), error)
+            print(f"ok    {label}: relative error {error:.1e}")
         elif known:
             self._count(fmt, "known")
             print(f"known {label}: {problem} ({known})")
@@ -447,9 +451,12 @@ class Report:
         failed = 0
         for fmt, c in self.counts.items():
             failed += c["failed"]
-            print(f"{self.suite} [{fmt}]: {c['passed']} passed, {c['failed']} failed, {c['known']} known failures, {c['skipped']} skipped")
+            worst = f" (largest relative error {self.worst[fmt]:.1e})" if fmt in self.worst else ""
+            print(f"{self.suite} [{fmt}]: {c['passed']} passed{worst}, {c['failed']} failed, {c['known']} known failures, {c['skipped']} skipped")
         if self.skip_reason:
             print(f"skipped: {self.skip_reason}")
+        for label, problem, _ in self.failures:
+            print(f"failed: {label}: {problem}")
         print(f"{self.suite}: {'FAILED' if failed else 'ok'} in {seconds:.1f} s")
         return 1 if failed else 0
 
@@ -490,6 +497,9 @@ def check_case(case, backend, report, repro_suite):
     rng = np.random.default_rng(SEED)
     inputs = case.make(rng)
     oracle = backend.oracle(case, inputs, rng)  # {"grads": {ascii wrt: array}, "upstream": {...}}
+    for key, want in oracle["grads"].items():
+        if not np.all(np.isfinite(want)):
+            raise AssertionError(f"the oracle's gradient by {key} is not finite: the test's forward pass is unstable")
     available = dict(inputs)
     available.update(oracle["upstream"])
     available.update(case.sizes)
@@ -516,7 +526,7 @@ def check_functions(case, fmt, backend, available, grads, proc, report, repro):
         scope = load(proc, fmt, case)
     except Exception as exc:
         for wrt in case.wrts:
-            report.record(case, fmt, ascii_name(wrt), f"no module: {short(exc)}", repro)
+            report.record(case, fmt, ascii_name(wrt), (f"no module: {short(exc)}", None), repro)
         return
     for wrt in case.wrts:
         key = ascii_name(wrt)
@@ -524,7 +534,7 @@ def check_functions(case, fmt, backend, available, grads, proc, report, repro):
         fn = scope.get(name)
         if fn is None:
             names = sorted(k for k, v in scope.items() if inspect.isfunction(v))
-            report.record(case, fmt, key, f"no function {name} (SPEC §4); the module has {names}", repro)
+            report.record(case, fmt, key, (f"no function {name} (SPEC §4); the module has {names}", None), repro)
             continue
         report.record(case, fmt, key, run_one(fn, fmt, backend, available, grads[key]), repro)
 
@@ -535,9 +545,9 @@ def run_one(fn, fmt, backend, available, want):
             got = call_by_keyword(fn, backend.arguments(fmt, available))
         return compare(backend.to_numpy(fmt, got), want)
     except CallError as exc:
-        return f"cannot be called: {exc}"
+        return f"cannot be called: {exc}", None
     except Exception as exc:
-        return f"raises {short(exc)}"
+        return f"raises {short(exc)}", None
 
 
 def check_backward(case, fmt, backend, available, grads, proc, report, repro):
@@ -561,12 +571,12 @@ def check_backward(case, fmt, backend, available, grads, proc, report, repro):
     except Exception as exc:
         problem = f"cannot be called: {exc}" if isinstance(exc, CallError) else short(exc)
         for wrt in case.wrts:
-            report.record(case, fmt, "backward:" + ascii_name(wrt), problem, repro)
+            report.record(case, fmt, "backward:" + ascii_name(wrt), (problem, None), repro)
         return
     for wrt in case.wrts:
         key = ascii_name(wrt)
         try:
-            problem = compare(backend.to_numpy(fmt, result[key]), grads[key])
+            outcome = compare(backend.to_numpy(fmt, result[key]), grads[key])
         except Exception as exc:
-            problem = short(exc)
-        report.record(case, fmt, "backward:" + key, problem, repro)
+            outcome = (short(exc), None)
+        report.record(case, fmt, "backward:" + key, outcome, repro)
