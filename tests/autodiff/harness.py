@@ -5,6 +5,21 @@ that has NumPy. It knows the cases (the program files, what to differentiate,
 the random inputs), runs ricci, calls the generated functions by keyword and
 compares them with the oracle each suite computes by automatic
 differentiation of its own, hand-written forward pass.
+
+- A case's `--wrt` names (and `--of`, `--layout`) come from its file's header:
+  `# expect X: …`, `# expect-index X: …`, `# wrt: A B`, `# of: Y`, `# layout: …`.
+- Functions are looked up by their SPEC §4 names (`dL_dW1`, `ds1_dW1`,
+  `backward_L`) and called by keyword from `inspect.signature`: inputs by their
+  ASCII names, scalar symbols as Python floats, `dL_d<Y>` the random upstream
+  gradient of an undefined loss, `h`/`h_prime` for an opaque `h`, and the int
+  sizes (`n_i`, `S`) a parameter without a default asks for; a size with a
+  default is left to the function (read from an argument's shape).
+- A result must have the oracle's shape, be finite and agree to a relative
+  error (max |got − want| / max |want|) of at most 1e-6.
+- `backward_<of>` (`--backward`) must return a dict keyed by exactly the
+  `--wrt` ASCII names. Its checks are skipped, with the reason printed, only
+  when ricci answers "unexpected argument '--backward'" and the environment
+  has no RICCI_REQUIRE_BACKWARD.
 """
 
 import inspect
@@ -457,6 +472,9 @@ class Report:
             print(f"skipped: {self.skip_reason}")
         for label, problem, _ in self.failures:
             print(f"failed: {label}: {problem}")
+        if not any(c["passed"] + c["failed"] + c["known"] for c in self.counts.values()):
+            failed += 1
+            print(f"{self.suite}: nothing was compared")
         print(f"{self.suite}: {'FAILED' if failed else 'ok'} in {seconds:.1f} s")
         return 1 if failed else 0
 
@@ -480,10 +498,15 @@ def run_suite(suite, backend):
     ricci = os.path.abspath(ricci)
     report = Report(suite, ricci)
     script = os.path.relpath(sys.argv[0], ROOT) if os.path.isabs(sys.argv[0]) else sys.argv[0]
+    unknown = set(only) - {c.name for c in cases()}
+    if unknown:
+        print(f"no such case: {', '.join(sorted(unknown))}")
+        return 2
+    shown = os.path.relpath(ricci, ROOT) if ricci.startswith(ROOT + os.sep) else ricci
     for case in cases():
         if only and case.name not in only:
             continue
-        repro_suite = f"{backend.python} {script} {os.path.relpath(ricci, ROOT)} --only {case.name}"
+        repro_suite = f"{backend.python} {script} {shown} --only {case.name}"
         try:
             check_case(case, backend, report, repro_suite)
         except Exception as exc:  # the harness itself: never hide it
