@@ -243,10 +243,10 @@ def in_softmax_ce_002_x300(rng):
 
 
 def in_attention_x300(rng):
-    """Attention scores in the hundreds: P one-hot to machine precision."""
+    """Attention scores in the hundreds (up to ~330): P one-hot to machine precision."""
     v = in_attention(rng)
-    v["Wq"] *= 30
-    v["Wk"] *= 30
+    v["Wq"] *= 20
+    v["Wk"] *= 20
     return v
 
 
