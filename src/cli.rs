@@ -99,6 +99,11 @@ struct DeriveArgs {
     /// The Hessian-vector product with a new input V of X's shape (one --wrt X).
     #[arg(long, value_name = "V")]
     hvp: Option<String>,
+    /// The backward pass as a program: one line per named gradient, each
+    /// reading the ones before it (with --format numpy|torch|jax, one
+    /// function `backward_<of>` returning every requested gradient).
+    #[arg(long, conflicts_with_all = ["hessian", "hvp", "steps"])]
+    backward: bool,
     /// ASCII output only.
     #[arg(long)]
     ascii: bool,
@@ -233,7 +238,15 @@ fn derive(args: &DeriveArgs) -> ExitCode {
     } else {
         Vec::new()
     };
-    print!("{}", render(&derivation, args, style, &checks));
+    let out = if args.backward {
+        match render_backward(&derivation, args, style, &checks) {
+            Ok(out) => out,
+            Err(e) => return report(&name, &source, &e),
+        }
+    } else {
+        render(&derivation, args, style, &checks)
+    };
+    print!("{out}");
     if args.stats {
         print_stats(&derivation, &times);
     }
@@ -295,6 +308,27 @@ fn render(d: &Derivation, args: &DeriveArgs, style: Style, checks: &[(Report, Ju
             serde_json::to_string_pretty(&d.json(style, checks)).expect("JSON values serialise")
         ),
     }
+}
+
+/// The output of `--backward` in the requested format; an error for a
+/// Jacobian (a `--of` of order ≥ 1).
+fn render_backward(
+    d: &Derivation,
+    args: &DeriveArgs,
+    style: Style,
+    checks: &[(Report, Judgement)],
+) -> Result<String, ricci::Error> {
+    Ok(match args.format {
+        Format::Text => d.backward_text(style)?,
+        Format::Latex => d.backward_latex(args.standalone)?,
+        Format::Numpy => d.backward_code(Backend::Numpy)?,
+        Format::Torch => d.backward_code(Backend::Torch)?,
+        Format::Jax => d.backward_code(Backend::Jax)?,
+        Format::Json => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&d.backward_json(style, checks)?).expect("JSON values serialise")
+        ),
+    })
 }
 
 /// `--stats`: the median time, the phases of the last run, and each e-graph run.

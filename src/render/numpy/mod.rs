@@ -20,6 +20,7 @@
 //! range symbol the result reads as a number (`1/K`) is an optional parameter
 //! `K=None`, filled from an argument's shape when one has that axis.
 
+mod backward;
 mod ctx;
 mod einsum;
 mod matrix;
@@ -35,7 +36,7 @@ use self::einsum::np_term;
 use self::matrix::{np_mat, Kind};
 use self::naming::PyNames;
 use self::python::{Block, Py};
-use crate::derive::{Derivation, GradientResult, Lowered};
+use crate::derive::{Backward, Derivation, GradientResult, Lowered};
 use crate::matrix::Mat;
 use crate::syntax::Program;
 use crate::term::{Ix, Name, Term};
@@ -99,7 +100,18 @@ fn translate(m: Option<&Mat>, t: &Term, axes: &[Ix], cx: &mut Ctx) -> Option<Py>
 fn body(lowered: &Lowered, r: &GradientResult, cx: &mut Ctx) -> Body {
     let result = translate(r.gradient_matrix.as_ref(), &r.term, &r.indices, cx);
     let tail = cx.block.take();
-    // Intermediate tensors the result reads, recomputed from their definitions.
+    let mut lines = match forward(lowered, cx) {
+        Ok(lines) => lines,
+        Err(lines) => return Body { lines, result: None },
+    };
+    lines.extend(tail);
+    Body { lines, result }
+}
+
+/// The intermediate tensors the code read so far, recomputed from their
+/// definitions in program order (each once); `Err` with a `raise` line when
+/// one has no spelling.
+fn forward(lowered: &Lowered, cx: &mut Ctx) -> Result<Vec<String>, Vec<String>> {
     let defs = &lowered.definitions;
     let mut needed: Vec<usize> = Vec::new();
     let mut frontier: Vec<Name> = cx.read.iter().cloned().collect();
@@ -129,163 +141,260 @@ fn body(lowered: &Lowered, r: &GradientResult, cx: &mut Ctx) -> Body {
                     "raise NotImplementedError(\"ricci: no {} form for {name}\")",
                     cx.backend.m()
                 ));
-                return Body { lines, result: None };
+                return Err(lines);
             }
         }
     }
-    lines.extend(tail);
-    Body { lines, result }
+    Ok(lines)
 }
 
-/// Every function of a derivation, named distinctly across the program.
+/// A function to write: one result's, or the backward pass.
+#[derive(Clone, Copy)]
+enum Unit<'a> {
+    Result(&'a GradientResult),
+    Backward(&'a Backward),
+}
+
+/// What a function reads: names, sizes, opaque functions (a first pass).
+#[derive(Default)]
+struct Reads {
+    read: BTreeSet<Name>,
+    sizes: BTreeSet<u32>,
+    opaque: BTreeSet<(String, u8)>,
+}
+
+/// The parameters shared by every function of one program, and how each
+/// size is read from them.
+struct Signature {
+    params: Vec<String>,
+    resolved: HashMap<u32, String>,
+    /// `if K is None: K = X.shape[0]` lines.
+    fill: Vec<String>,
+    dtype: String,
+}
+
+/// Writes one program's functions, all with one [`Signature`].
+struct Writer<'a> {
+    program: &'a Program,
+    lowered: &'a Lowered,
+    names: PyNames,
+    of: &'a str,
+    backend: Backend,
+}
+
+impl<'a> Writer<'a> {
+    fn ctx<'c>(&'c self, indices: &'c [Ix], resolved: HashMap<u32, String>, dtype: String) -> Ctx<'c> {
+        Ctx {
+            backend: self.backend,
+            names: &self.names,
+            program: self.program,
+            result_indices: indices,
+            sizes: BTreeSet::new(),
+            resolved,
+            dtype,
+            opaque: BTreeSet::new(),
+            read: BTreeSet::new(),
+            block: Block::default(),
+        }
+    }
+
+    /// The body of `unit`, its lines and its returned expression.
+    fn body(&self, unit: Unit, resolved: HashMap<u32, String>, dtype: String) -> (Body, Reads) {
+        let (b, cx) = match unit {
+            Unit::Result(r) => {
+                let mut cx = self.ctx(&r.indices, resolved, dtype);
+                (body(self.lowered, r, &mut cx), cx)
+            }
+            Unit::Backward(bw) => {
+                let mut cx = self.ctx(&[], resolved, dtype);
+                let b = self::backward::body(self.lowered, self.of, bw, &mut cx);
+                (b, cx)
+            }
+        };
+        let reads = Reads {
+            read: cx.read,
+            sizes: cx.sizes,
+            opaque: cx.opaque,
+        };
+        (b, reads)
+    }
+
+    /// The one parameter list of every function in `units`: the inputs,
+    /// scalar symbols, given upstream gradients and opaque functions any of
+    /// them reads, then the sizes no argument array gives.
+    fn signature(&self, units: &[Unit]) -> Signature {
+        let (program, lowered, names) = (self.program, self.lowered, &self.names);
+        let dims = &lowered.dims;
+        let defined: Vec<&str> = lowered.definitions.iter().map(|(n, _, _)| &**n).collect();
+        let loss_defined = defined.contains(&self.of);
+        // The axes of every array that can be an argument: inputs and upstream gradients.
+        let mut arrays: HashMap<String, Vec<u32>> = HashMap::new();
+        for (name, info) in &program.tensors {
+            if info.order > 0 && !defined.contains(&name.as_str()) {
+                let axes = (0..info.order).map(|k| dims.axis(name, k)).collect();
+                arrays.insert(names.name(name), axes);
+            }
+        }
+        if !loss_defined {
+            for out in program.outputs() {
+                let order = lowered.orders.get(out).copied().unwrap_or(0);
+                let axes = (0..order).map(|k| dims.axis(out, k)).collect();
+                arrays.insert(names.grad(self.of, out), axes);
+            }
+        }
+        let mut all = Reads::default();
+        for unit in units {
+            let (_, r) = self.body(*unit, HashMap::new(), "torch.float64".into());
+            all.read.extend(r.read);
+            all.sizes.extend(r.sizes);
+            all.opaque.extend(r.opaque);
+        }
+        // Inputs, scalar symbols, upstream gradients, opaque functions, sizes.
+        let mut inputs: Vec<String> = Vec::new();
+        let mut scalars: Vec<String> = Vec::new();
+        let mut grads: Vec<String> = Vec::new();
+        let range_symbols: BTreeSet<&String> = program.ranges.values().collect();
+        for name in program_order(program) {
+            if !all.read.contains(&Name::Tensor(name.as_str().into())) || defined.contains(&name.as_str()) {
+                continue;
+            }
+            let order = lowered.orders.get(&name).copied().unwrap_or(0);
+            if order == 0 || range_symbols.contains(&name) {
+                scalars.push(names.name(&name));
+            } else {
+                inputs.push(names.name(&name));
+            }
+        }
+        for n in &all.read {
+            match n {
+                // a given gradient (the backward pass's own are its locals)
+                Name::Grad { of, wrt } => grads.push(names.grad(of, wrt)),
+                Name::Tensor(t) if !program.tensors.contains_key(&**t) => scalars.push(names.name(t)),
+                _ => {}
+            }
+        }
+        let mut params: Vec<String> = Vec::new();
+        let add = |params: &mut Vec<String>, p: String| {
+            if !params.contains(&p) {
+                params.push(p);
+            }
+        };
+        for p in inputs.into_iter().chain(scalars).chain(grads) {
+            add(&mut params, p);
+        }
+        for (name, _) in &all.opaque {
+            add(&mut params, names.opaque(name, 0));
+            add(&mut params, names.opaque(name, 1));
+        }
+        for (name, primes) in &all.opaque {
+            add(&mut params, names.opaque(name, *primes));
+        }
+        // An argument array's axis, in parameter order.
+        let from_shape = |params: &[String], dim: u32| {
+            params.iter().find_map(|p| {
+                let k = arrays.get(p)?.iter().position(|a| *a == dim)?;
+                Some(format!("{p}.shape[{k}]"))
+            })
+        };
+        let mut resolved: HashMap<u32, String> = HashMap::new();
+        for &dim in &all.sizes {
+            let value = from_shape(&params, dim).unwrap_or_else(|| {
+                let name = names.size(dim);
+                add(&mut params, name.clone());
+                name
+            });
+            resolved.insert(dim, value);
+        }
+        // A range symbol read as a number that an argument's shape gives is optional: `K=None`.
+        let mut fill = Vec::new();
+        let mut optional = Vec::new();
+        let arguments = params.clone();
+        params.retain(|p| {
+            let dim = dims
+                .classes()
+                .find(|c| dims.range_of(*c).is_some_and(|r| names.name(r) == *p));
+            match dim.and_then(|d| from_shape(&arguments, d)) {
+                Some(e) if !resolved.values().any(|v| v == p) => {
+                    fill.push(format!("if {p} is None:\n        {p} = {e}"));
+                    optional.push(format!("{p}=None"));
+                    false
+                }
+                _ => true,
+            }
+        });
+        let dtype = params
+            .iter()
+            .find(|p| arrays.contains_key(*p))
+            .map(|a| format!("{a}.dtype"))
+            .unwrap_or_else(|| "torch.float64".into());
+        params.extend(optional);
+        Signature {
+            params,
+            resolved,
+            fill,
+            dtype,
+        }
+    }
+
+    /// One function, with the program's signature.
+    fn function(&self, unit: Unit, sig: &Signature) -> String {
+        let (b, _) = self.body(unit, sig.resolved.clone(), sig.dtype.clone());
+        let name = match unit {
+            Unit::Result(r) => self.names.function(self.of, &r.name, r.kind),
+            Unit::Backward(_) => self.names.backward(self.of),
+        };
+        let mut out = format!("def {name}({}):\n", sig.params.join(", "));
+        let mut imported = BTreeSet::new();
+        for line in sig.fill.iter().chain(&b.lines) {
+            if line.starts_with("import ") && !imported.insert(line) {
+                continue;
+            }
+            out.push_str(&format!("    {line}\n"));
+        }
+        match b.result {
+            Some(e) => out.push_str(&format!("    return {}\n", e.text)),
+            None if b.lines.last().is_some_and(|l| l.starts_with("raise")) => {}
+            None => out.push_str(&format!(
+                "    raise NotImplementedError(\"ricci: no {} form for this result\")\n",
+                self.backend.m()
+            )),
+        }
+        out
+    }
+}
+
+/// Every function of a derivation, named distinctly across the program and
+/// taking the same parameters in the same order.
 pub fn functions(derivation: &Derivation, backend: Backend) -> Vec<String> {
+    program_functions(derivation, backend, None).0
+}
+
+/// The per-result functions and, given the backward pass, `backward_<of>`:
+/// one signature for all of them.
+pub(crate) fn program_functions(
+    derivation: &Derivation,
+    backend: Backend,
+    backward: Option<&Backward>,
+) -> (Vec<String>, Option<String>) {
     let (program, lowered) = (&*derivation.program, &*derivation.lowered);
-    let names = PyNames::new(program, lowered, &derivation.of);
-    derivation
+    let w = Writer {
+        program,
+        lowered,
+        names: PyNames::new(program, lowered, &derivation.of),
+        of: &derivation.of,
+        backend,
+    };
+    let mut units: Vec<Unit> = derivation.results.iter().map(Unit::Result).collect();
+    if let Some(b) = backward {
+        units.push(Unit::Backward(b));
+    }
+    let sig = w.signature(&units);
+    let results = derivation
         .results
         .iter()
-        .map(|r| function_named(program, lowered, &names, &derivation.of, r, backend))
-        .collect()
-}
-
-fn function_named(
-    program: &Program,
-    lowered: &Lowered,
-    names: &PyNames,
-    of: &str,
-    r: &GradientResult,
-    backend: Backend,
-) -> String {
-    let dims = &lowered.dims;
-    let defined: Vec<&str> = lowered.definitions.iter().map(|(n, _, _)| &**n).collect();
-    // The axes of every array that can be an argument: inputs and upstream gradients.
-    let mut arrays: HashMap<String, Vec<u32>> = HashMap::new();
-    for (name, info) in &program.tensors {
-        if info.order > 0 && !defined.contains(&name.as_str()) {
-            let axes = (0..info.order).map(|k| dims.axis(name, k)).collect();
-            arrays.insert(names.name(name), axes);
-        }
-    }
-    if !defined.contains(&of) {
-        for out in program.outputs() {
-            let order = lowered.orders.get(out).copied().unwrap_or(0);
-            let axes = (0..order).map(|k| dims.axis(out, k)).collect();
-            arrays.insert(names.grad(of, out), axes);
-        }
-    }
-    let new_ctx = |resolved: HashMap<u32, String>, dtype: String| Ctx {
-        backend,
-        names,
-        program,
-        result_indices: &r.indices,
-        sizes: BTreeSet::new(),
-        resolved,
-        dtype,
-        opaque: BTreeSet::new(),
-        read: BTreeSet::new(),
-        block: Block::default(),
-    };
-    // First pass: what the function reads and which sizes it needs.
-    let mut cx = new_ctx(HashMap::new(), "torch.float64".into());
-    body(lowered, r, &mut cx);
-    // Parameters: inputs, scalar symbols, upstream gradients, opaque functions, sizes.
-    let mut inputs: Vec<String> = Vec::new();
-    let mut scalars: Vec<String> = Vec::new();
-    let mut grads: Vec<String> = Vec::new();
-    let range_symbols: BTreeSet<&String> = program.ranges.values().collect();
-    for name in program_order(program) {
-        if !cx.read.contains(&Name::Tensor(name.as_str().into())) || defined.contains(&name.as_str()) {
-            continue;
-        }
-        let order = lowered.orders.get(&name).copied().unwrap_or(0);
-        if order == 0 || range_symbols.contains(&name) {
-            scalars.push(names.name(&name));
-        } else {
-            inputs.push(names.name(&name));
-        }
-    }
-    for n in &cx.read {
-        match n {
-            Name::Grad { of, wrt } => grads.push(names.grad(of, wrt)),
-            Name::Tensor(t) if !program.tensors.contains_key(&**t) => scalars.push(names.name(t)),
-            _ => {}
-        }
-    }
-    let mut params: Vec<String> = Vec::new();
-    let add = |params: &mut Vec<String>, p: String| {
-        if !params.contains(&p) {
-            params.push(p);
-        }
-    };
-    for p in inputs.into_iter().chain(scalars).chain(grads) {
-        add(&mut params, p);
-    }
-    for (name, _) in &cx.opaque {
-        add(&mut params, names.opaque(name, 0));
-        add(&mut params, names.opaque(name, 1));
-    }
-    for (name, primes) in &cx.opaque {
-        add(&mut params, names.opaque(name, *primes));
-    }
-    // An argument array's axis, in parameter order.
-    let from_shape = |params: &[String], dim: u32| {
-        params.iter().find_map(|p| {
-            let k = arrays.get(p)?.iter().position(|a| *a == dim)?;
-            Some(format!("{p}.shape[{k}]"))
-        })
-    };
-    let mut resolved: HashMap<u32, String> = HashMap::new();
-    for &dim in &cx.sizes {
-        let value = from_shape(&params, dim).unwrap_or_else(|| {
-            let name = names.size(dim);
-            add(&mut params, name.clone());
-            name
-        });
-        resolved.insert(dim, value);
-    }
-    // A range symbol read as a number that an argument's shape gives is optional: `K=None`.
-    let mut fill = Vec::new();
-    let mut optional = Vec::new();
-    let arguments = params.clone();
-    params.retain(|p| {
-        let dim = dims
-            .classes()
-            .find(|c| dims.range_of(*c).is_some_and(|r| names.name(r) == *p));
-        match dim.and_then(|d| from_shape(&arguments, d)) {
-            Some(e) if !resolved.values().any(|v| v == p) => {
-                fill.push(format!("if {p} is None:\n        {p} = {e}"));
-                optional.push(format!("{p}=None"));
-                false
-            }
-            _ => true,
-        }
-    });
-    let dtype = params
-        .iter()
-        .find(|p| arrays.contains_key(*p))
-        .map(|a| format!("{a}.dtype"))
-        .unwrap_or_else(|| "torch.float64".into());
-    // Second pass, with every size and the dtype known.
-    let mut cx = new_ctx(resolved, dtype);
-    let b = body(lowered, r, &mut cx);
-    params.extend(optional);
-    let mut out = format!("def {}({}):\n", names.function(of, &r.name, r.kind), params.join(", "));
-    let mut imported = BTreeSet::new();
-    for line in fill.iter().chain(&b.lines) {
-        if line.starts_with("import ") && !imported.insert(line) {
-            continue;
-        }
-        out.push_str(&format!("    {line}\n"));
-    }
-    match b.result {
-        Some(e) => out.push_str(&format!("    return {}\n", e.text)),
-        None if b.lines.last().is_some_and(|l| l.starts_with("raise")) => {}
-        None => out.push_str(&format!(
-            "    raise NotImplementedError(\"ricci: no {} form for this result\")\n",
-            backend.m()
-        )),
-    }
-    out
+        .map(|r| w.function(Unit::Result(r), &sig))
+        .collect();
+    (results, backward.map(|b| w.function(Unit::Backward(b), &sig)))
 }
 
 fn collect(t: &Term, out: &mut Vec<Name>) {

@@ -1,0 +1,200 @@
+//! The backward pass as a program (SPEC §2, `--backward`): one line per named
+//! gradient on the way from the loss to the requested tensors, each reading
+//! the lines before it by name, read from the derivation's one reverse pass.
+//!
+//! - **Which lines.** Every tensor whose gradient the reverse pass derived (the
+//!   loss's own, 1, and the given gradients of an undefined loss's outputs are
+//!   not lines), and every requested tensor (one the loss does not depend on
+//!   gets the line `= 0`). A line that is not requested and whose gradient is 0
+//!   is dropped: nothing reads it.
+//! - **Order.** Reverse program order: a defined tensor's line at its
+//!   definition, counted from the last; an input's line right after the line
+//!   of the earliest definition that reads it (the last of its consumers to be
+//!   finished), inputs of one consumer in `--wrt` order. So `∂L/∂W⁽²⁾` comes
+//!   right after `∂L/∂s⁽²⁾`, as a framework's backward computes it.
+//! - **Folding.** A gradient that is just another one (`ŷ = s⁽²⁾` gives
+//!   `∂L/∂s⁽²⁾ = ∂L/∂ŷ`, the same indices in the same order) is not a line
+//!   unless it was requested: the lines after it read `∂L/∂ŷ` in its place.
+//! - **Form.** Each line's matrix form in gradient layout (`∂L/∂W` has `W`'s
+//!   shape, whatever `--layout` says, since the lines read each other), or its
+//!   index form when it has none.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use super::{matrix_forms, Derivation, Kind, Layout, Request};
+use crate::diagnostic::Diagnostic;
+use crate::matrix::Mat;
+use crate::syntax::ast::Span;
+use crate::term::{Ix, Name, Term};
+
+/// One line of the backward pass: `∂L/∂T = …`.
+#[derive(Clone, Debug)]
+pub(crate) struct Line {
+    /// The tensor `T` (canonical name).
+    pub name: String,
+    /// The gradient's free indices, one per axis of `T`.
+    pub indices: Vec<Ix>,
+    /// The index form, reading the earlier lines as named gradients.
+    pub term: Term,
+    /// The matrix form to show (gradient layout; a vector as a row where
+    /// that reads better), if there is one.
+    pub matrix: Option<Mat>,
+    /// The matrix form in gradient layout (what the code evaluates).
+    pub gradient_matrix: Option<Mat>,
+    /// The range symbol of each axis, where declared.
+    pub shape: Vec<Option<String>>,
+}
+
+/// The backward pass of a derivation, as plain data.
+#[derive(Clone, Debug)]
+pub(crate) struct Backward {
+    /// The lines, in the order they are computed.
+    pub lines: Vec<Line>,
+    /// Folded gradients: `T` → the tensor whose gradient stands for `T`'s.
+    #[allow(dead_code)]
+    pub folded: Vec<(String, String)>,
+    /// The requested tensors (canonical names), in `--wrt` order.
+    pub requested: Vec<String>,
+}
+
+/// The backward pass of `d`, from its one reverse pass; an error for a
+/// Jacobian, a Hessian or an HVP (a backward pass is that of a scalar loss).
+pub(crate) fn backward(d: &Derivation) -> Result<Backward, Diagnostic> {
+    if let Some(r) = d.results.iter().find(|r| r.kind != Kind::Gradient) {
+        let what = match r.kind {
+            Kind::Jacobian => format!("--of {} is a tensor of order ≥ 1: its derivative is a Jacobian", d.of),
+            Kind::Hessian => "--hessian asks for second derivatives".to_string(),
+            _ => "--hvp asks for a Hessian-vector product".to_string(),
+        };
+        return Err(Diagnostic::new(
+            Span::new(0, 0),
+            format!("--backward is the backward pass of a scalar loss, and {what}"),
+            "",
+        )
+        .with_help("drop --backward, or differentiate a scalar loss (`--of L`) without --hessian or --hvp"));
+    }
+    let r = &*d.reverse;
+    let lowered = &*d.lowered;
+    let of = d.of.as_str();
+    let position = |t: &str| lowered.definitions.iter().position(|(n, _, _)| **n == *t);
+    // Requested tensors, in --wrt order.
+    let requested: Vec<(String, String)> = d.results.iter().map(|x| (x.name.clone(), x.wrt.clone())).collect();
+    let wrt_of = |t: &str| requested.iter().find(|(n, _)| n == t).map(|(_, w)| w.clone());
+    let rank = |t: &str| requested.iter().position(|(n, _)| n == t).unwrap_or(usize::MAX);
+    // Candidate lines: derived gradients and requested tensors.
+    let mut names: Vec<String> = r
+        .finished
+        .keys()
+        .filter(|t| r.contributions.contains_key(*t) && *t != of)
+        .cloned()
+        .collect();
+    for (n, _) in &requested {
+        if !names.contains(n) {
+            names.push(n.clone());
+        }
+    }
+    // A sort key, descending: a definition at p is 2p+1; an input read first
+    // by the definition at p is 2p (right after it); an unread input is last.
+    let key = |t: &str| -> i64 {
+        match position(t) {
+            Some(p) => 2 * p as i64 + 1,
+            None => r
+                .contributions
+                .get(t)
+                .into_iter()
+                .flatten()
+                .filter_map(|c| position(&c.consumer))
+                .min()
+                .map_or(-1, |p| 2 * p as i64),
+        }
+    };
+    names.sort_by(|a, b| key(b).cmp(&key(a)).then(rank(a).cmp(&rank(b))).then(a.cmp(b)));
+    let request = Request {
+        layout: Layout::Gradient,
+        ..d.request.clone()
+    };
+    let dims = &lowered.dims;
+    let mut folds: HashMap<String, String> = HashMap::new();
+    let mut folded = Vec::new();
+    let mut lines = Vec::new();
+    for name in names {
+        let own = r.params.get(&name).cloned().unwrap_or_default();
+        let indices: Vec<Ix> = if r.params.contains_key(&name) {
+            own
+        } else {
+            // not read by the loss: the result's indices (gradient 0)
+            d.results
+                .iter()
+                .find(|x| x.name == name)
+                .map(|x| x.indices.clone())
+                .unwrap_or_default()
+        };
+        let term = match r.finished.get(&name) {
+            Some((g, _)) => rename_grads(g, &folds),
+            None => Term::zero(),
+        };
+        if wrt_of(&name).is_none() {
+            if term.is_zero() {
+                continue;
+            }
+            if let Term::Var(Name::Grad { of: o, wrt: other }, ix) = &term {
+                if **o == *of && *ix == indices {
+                    folds.insert(name.clone(), other.to_string());
+                    folded.push((name, other.to_string()));
+                    continue;
+                }
+            }
+        }
+        let order = lowered.orders.get(&name).copied().unwrap_or(indices.len());
+        let shape = (0..order)
+            .map(|k| dims.range_of(dims.axis(&name, k)).map(str::to_string))
+            .collect();
+        let (gradient_matrix, matrix) = if term.is_zero() {
+            (None, None)
+        } else {
+            let (g, shown, _) = matrix_forms(&term, &indices, &request);
+            (g, shown)
+        };
+        lines.push(Line {
+            name,
+            indices,
+            term,
+            matrix,
+            gradient_matrix,
+            shape,
+        });
+    }
+    let requested = requested.into_iter().map(|(n, _)| n).collect();
+    Ok(Backward {
+        lines,
+        folded,
+        requested,
+    })
+}
+
+/// `t` with each folded named gradient replaced by the one it stands for.
+fn rename_grads(t: &Term, folds: &HashMap<String, String>) -> Term {
+    if folds.is_empty() {
+        return t.clone();
+    }
+    let go = |x: &Term| rename_grads(x, folds);
+    match t {
+        Term::Var(Name::Grad { of, wrt }, ix) => match folds.get(&**wrt) {
+            Some(other) => Term::Var(
+                Name::Grad {
+                    of: of.clone(),
+                    wrt: Rc::from(other.as_str()),
+                },
+                ix.clone(),
+            ),
+            None => t.clone(),
+        },
+        Term::Var(..) | Term::Num(_) | Term::Pi | Term::Delta(..) => t.clone(),
+        Term::Add(ts) => Term::Add(ts.iter().map(go).collect()),
+        Term::Mul(ts) => Term::Mul(ts.iter().map(go).collect()),
+        Term::Pow(b, e) => Term::Pow(Box::new(go(b)), e.clone()),
+        Term::Fn(f, b) => Term::Fn(f.clone(), Box::new(go(b))),
+        Term::Sum(ix, b) => Term::Sum(ix.clone(), Box::new(go(b))),
+    }
+}
