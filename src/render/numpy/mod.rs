@@ -1,13 +1,24 @@
-//! `--format numpy` and `--format torch` (SPEC §4): one Python function per
-//! result, written from the matrix form with NumPy operators (`numpy/matrix.rs`); a
-//! result with no matrix form is written with `np.einsum` (`numpy/einsum.rs`). The
-//! function first recomputes the intermediate tensors it reads.
+//! `--format numpy`, `--format torch` and `--format jax` (SPEC §4): one Python
+//! function per result, written from the matrix form with NumPy operators
+//! (`numpy/matrix.rs`); a result with no matrix form is written with
+//! `np.einsum` (`numpy/einsum.rs`). The function first recomputes the
+//! intermediate tensors it reads. With `--backward`, one function
+//! `backward_<of>` instead (`numpy/backward.rs`).
 //!
 //! Names are distinct and deterministic across one program's functions (the
 //! rule is in `numpy/naming.rs`, and in the README). Operators get only the parentheses Python needs, and
 //! an expression too deeply nested or too long for Python's parser is cut into
 //! temporaries (`_t1 = …`), so a product chain of any length compiles
 //! (`numpy/python.rs`).
+//!
+//! Parameters: every function printed together (each result's, and
+//! `backward_<of>`) takes the same parameters in the same order, so that one
+//! call's arguments fit them all: the union of what any of them reads — the
+//! inputs in program order, then scalar symbols, given upstream gradients
+//! (`dL_dY`), each opaque function `h` with `h_prime` (and higher
+//! derivatives), then the `int` sizes, then the optional range symbols
+//! (`K=None`). A function may so take an argument it does not read (`dL_db`
+//! takes `X` when `dL_dW` reads it).
 //!
 //! Sizes: a size the code needs (`np.ones(n)`, `np.eye(n)`, a count `n_n` in
 //! the index form) is read from the shape of an argument array that has that
@@ -16,8 +27,8 @@
 //! read — is an `int` parameter, named after the range symbol (`N`) or after the
 //! program's index over that axis (`n_i`), never after an index that appears
 //! only in ricci's printed result. The `--wrt` tensor is not made a parameter
-//! for its shape alone: a function's parameters are what its result reads. A
-//! range symbol the result reads as a number (`1/K`) is an optional parameter
+//! for its shape alone: the parameters are what the functions read. A
+//! range symbol read as a number (`1/K`) is an optional parameter
 //! `K=None`, filled from an argument's shape when one has that axis.
 
 mod backward;
