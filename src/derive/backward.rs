@@ -110,14 +110,9 @@ pub(crate) fn backward(d: &Derivation) -> Result<Backward, Diagnostic> {
         }
     };
     names.sort_by(|a, b| key(b).cmp(&key(a)).then(rank(a).cmp(&rank(b))).then(a.cmp(b)));
-    let request = Request {
-        layout: Layout::Gradient,
-        ..d.request.clone()
-    };
-    let dims = &lowered.dims;
     let mut folds: HashMap<String, String> = HashMap::new();
     let mut folded = Vec::new();
-    let mut lines = Vec::new();
+    let mut lines: Vec<Draft> = Vec::new();
     for name in names {
         let own = r.params.get(&name).cloned().unwrap_or_default();
         let indices: Vec<Ix> = if r.params.contains_key(&name) {
@@ -134,7 +129,8 @@ pub(crate) fn backward(d: &Derivation) -> Result<Backward, Diagnostic> {
             Some((g, _)) => rename_grads(g, &folds),
             None => Term::zero(),
         };
-        if wrt_of(&name).is_none() {
+        let requested = wrt_of(&name).is_some();
+        if !requested {
             if term.is_zero() {
                 continue;
             }
@@ -146,31 +142,128 @@ pub(crate) fn backward(d: &Derivation) -> Result<Backward, Diagnostic> {
                 }
             }
         }
-        let order = lowered.orders.get(&name).copied().unwrap_or(indices.len());
-        let shape = (0..order)
-            .map(|k| dims.range_of(dims.axis(&name, k)).map(str::to_string))
-            .collect();
-        let (gradient_matrix, matrix) = if term.is_zero() {
-            (None, None)
-        } else {
-            let (g, shown, _) = matrix_forms(&term, &indices, &request);
-            (g, shown)
-        };
-        lines.push(Line {
+        lines.push(Draft {
             name,
             indices,
             term,
-            matrix,
-            gradient_matrix,
-            shape,
+            requested,
         });
     }
+    inline_single_readers(&mut lines, of, lowered);
+    let request = Request {
+        layout: Layout::Gradient,
+        ..d.request.clone()
+    };
+    let dims = &lowered.dims;
+    let lines = lines
+        .into_iter()
+        .map(|l| {
+            let order = lowered.orders.get(&l.name).copied().unwrap_or(l.indices.len());
+            let shape = (0..order)
+                .map(|k| dims.range_of(dims.axis(&l.name, k)).map(str::to_string))
+                .collect();
+            let (gradient_matrix, matrix) = if l.term.is_zero() {
+                (None, None)
+            } else {
+                let (g, shown, _) = matrix_forms(&l.term, &l.indices, &request);
+                (g, shown)
+            };
+            Line {
+                name: l.name,
+                indices: l.indices,
+                term: l.term,
+                matrix,
+                gradient_matrix,
+                shape,
+            }
+        })
+        .collect();
     let requested = requested.into_iter().map(|(n, _)| n).collect();
     Ok(Backward {
         lines,
         folded,
         requested,
     })
+}
+
+/// A line before its matrix form is found.
+struct Draft {
+    name: String,
+    indices: Vec<Ix>,
+    term: Term,
+    requested: bool,
+}
+
+/// The names of the named gradients `t` reads, with repeats.
+fn grads_read(t: &Term, out: &mut Vec<String>) {
+    match t {
+        Term::Var(Name::Grad { wrt, .. }, _) => out.push(wrt.to_string()),
+        Term::Var(..) | Term::Num(_) | Term::Pi | Term::Delta(..) => {}
+        Term::Add(ts) | Term::Mul(ts) => ts.iter().for_each(|x| grads_read(x, out)),
+        Term::Pow(b, _) | Term::Fn(_, b) | Term::Sum(_, b) => grads_read(b, out),
+    }
+}
+
+/// A line that is the only reader of an earlier, unrequested line reads its
+/// form instead of its name where that simplifies to a term no larger: the
+/// softmax's `∂L/∂Z = P ⊙ (∂L/∂P − …)` with `∂L/∂P = −1/S T ⊘ P` becomes
+/// `1/S (P − T)` (SPEC §4: no division by a tensor that can underflow where
+/// an equivalent form has none). A line no other line reads any more, and
+/// that was not requested, is then dropped.
+fn inline_single_readers(lines: &mut Vec<Draft>, of: &str, lowered: &super::Lowered) {
+    let position: HashMap<String, usize> = lines.iter().enumerate().map(|(k, l)| (l.name.clone(), k)).collect();
+    let mut readers: HashMap<String, usize> = HashMap::new();
+    let count = |t: &Term, readers: &mut HashMap<String, usize>, delta: isize| {
+        let mut names = Vec::new();
+        grads_read(t, &mut names);
+        names.sort();
+        names.dedup();
+        for n in names {
+            let c = readers.entry(n).or_insert(0);
+            *c = (*c as isize + delta).max(0) as usize;
+        }
+    };
+    for l in lines.iter() {
+        count(&l.term, &mut readers, 1);
+    }
+    for k in 0..lines.len() {
+        let mut names = Vec::new();
+        grads_read(&lines[k].term, &mut names);
+        names.sort();
+        names.dedup();
+        for x in names {
+            let Some(&at) = position.get(&x) else { continue };
+            if at >= k || lines[at].requested || readers.get(&x) != Some(&1) {
+                continue;
+            }
+            let (params, body) = (lines[at].indices.clone(), lines[at].term.clone());
+            let expanded = lines[k].term.renamed(&mut Vec::new(), false, &mut |n, ix| match n {
+                Name::Grad { of: o, wrt } if **o == *of && **wrt == *x => {
+                    let mut map: Vec<(Ix, Ix)> = params.iter().cloned().zip(ix).collect();
+                    body.renamed(&mut map, true, &mut |n, ix| Term::Var(n.clone(), ix))
+                }
+                _ => Term::Var(n.clone(), ix),
+            });
+            let (simpler, _) = crate::simplify::simplify(&expanded, &lowered.env);
+            if simpler.size() <= lines[k].term.size() {
+                count(&lines[k].term, &mut readers, -1);
+                count(&simpler, &mut readers, 1);
+                lines[k].term = simpler;
+            }
+        }
+    }
+    // Lines nothing reads any more, last first (dropping one may free another).
+    for k in (0..lines.len()).rev() {
+        let l = &lines[k];
+        if !l.requested && readers.get(&l.name).copied().unwrap_or(0) == 0 {
+            let t = l.term.clone();
+            count(&t, &mut readers, -1);
+            lines[k].term = Term::zero();
+            lines[k].requested = false;
+            lines[k].name.clear();
+        }
+    }
+    lines.retain(|l| !l.name.is_empty());
 }
 
 /// `t` with each folded named gradient replaced by the one it stands for.
