@@ -76,6 +76,19 @@ impl Program {
         crate::derive::derive(&self.0, &request).map_err(Error::Request)
     }
 
+    /// Differentiates the program for its backward pass only (`--backward`
+    /// with `--format text|latex|numpy|torch|jax`): the reverse pass runs
+    /// once and the requested gradients are not composed, so the cost grows
+    /// linearly with the program. The derivation has no `results`; read it
+    /// with the `backward_*` methods ([`Derivation::backward_text`], …). A
+    /// Jacobian, a Hessian or an HVP is an error.
+    pub fn derive_backward(&self, request: &Request) -> Result<Derivation, Error> {
+        let mut request = request.clone();
+        request.of = canonical_name(&request.of);
+        request.dedup_wrt();
+        crate::derive::derive_backward(&self.0, &request).map_err(Error::Request)
+    }
+
     /// Every tensor and scalar name the program reads or defines (not
     /// functions), in order of their names.
     pub fn tensors(&self) -> impl Iterator<Item = &str> {

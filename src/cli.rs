@@ -227,7 +227,9 @@ fn derive(args: &DeriveArgs) -> ExitCode {
         Err(e) => return report(&name, &source, &e),
     };
     note_opaque(&program);
-    let (derivation, times) = match timed(&program, &request, args.repeat) {
+    // --backward without JSON or --check needs the reverse pass only
+    let backward_only = args.backward && args.format != Format::Json && !args.check;
+    let (derivation, times) = match timed(&program, &request, args.repeat, backward_only) {
         Ok(x) => x,
         Err(e) => return report(&name, &source, &e),
     };
@@ -279,15 +281,31 @@ fn request(args: &DeriveArgs) -> Request {
 
 /// Derives `repeat` times and returns the last derivation with the time of
 /// each run; with several, the first (which compiles the rule tables) is left out.
-fn timed(program: &Program, request: &Request, repeat: u32) -> Result<(Derivation, Vec<Duration>), ricci::Error> {
+/// With `backward_only`, the derivation is [`Program::derive_backward`]'s and
+/// each run includes making the backward pass.
+fn timed(
+    program: &Program,
+    request: &Request,
+    repeat: u32,
+    backward_only: bool,
+) -> Result<(Derivation, Vec<Duration>), ricci::Error> {
+    let once = || -> Result<Derivation, ricci::Error> {
+        if backward_only {
+            let d = program.derive_backward(request)?;
+            d.backward_lines(Style::Unicode)?;
+            Ok(d)
+        } else {
+            program.derive(request)
+        }
+    };
     let mut times = Vec::new();
     for _ in 1..repeat {
         let started = Instant::now();
-        let _ = program.derive(request);
+        let _ = once();
         times.push(started.elapsed());
     }
     let started = Instant::now();
-    let derivation = program.derive(request)?;
+    let derivation = once()?;
     times.push(started.elapsed());
     if times.len() > 1 {
         times.remove(0);

@@ -22,7 +22,7 @@
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use super::{matrix_forms, Derivation, Kind, Layout, Request};
+use super::{canonical_name, matrix_forms, Derivation, Kind, Layout, Request};
 use crate::diagnostic::Diagnostic;
 use crate::matrix::Mat;
 use crate::syntax::ast::Span;
@@ -61,25 +61,15 @@ pub(crate) struct Backward {
 /// The backward pass of `d`, from its one reverse pass; an error for a
 /// Jacobian, a Hessian or an HVP (a backward pass is that of a scalar loss).
 pub(crate) fn backward(d: &Derivation) -> Result<Backward, Diagnostic> {
-    if let Some(r) = d.results.iter().find(|r| r.kind != Kind::Gradient) {
-        let what = match r.kind {
-            Kind::Jacobian => format!("--of {} is a tensor of order ≥ 1: its derivative is a Jacobian", d.of),
-            Kind::Hessian => "--hessian asks for second derivatives".to_string(),
-            _ => "--hvp asks for a Hessian-vector product".to_string(),
-        };
-        return Err(Diagnostic::new(
-            Span::new(0, 0),
-            format!("--backward is the backward pass of a scalar loss, and {what}"),
-            "",
-        )
-        .with_help("drop --backward, or differentiate a scalar loss (`--of L`) without --hessian or --hvp"));
+    if d.kind != Kind::Gradient {
+        return Err(not_a_gradient(d.kind, &d.of));
     }
     let r = &*d.reverse;
     let lowered = &*d.lowered;
     let of = d.of.as_str();
     let position = |t: &str| lowered.definitions.iter().position(|(n, _, _)| **n == *t);
     // Requested tensors, in --wrt order.
-    let requested: Vec<(String, String)> = d.results.iter().map(|x| (x.name.clone(), x.wrt.clone())).collect();
+    let requested: Vec<(String, String)> = d.request.wrt.iter().map(|w| (canonical_name(w), w.clone())).collect();
     let wrt_of = |t: &str| requested.iter().find(|(n, _)| n == t).map(|(_, w)| w.clone());
     let rank = |t: &str| requested.iter().position(|(n, _)| n == t).unwrap_or(usize::MAX);
     // Candidate lines: derived gradients and requested tensors.
@@ -118,12 +108,13 @@ pub(crate) fn backward(d: &Derivation) -> Result<Backward, Diagnostic> {
         let indices: Vec<Ix> = if r.params.contains_key(&name) {
             own
         } else {
-            // not read by the loss: the result's indices (gradient 0)
-            d.results
-                .iter()
-                .find(|x| x.name == name)
-                .map(|x| x.indices.clone())
-                .unwrap_or_default()
+            // not read by the loss (gradient 0): fresh indices of its axes
+            let order = lowered.orders.get(&name).copied().unwrap_or(0);
+            super::reverse::result_indices(order)
+                .into_iter()
+                .enumerate()
+                .map(|(k, n)| Ix::fresh(n, lowered.dims.axis(&name, k)))
+                .collect()
         };
         let term = match r.finished.get(&name) {
             Some((g, _)) => rename_grads(g, &folds),
@@ -184,6 +175,21 @@ pub(crate) fn backward(d: &Derivation) -> Result<Backward, Diagnostic> {
         folded,
         requested,
     })
+}
+
+/// Why a Jacobian, a Hessian or an HVP has no backward pass.
+pub(crate) fn not_a_gradient(kind: Kind, of: &str) -> Diagnostic {
+    let what = match kind {
+        Kind::Jacobian => format!("--of {of} is a tensor of order ≥ 1: its derivative is a Jacobian"),
+        Kind::Hessian => "--hessian asks for second derivatives".to_string(),
+        _ => "--hvp asks for a Hessian-vector product".to_string(),
+    };
+    Diagnostic::new(
+        Span::new(0, 0),
+        format!("--backward is the backward pass of a scalar loss, and {what}"),
+        "",
+    )
+    .with_help("drop --backward, or differentiate a scalar loss (`--of L`) without --hessian or --hvp")
 }
 
 /// A line before its matrix form is found.

@@ -123,6 +123,8 @@ pub struct Derivation {
     pub(crate) backward: std::cell::OnceCell<Result<Rc<Backward>, Diagnostic>>,
     /// The request, as answered.
     pub(crate) request: Request,
+    /// What the results are (all of one kind).
+    pub(crate) kind: Kind,
 }
 
 impl Derivation {
@@ -486,5 +488,36 @@ pub(crate) fn derive(program: &Rc<Program>, request: &Request) -> Result<Derivat
         reverse: Rc::clone(&passes[0]),
         backward: std::cell::OnceCell::new(),
         request: request.clone(),
+        kind,
+    })
+}
+
+/// A derivation for its backward pass only ([`Backward`]): the request is
+/// validated, the program lowered and the one reverse pass run; the
+/// requested gradients are not composed (`results` is empty), which is what
+/// makes a deep network's backward pass linear in its depth.
+pub(crate) fn derive_backward(program: &Rc<Program>, request: &Request) -> Result<Derivation, Diagnostic> {
+    let kind = validate(program, request)?;
+    if kind != Kind::Gradient {
+        return Err(backward::not_a_gradient(kind, &request.of));
+    }
+    let mut phases = Phases::default();
+    let started = Instant::now();
+    let lowered = lower(program);
+    phases.lower = started.elapsed();
+    let started = Instant::now();
+    let wanted: Vec<String> = request.wrt.iter().map(|w| canonical_name(w)).collect();
+    let pass = reverse(program, &lowered, &request.of, &wanted, &[]);
+    phases.reverse = started.elapsed();
+    Ok(Derivation {
+        of: request.of.clone(),
+        results: Vec::new(),
+        phases,
+        program: Rc::clone(program),
+        lowered: Rc::new(lowered),
+        reverse: Rc::new(pass),
+        backward: std::cell::OnceCell::new(),
+        request: request.clone(),
+        kind,
     })
 }
