@@ -99,9 +99,10 @@ struct DeriveArgs {
     /// The Hessian-vector product with a new input V of X's shape (one --wrt X).
     #[arg(long, value_name = "V")]
     hvp: Option<String>,
-    /// The backward pass as a program: one line per named gradient, each
-    /// reading the ones before it (with --format numpy|torch|jax, one
-    /// function `backward_<of>` returning every requested gradient).
+    /// The backward pass as a program: one line per named gradient (in
+    /// gradient layout), each reading the ones before it; with --format
+    /// numpy|torch|jax, one function `backward_<of>` returning every
+    /// requested gradient in a dict, instead of one function per result.
     #[arg(long, conflicts_with_all = ["hessian", "hvp", "steps"])]
     backward: bool,
     /// ASCII output only.

@@ -113,6 +113,24 @@ fn a_tensor_the_loss_does_not_read_gets_a_zero_line() {
 }
 
 #[test]
+fn a_line_with_no_matrix_form_is_in_index_form_and_coded_with_einsum() {
+    let d = derive("C_ij = Σ_k A_ik B_kj\nT_ijk = C_ij x_k\nL = Σ_ijk T_ijk^2", &["A"]);
+    let lines = d.backward_lines(Style::Unicode).unwrap();
+    assert_eq!(
+        lines,
+        [
+            "∂L/∂T_ijk = 2 T_ijk",
+            "∂L/∂C_ij = Σ_k (∂L/∂T)_ijk x_k",
+            "∂L/∂A = ∂L/∂C Bᵀ"
+        ]
+    );
+    let code = d.backward_function(Backend::Numpy).unwrap();
+    assert!(code.contains("dL_dC = np.einsum('ijk,k->ij', dL_dT, x)"), "{code}");
+    // the backward function and the per-result function agree on the same arguments
+    assert!(code.starts_with("def backward_L(A, B, x):"), "{code}");
+}
+
+#[test]
 fn the_softmax_cross_entropy_line_is_the_underflow_free_one() {
     let d = derive(&read("tests/cases/backward/softmax_ce_mlp.ricci"), &["W1", "W2", "b2"]);
     let lines = d.backward_lines(Style::Unicode).unwrap();
