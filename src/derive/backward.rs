@@ -67,7 +67,13 @@ pub(crate) fn backward(d: &Derivation) -> Result<Backward, Diagnostic> {
     let r = &*d.reverse;
     let lowered = &*d.lowered;
     let of = d.of.as_str();
-    let position = |t: &str| lowered.definitions.iter().position(|(n, _, _)| **n == *t);
+    let positions: HashMap<&str, usize> = lowered
+        .definitions
+        .iter()
+        .enumerate()
+        .map(|(k, (n, _, _))| (&**n, k))
+        .collect();
+    let position = |t: &str| positions.get(t).copied();
     // Requested tensors, in --wrt order.
     let requested: Vec<(String, String)> = d.request.wrt.iter().map(|w| (canonical_name(w), w.clone())).collect();
     let wrt_of = |t: &str| requested.iter().find(|(n, _)| n == t).map(|(_, w)| w.clone());
@@ -99,7 +105,7 @@ pub(crate) fn backward(d: &Derivation) -> Result<Backward, Diagnostic> {
                 .map_or(-1, |p| 2 * p as i64),
         }
     };
-    names.sort_by(|a, b| key(b).cmp(&key(a)).then(rank(a).cmp(&rank(b))).then(a.cmp(b)));
+    names.sort_by_cached_key(|t| (std::cmp::Reverse(key(t)), rank(t), t.clone()));
     let mut folds: HashMap<String, String> = HashMap::new();
     let mut folded = Vec::new();
     let mut lines: Vec<Draft> = Vec::new();

@@ -75,14 +75,24 @@ fn translate(m: Option<&Mat>, t: &Term, axes: &[Ix], cx: &mut Ctx) -> Option<Py>
         if matches!(m, Mat::Scalar(s) if s.is_zero()) {
             return None;
         }
-        let before = (cx.read.clone(), cx.sizes.clone(), cx.opaque.clone());
+        // what the attempt reads is kept apart, and dropped if it fails
+        // (not a copy of what was read before: that grows with a backward pass)
+        use std::mem::take;
+        let before = (take(&mut cx.read), take(&mut cx.sizes), take(&mut cx.opaque));
         let out = np_mat(m, cx)
             .map(|(e, k)| self::matrix::dense(e, k, cx))
             .and_then(|(e, k)| fits(k, axes.len()).then_some(e));
+        let attempt = (
+            std::mem::replace(&mut cx.read, before.0),
+            std::mem::replace(&mut cx.sizes, before.1),
+            std::mem::replace(&mut cx.opaque, before.2),
+        );
         if out.is_none() {
-            // what the attempt read is not read
-            (cx.read, cx.sizes, cx.opaque) = before;
             cx.block.take();
+        } else {
+            cx.read.extend(attempt.0);
+            cx.sizes.extend(attempt.1);
+            cx.opaque.extend(attempt.2);
         }
         out
     });
@@ -124,20 +134,17 @@ fn body(lowered: &Lowered, r: &GradientResult, cx: &mut Ctx) -> Body {
 /// one has no spelling.
 fn forward(lowered: &Lowered, cx: &mut Ctx) -> Result<Vec<String>, Vec<String>> {
     let defs = &lowered.definitions;
-    let mut needed: Vec<usize> = Vec::new();
+    let position: HashMap<&str, usize> = defs.iter().enumerate().map(|(k, (d, _, _))| (&**d, k)).collect();
+    let mut needed: BTreeSet<usize> = BTreeSet::new();
     let mut frontier: Vec<Name> = cx.read.iter().cloned().collect();
     while let Some(n) = frontier.pop() {
         let Name::Tensor(t) = &n else { continue };
-        if let Some(k) = defs.iter().position(|(d, _, _)| d == t) {
-            if !needed.contains(&k) {
-                needed.push(k);
-                let mut inner = Vec::new();
-                collect(&defs[k].2, &mut inner);
-                frontier.extend(inner);
+        if let Some(&k) = position.get(&**t) {
+            if needed.insert(k) {
+                collect(&defs[k].2, &mut frontier);
             }
         }
     }
-    needed.sort();
     let mut lines = Vec::new();
     for k in needed {
         let (name, params, rhs) = &defs[k];
