@@ -142,7 +142,7 @@ mod tests {
     }
 
     /// One request lowers the program once and runs the reverse pass once,
-    /// whatever is read from the derivation afterwards.
+    /// whatever is read from the derivation afterwards (the backward pass too).
     #[cfg(debug_assertions)]
     #[test]
     fn one_lowering_and_one_reverse_pass_per_request() {
@@ -172,6 +172,24 @@ mod tests {
         d.code(Backend::Numpy);
         d.code(Backend::Torch);
         d.code(Backend::Jax);
+        // the backward pass reads the same reverse pass
+        d.backward_text(Style::Unicode).unwrap();
+        d.backward_lines(Style::Ascii).unwrap();
+        d.backward_latex(true).unwrap();
+        d.backward_json(Style::Unicode, &checks).unwrap();
+        for backend in [Backend::Numpy, Backend::Torch, Backend::Jax] {
+            d.backward_code(backend).unwrap();
+        }
+        let after = derive::counter::counts();
+        assert_eq!((after.0 - before.0, after.1 - before.1), (1, 1));
+        // `--backward` alone: one lowering, one reverse pass, nothing composed
+        let program = Program::parse(source, &request).unwrap();
+        let before = derive::counter::counts();
+        let b = program.derive_backward(&request).unwrap();
+        assert!(b.results.is_empty());
+        b.backward_text(Style::Unicode).unwrap();
+        b.backward_latex(false).unwrap();
+        b.backward_code(Backend::Numpy).unwrap();
         let after = derive::counter::counts();
         assert_eq!((after.0 - before.0, after.1 - before.1), (1, 1));
     }
