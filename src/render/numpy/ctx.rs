@@ -133,6 +133,9 @@ impl Ctx<'_> {
             return self.matrix_fn(*f, a, false);
         }
         if let Name::Tensor(t) = n {
+            if let Some(temp) = self.block.aliased(t) {
+                return Py::name(temp);
+            }
             if let Some(dim) = self.size_symbol(t) {
                 return self.size(dim);
             }

@@ -25,6 +25,7 @@ mod einsum;
 mod matrix;
 mod naming;
 mod python;
+mod shift;
 mod stable;
 
 use std::collections::{BTreeSet, HashMap};
@@ -59,6 +60,10 @@ fn fits(kind: Kind, order: usize) -> bool {
 /// A term over the axes `axes`, from its matrix form where it has one, else
 /// with `einsum`; broadcast to the full shape where it lacks an axis.
 fn translate(m: Option<&Mat>, t: &Term, axes: &[Ix], cx: &mut Ctx) -> Option<Py> {
+    // softmax and log-sum-exp written out: the maximum subtracted (`numpy/shift.rs`)
+    let shifted = self::shift::stabilize(m, t, axes, cx);
+    let (m, t) = shifted.as_ref().map_or((m, t), |(m, t)| (m.as_ref(), t));
+    let mark = cx.block.mark();
     let from_matrix = m.and_then(|m| {
         if matches!(m, Mat::Scalar(s) if s.is_zero()) {
             return None;
@@ -70,7 +75,7 @@ fn translate(m: Option<&Mat>, t: &Term, axes: &[Ix], cx: &mut Ctx) -> Option<Py>
         if out.is_none() {
             // what the attempt read is not read
             (cx.read, cx.sizes, cx.opaque) = before;
-            cx.block.take();
+            cx.block.truncate(mark);
         }
         out
     });

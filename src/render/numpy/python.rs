@@ -6,6 +6,8 @@
 //! of [`MAX_CHAIN`] operands, is bound to a temporary first (`_t1 = …`, a line
 //! of its own): the code compiles for any length of program.
 
+use std::collections::HashMap;
+
 use num_rational::BigRational;
 use num_traits::Signed;
 
@@ -78,9 +80,39 @@ pub(super) struct Block {
     /// Temporaries bound since the last statement was taken.
     pending: Vec<String>,
     temps: usize,
+    /// Names that stand for a temporary (the maximum `shift.rs` subtracts).
+    aliases: HashMap<String, String>,
+}
+
+/// How far a [`Block`] had got: what [`Block::truncate`] goes back to.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Mark {
+    pending: usize,
 }
 
 impl Block {
+    /// Where the block stands now.
+    pub fn mark(&self) -> Mark {
+        Mark {
+            pending: self.pending.len(),
+        }
+    }
+
+    /// Drops what was bound since `mark` (an attempt that failed).
+    pub fn truncate(&mut self, mark: Mark) {
+        self.pending.truncate(mark.pending);
+    }
+
+    /// Lets the name `name` stand for the temporary `temp`.
+    pub fn alias(&mut self, name: &str, temp: &str) {
+        self.aliases.insert(name.to_string(), temp.to_string());
+    }
+
+    /// The temporary that `name` stands for, if any.
+    pub fn aliased(&self, name: &str) -> Option<&str> {
+        self.aliases.get(name).map(String::as_str)
+    }
+
     /// Binds `e` to a new temporary and returns its name.
     pub fn hoist(&mut self, e: Py) -> Py {
         self.temps += 1;
