@@ -10,7 +10,7 @@ use num_traits::{One, Signed};
 use super::ctx::{Backend, Ctx};
 use super::python::Py;
 use crate::simplify::split_coefficient;
-use crate::term::{Ix, Term};
+use crate::term::{Func, Ix, Term};
 
 /// The letters of one `einsum` call.
 #[derive(Default)]
@@ -49,7 +49,7 @@ pub(super) fn np_term(t: &Term, axes: &[Ix], cx: &mut Ctx) -> Option<Py> {
     Some(match t {
         Term::Num(n) => Py::number(n),
         Term::Pi => Py::name(match cx.backend {
-            Backend::Torch => "math.pi",
+            Backend::Torch => "torch.pi",
             Backend::Numpy => "np.pi",
             Backend::Jax => "jnp.pi",
         }),
@@ -73,6 +73,18 @@ pub(super) fn np_term(t: &Term, axes: &[Ix], cx: &mut Ctx) -> Option<Py> {
             }
             out.unwrap_or_else(|| Py::name("0"))
         }
+        Term::Fn(Func::Log, x) if cx.log_sigmoid(x).is_some() => {
+            let (x, negated) = cx.log_sigmoid(x).expect("just matched");
+            let e = np_term(&x, axes, cx)?;
+            let e = if negated { cx.block.neg(e) } else { e };
+            let softplus = cx.func(&Func::Softplus, e);
+            cx.block.neg(softplus)
+        }
+        Term::Fn(f, x) if x.free().is_empty() && !reads_array(x) => {
+            let number = reads_numbers_only(x, cx);
+            let e = np_term(x, axes, cx)?;
+            cx.scalar_func(f, e, number)
+        }
         Term::Fn(f, x) => {
             let e = np_term(x, axes, cx)?;
             cx.func(f, e)
@@ -87,6 +99,30 @@ pub(super) fn np_term(t: &Term, axes: &[Ix], cx: &mut Ctx) -> Option<Py> {
         }
         _ => return einsum(t, axes, cx),
     })
+}
+
+/// Whether `t` reads an indexed tensor (an array, not a scalar).
+fn reads_array(t: &Term) -> bool {
+    match t {
+        Term::Var(_, ix) => !ix.is_empty(),
+        Term::Num(_) | Term::Pi | Term::Delta(..) => false,
+        Term::Add(ts) | Term::Mul(ts) => ts.iter().any(reads_array),
+        Term::Pow(b, _) | Term::Fn(_, b) | Term::Sum(_, b) => reads_array(b),
+    }
+}
+
+/// Whether every name `t` reads is a size (a range symbol `D`, a count
+/// `n_j`): the value is a Python number.
+fn reads_numbers_only(t: &Term, cx: &Ctx) -> bool {
+    match t {
+        Term::Var(crate::term::Name::Tensor(n), ix) if ix.is_empty() => {
+            cx.program.ranges.values().any(|r| **r == **n) || cx.size_symbol(n).is_some()
+        }
+        Term::Var(..) | Term::Delta(..) => false,
+        Term::Num(_) | Term::Pi => true,
+        Term::Add(ts) | Term::Mul(ts) => ts.iter().all(|x| reads_numbers_only(x, cx)),
+        Term::Pow(b, _) | Term::Fn(_, b) | Term::Sum(_, b) => reads_numbers_only(b, cx),
+    }
 }
 
 fn distinct(ix: impl IntoIterator<Item = Ix>) -> Vec<Ix> {

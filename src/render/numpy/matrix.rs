@@ -142,6 +142,7 @@ pub(super) fn np_mat(m: &Mat, cx: &mut Ctx) -> Option<(Py, Kind)> {
         Mat::Map(Func::Log, x) if row_sums_of_exp(x).is_some() => {
             stable::logsumexp(row_sums_of_exp(x).expect("just matched"), cx)?
         }
+        Mat::Map(Func::Log, x) if log_sigmoid(x, cx).is_some() => log_sigmoid(x, cx).expect("just matched")?,
         Mat::Map(f, x) => {
             let (e, k) = np_mat(x, cx)?;
             if k == Kind::Diag {
@@ -161,6 +162,47 @@ pub(super) fn np_mat(m: &Mat, cx: &mut Ctx) -> Option<(Py, Kind)> {
             (e, Kind::Diag)
         }
     })
+}
+
+/// `log σ(x)` as `−softplus(−x)` and `log(1 − σ(x))` as `−softplus(x)`, the σ
+/// written or a tensor defined as one (`ŷ = σ(s)`): no overflow, no log of 0.
+/// `None` when `x` is neither; `Some(None)` when it is but has no translation.
+#[allow(clippy::option_option)]
+fn log_sigmoid(x: &Mat, cx: &mut Ctx) -> Option<Option<(Py, Kind)>> {
+    let (s, negated) = match x {
+        Mat::Add(ts) => match ts.as_slice() {
+            [(false, Mat::Scalar(one)), (true, s)] if one.is_one() => (s, false),
+            _ => return None,
+        },
+        s => (s, true),
+    };
+    let definition = |p: &std::rc::Rc<str>| {
+        let (_, params, rhs) = cx.definitions.iter().find(|(d, _, _)| d == p)?;
+        match rhs {
+            Term::Fn(Func::Sigmoid, e) => Some(((**e).clone(), params.clone())),
+            _ => None,
+        }
+    };
+    let arg = match s {
+        Mat::Map(Func::Sigmoid, m) => Ok(m),
+        Mat::Var(Name::Tensor(p), dims) if dims.len() <= 2 => Err((definition(p)?, dims.len())),
+        _ => return None,
+    };
+    Some((|| {
+        let (e, kind) = match arg {
+            Ok(m) => np_mat(m, cx)?,
+            Err(((e, params), order)) => {
+                let kind = [Kind::Scalar, Kind::Col, Kind::Matrix][order];
+                (np_term(&e, &params, cx)?, kind)
+            }
+        };
+        if kind == Kind::Diag {
+            return None;
+        }
+        let e = if negated { cx.block.neg(e) } else { e };
+        let softplus = cx.func(&Func::Softplus, e);
+        Some((cx.block.neg(softplus), kind))
+    })())
 }
 
 /// A `diag(v)` that stands alone (a term of a sum, a whole result, such as a

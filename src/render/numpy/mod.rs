@@ -189,6 +189,7 @@ fn function_named(
         opaque: BTreeSet::new(),
         read: BTreeSet::new(),
         block: Block::default(),
+        definitions: &lowered.definitions,
     };
     // First pass: what the function reads and which sizes it needs.
     let mut cx = new_ctx(HashMap::new(), "torch.float64".into());
@@ -276,7 +277,9 @@ fn function_named(
     params.extend(optional);
     let mut out = format!("def {}({}):\n", names.function(of, &r.name, r.kind), params.join(", "));
     let mut imported = BTreeSet::new();
-    for line in fill.iter().chain(&b.lines) {
+    // imports first, then the statements in order
+    let (imports, statements): (Vec<&String>, Vec<&String>) = b.lines.iter().partition(|l| l.starts_with("import "));
+    for line in imports.into_iter().chain(&fill).chain(statements) {
         if line.starts_with("import ") && !imported.insert(line) {
             continue;
         }

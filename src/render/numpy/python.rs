@@ -41,6 +41,8 @@ pub(super) struct Py {
     depth: u32,
     /// Operands in the top-level chain of `prec` (1 for anything else).
     chain: u32,
+    /// The operand of a negation `-x`, so that `-(-x)` is written `x`.
+    negated: Option<Box<Py>>,
 }
 
 impl Py {
@@ -51,6 +53,7 @@ impl Py {
             prec: Prec::Atom,
             depth: 0,
             chain: 1,
+            negated: None,
         }
     }
 
@@ -62,6 +65,7 @@ impl Py {
                 prec: if n.is_negative() { Prec::Unary } else { Prec::Atom },
                 depth: 0,
                 chain: 1,
+                negated: None,
             }
         } else {
             Py {
@@ -69,6 +73,7 @@ impl Py {
                 prec: Prec::Atom,
                 depth: 1,
                 chain: 1,
+                negated: None,
             }
         }
     }
@@ -151,6 +156,7 @@ impl Block {
             prec: Prec::Atom,
             depth: e.depth + 1,
             chain: 1,
+            negated: None,
         }
     }
 
@@ -173,6 +179,7 @@ impl Block {
             prec: Prec::Atom,
             depth,
             chain: 1,
+            negated: None,
         }
     }
 
@@ -195,6 +202,7 @@ impl Block {
             prec: Prec::Atom,
             depth: if bracketed { e.depth.max(1) } else { e.depth },
             chain: 1,
+            negated: None,
         }
     }
 
@@ -205,6 +213,11 @@ impl Block {
 
     /// `a op b` for `op` one of `+`, `-`.
     pub fn add(&mut self, a: Py, op: &str, b: Py) -> Py {
+        // `a + -b` is `a - b`, and `a - -b` is `a + b`
+        if let Some(inner) = b.negated.clone() {
+            let flipped = if op == "+" { "-" } else { "+" };
+            return self.binary(a, flipped, *inner, Prec::Add);
+        }
         self.binary(a, op, b, Prec::Add)
     }
 
@@ -222,20 +235,26 @@ impl Block {
         let b = self.at_least(b, right);
         Py {
             chain: if a.prec == prec { a.chain + 1 } else { 2 },
+            negated: None,
             text: format!("{} {op} {}", a.text, b.text),
             prec,
             depth: a.depth.max(b.depth),
         }
     }
 
-    /// `-e`.
+    /// `-e`; `-(-x)` is `x`.
     pub fn neg(&mut self, e: Py) -> Py {
+        if let Some(inner) = e.negated {
+            return *inner;
+        }
+        let operand = e.clone();
         let e = self.at_least(e, Prec::Unary);
         Py {
             text: format!("-{}", e.text),
             prec: Prec::Unary,
             depth: e.depth,
             chain: 1,
+            negated: Some(Box::new(operand)),
         }
     }
 
@@ -248,6 +267,7 @@ impl Block {
             prec: Prec::Power,
             depth: e.depth.max(x.depth),
             chain: 1,
+            negated: None,
         }
     }
 
@@ -260,6 +280,7 @@ impl Block {
             prec: Prec::Atom,
             depth: e.depth + 1,
             chain: 1,
+            negated: None,
         }
     }
 }
