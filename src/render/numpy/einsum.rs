@@ -136,6 +136,46 @@ fn distinct(ix: impl IntoIterator<Item = Ix>) -> Vec<Ix> {
 }
 
 fn einsum(t: &Term, axes: &[Ix], cx: &mut Ctx) -> Option<Py> {
+    if let Some(e) = as_matrix(t, axes, cx) {
+        return Some(e);
+    }
+    contraction(t, axes, cx)
+}
+
+/// A contraction (a Σ of a product) over at most two free axes written from
+/// its matrix form (`W @ x`, not `np.einsum('ck,k->c', W, x)`), in the order
+/// of `axes`; `None` where it has none, or none that reads better.
+fn as_matrix(t: &Term, axes: &[Ix], cx: &mut Ctx) -> Option<Py> {
+    if !matches!(t, Term::Sum(..)) {
+        return None;
+    }
+    let present: Vec<Ix> = axes.iter().filter(|a| t.mentions(a)).cloned().collect();
+    if present.len() > 2 || present.len() != t.free().len() {
+        return None;
+    }
+    let m = crate::matrix::recognize(t, &present)?;
+    if matches!(m, crate::matrix::Mat::Scalar(_)) {
+        return None;
+    }
+    let mark = cx.block.mark();
+    let before = (cx.read.clone(), cx.sizes.clone(), cx.opaque.clone());
+    let e = match super::matrix::np_mat(&m, cx) {
+        Some((e, k)) if k != super::matrix::Kind::Diag => e,
+        _ => {
+            cx.block.truncate(mark);
+            (cx.read, cx.sizes, cx.opaque) = before;
+            return None;
+        }
+    };
+    Some(if present.len() < axes.len() {
+        let idx: Vec<&str> = axes.iter().map(|a| if t.mentions(a) { ":" } else { "None" }).collect();
+        cx.block.suffix(e, &format!("[{}]", idx.join(", ")))
+    } else {
+        e
+    })
+}
+
+fn contraction(t: &Term, axes: &[Ix], cx: &mut Ctx) -> Option<Py> {
     fn flatten(t: &Term, fs: &mut Vec<Term>) {
         match t {
             Term::Mul(xs) => xs.iter().for_each(|x| flatten(x, fs)),
@@ -208,6 +248,14 @@ fn contract(operands: Vec<(Py, Vec<Ix>)>, out: &[Ix], cx: &mut Ctx) -> Option<Py
         }
         if out.is_empty() && distinct(ix.iter().cloned()).len() == ix.len() {
             return Some(cx.sum(e.clone(), None));
+        }
+        // one axis summed away, the others kept in order: `x.sum(axis=k)`
+        if distinct(ix.iter().cloned()).len() == ix.len() && ix.len() == out.len() + 1 {
+            let k = ix.iter().position(|i| !out.contains(i))?;
+            let kept: Vec<Ix> = ix.iter().filter(|i| out.contains(i)).cloned().collect();
+            if kept.as_slice() == out {
+                return Some(cx.sum(e.clone(), Some(k)));
+            }
         }
     }
     let all = distinct(

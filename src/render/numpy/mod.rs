@@ -178,7 +178,7 @@ fn function_named(
             arrays.insert(names.grad(of, out), axes);
         }
     }
-    let new_ctx = |resolved: HashMap<u32, String>, dtype: String| Ctx {
+    let new_ctx = |resolved: HashMap<u32, String>, dtype: String, block: Block| Ctx {
         backend,
         names,
         program,
@@ -188,11 +188,11 @@ fn function_named(
         dtype,
         opaque: BTreeSet::new(),
         read: BTreeSet::new(),
-        block: Block::default(),
+        block,
         definitions: &lowered.definitions,
     };
     // First pass: what the function reads and which sizes it needs.
-    let mut cx = new_ctx(HashMap::new(), "torch.float64".into());
+    let mut cx = new_ctx(HashMap::new(), "torch.float64".into(), Block::counting());
     body(lowered, r, &mut cx);
     // Parameters: inputs, scalar symbols, upstream gradients, opaque functions, sizes.
     let mut inputs: Vec<String> = Vec::new();
@@ -272,7 +272,9 @@ fn function_named(
         .map(|a| format!("{a}.dtype"))
         .unwrap_or_else(|| "torch.float64".into());
     // Second pass, with every size and the dtype known.
-    let mut cx = new_ctx(resolved, dtype);
+    // an expression the first pass built twice is computed once (`numpy/python.rs`)
+    let first = std::mem::take(&mut cx.block);
+    let mut cx = new_ctx(resolved, dtype, Block::repeating(first));
     let b = body(lowered, r, &mut cx);
     params.extend(optional);
     let mut out = format!("def {}({}):\n", names.function(of, &r.name, r.kind), params.join(", "));
