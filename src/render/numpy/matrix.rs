@@ -162,7 +162,10 @@ pub(super) fn np_mat(m: &Mat, cx: &mut Ctx) -> Option<(Py, Kind)> {
         Mat::Map(Func::Log, x) if row_sums_of_exp(x).is_some() => {
             stable::logsumexp(row_sums_of_exp(x).expect("just matched"), cx)?
         }
-        Mat::Map(Func::Log, x) if log_sigmoid(x, cx).is_some() => log_sigmoid(x, cx).expect("just matched")?,
+        Mat::Map(Func::Log, x) if log_sigmoid(x, cx).is_some() => {
+            let (arg, negated) = log_sigmoid(x, cx).expect("just matched");
+            minus_softplus(arg, negated, cx)?
+        }
         Mat::Map(f, x) => {
             let (e, k) = np_mat(x, cx)?;
             if k == Kind::Diag {
@@ -296,11 +299,17 @@ fn free(m: &Mat) -> bool {
     }
 }
 
-/// `log σ(x)` as `−softplus(−x)` and `log(1 − σ(x))` as `−softplus(x)`, the σ
-/// written or a tensor defined as one (`ŷ = σ(s)`): no overflow, no log of 0.
-/// `None` when `x` is neither; `Some(None)` when it is but has no translation.
-#[allow(clippy::option_option)]
-fn log_sigmoid(x: &Mat, cx: &mut Ctx) -> Option<Option<(Py, Kind)>> {
+/// The argument of σ in `log σ(x)` (`true`: written `−softplus(−x)`) or
+/// `log(1 − σ(x))` (`false`: `−softplus(x)`), the σ written or a tensor
+/// defined as one (`ŷ = σ(s)`): no overflow, no log of 0.
+enum SigmoidArg<'m> {
+    /// `σ(m)` written.
+    Written(&'m Mat),
+    /// A tensor defined as `σ(e)` over its parameters, and its order.
+    Defined(Term, Vec<crate::term::Ix>, usize),
+}
+
+fn log_sigmoid<'m>(x: &'m Mat, cx: &Ctx) -> Option<(SigmoidArg<'m>, bool)> {
     let (s, negated) = match x {
         Mat::Add(ts) => match ts.as_slice() {
             [(false, Mat::Scalar(one)), (true, s)] if one.is_one() => (s, false),
@@ -308,33 +317,33 @@ fn log_sigmoid(x: &Mat, cx: &mut Ctx) -> Option<Option<(Py, Kind)>> {
         },
         s => (s, true),
     };
-    let definition = |p: &std::rc::Rc<str>| {
-        let (_, params, rhs) = cx.definitions.iter().find(|(d, _, _)| d == p)?;
-        match rhs {
-            Term::Fn(Func::Sigmoid, e) => Some(((**e).clone(), params.clone())),
-            _ => None,
-        }
-    };
     let arg = match s {
-        Mat::Map(Func::Sigmoid, m) => Ok(m),
-        Mat::Var(Name::Tensor(p), dims) if dims.len() <= 2 => Err((definition(p)?, dims.len())),
+        Mat::Map(Func::Sigmoid, m) => SigmoidArg::Written(m),
+        Mat::Var(Name::Tensor(p), dims) if dims.len() <= 2 => {
+            let (_, params, rhs) = cx.definitions.iter().find(|(d, _, _)| d == p)?;
+            let Term::Fn(Func::Sigmoid, e) = rhs else { return None };
+            SigmoidArg::Defined((**e).clone(), params.clone(), dims.len())
+        }
         _ => return None,
     };
-    Some((|| {
-        let (e, kind) = match arg {
-            Ok(m) => np_mat(m, cx)?,
-            Err(((e, params), order)) => {
-                let kind = [Kind::Scalar, Kind::Col, Kind::Matrix][order];
-                (np_term(&e, &params, cx)?, kind)
-            }
-        };
-        if kind == Kind::Diag {
-            return None;
-        }
-        let e = if negated { cx.block.neg(e) } else { e };
-        let softplus = cx.func(&Func::Softplus, e);
-        Some((cx.block.neg(softplus), kind))
-    })())
+    Some((arg, negated))
+}
+
+/// `−softplus(∓x)`, the translation of what [`log_sigmoid`] found.
+fn minus_softplus(arg: SigmoidArg, negated: bool, cx: &mut Ctx) -> Option<(Py, Kind)> {
+    let (e, kind) = match arg {
+        SigmoidArg::Written(m) => np_mat(m, cx)?,
+        SigmoidArg::Defined(e, params, order) => (
+            np_term(&e, &params, cx)?,
+            [Kind::Scalar, Kind::Col, Kind::Matrix][order],
+        ),
+    };
+    if kind == Kind::Diag {
+        return None;
+    }
+    let e = if negated { cx.block.neg(e) } else { e };
+    let softplus = cx.func(&Func::Softplus, e);
+    Some((cx.block.neg(softplus), kind))
 }
 
 /// A `diag(v)` that stands alone (a term of a sum, a whole result, such as a

@@ -94,11 +94,13 @@ pub(super) struct Block {
     temps: usize,
     /// Names that stand for a temporary (the maximum `shift.rs` subtracts).
     aliases: HashMap<String, String>,
-    /// A first pass: every expression built, by its full text, in order.
-    counting: Option<Vec<String>>,
+    /// A first pass: every expression built, by statement and full text, in order.
+    counting: Option<Vec<(usize, String)>>,
+    /// Statements taken so far ([`Block::take`]): both passes take the same.
+    statement: usize,
     /// A second pass: the expressions the first built more than once, each
     /// computed once into a temporary ([`Block::remember`]).
-    repeated: HashMap<String, usize>,
+    repeated: HashMap<(usize, String), usize>,
     /// The temporaries holding them, in the order bound.
     memo: Vec<(String, Py)>,
 }
@@ -123,7 +125,7 @@ impl Block {
     /// A block for the second pass after `first`: an expression `first` built
     /// twice or more (`np.exp(S)`, `dL_dO @ V.T`) is computed once.
     pub fn repeating(first: Block) -> Block {
-        let mut repeated: HashMap<String, usize> = HashMap::new();
+        let mut repeated: HashMap<(usize, String), usize> = HashMap::new();
         for e in first.counting.unwrap_or_default() {
             *repeated.entry(e).or_default() += 1;
         }
@@ -157,10 +159,10 @@ impl Block {
     /// and that temporary every time after.
     fn remember(&mut self, e: Py) -> Py {
         if let Some(counts) = &mut self.counting {
-            counts.push(e.full.clone());
+            counts.push((self.statement, e.full.clone()));
             return e;
         }
-        if !self.repeated.contains_key(&e.full) {
+        if !self.repeated.contains_key(&(self.statement, e.full.clone())) {
             return e;
         }
         if let Some((_, t)) = self.memo.iter().find(|(f, _)| *f == e.full) {
@@ -210,6 +212,7 @@ impl Block {
     /// only (the function writes its statements in another order).
     pub fn take(&mut self) -> Vec<String> {
         self.memo.clear();
+        self.statement += 1;
         std::mem::take(&mut self.pending)
     }
 
