@@ -266,8 +266,8 @@ fn broadcast(m: &Mat, cx: &mut Ctx) -> Option<Py> {
 }
 
 /// `xᵀ` with the transpose pushed inside where that writes fewer `.T`:
-/// through sums and elementwise operations, and through a product whose
-/// factors are mostly transposes or vectors (`(W1ᵀ Xᵀ)ᵀ` is `X W1`).
+/// through sums and elementwise operations with at most one term that is
+/// not, and through a product of transposes and vectors (`(W1ᵀ Xᵀ)ᵀ` is `X W1`).
 fn pushed(x: &Mat) -> Option<Mat> {
     let t = |m: &Mat| match m {
         Mat::T(inner) => (**inner).clone(),
@@ -282,7 +282,8 @@ fn pushed(x: &Mat) -> Option<Mat> {
         Mat::Scale(c, m) => Mat::Scale(c.clone(), Box::new(t(m))),
         Mat::Map(f, m) => Mat::Map(f.clone(), Box::new(t(m))),
         Mat::Pow(m, e) => Mat::Pow(Box::new(t(m)), e.clone()),
-        Mat::MatMul(xs) if few(&mut xs.iter()) => Mat::MatMul(xs.iter().rev().map(t).collect()),
+        // a product only when no factor gains a `.T` (`(Z w)ᵀ` stays: a vector's transpose is free)
+        Mat::MatMul(xs) if xs.iter().all(free) => Mat::MatMul(xs.iter().rev().map(t).collect()),
         _ => return None,
     })
 }
