@@ -254,3 +254,12 @@ fn batchnorm_beta_reads_the_linear_layer() {
     assert!(beta.contains("W @ (Y - T).T"), "{beta}");
     assert!(!numpy.contains("epsilon["), "{numpy}");
 }
+
+/// A sum over axes of one array is `.sum(axis=…)`, not `np.einsum`.
+#[test]
+fn a_reduction_is_a_sum_not_an_einsum() {
+    let f = &code("L = Σ_ijk A_ijk x_i", &["x"], Backend::Numpy)[0];
+    assert_eq!(f, "def dL_dx(A):\n    return A.sum(axis=(1, 2))\n");
+    let f = &code("L = Σ_ijk A_ijk x_j", &["x"], Backend::Torch)[0];
+    assert_eq!(f, "def dL_dx(A):\n    return A.sum(dim=(0, 2))\n");
+}

@@ -72,6 +72,14 @@ impl Ctx<'_> {
         }
     }
 
+    /// `axis=(0, 2)` or `dim=(0, 2)`, for a written tuple of axes.
+    pub(super) fn axis_list(&self, axes: &str) -> String {
+        match self.backend {
+            Backend::Numpy | Backend::Jax => format!("axis={axes}"),
+            Backend::Torch => format!("dim={axes}"),
+        }
+    }
+
     /// `e.sum()`, or `e.sum(axis=k)`.
     pub(super) fn sum(&mut self, e: Py, axis: Option<usize>) -> Py {
         let s = match axis {

@@ -249,13 +249,21 @@ fn contract(operands: Vec<(Py, Vec<Ix>)>, out: &[Ix], cx: &mut Ctx) -> Option<Py
         if out.is_empty() && distinct(ix.iter().cloned()).len() == ix.len() {
             return Some(cx.sum(e.clone(), None));
         }
-        // one axis summed away, the others kept in order: `x.sum(axis=k)`
-        if distinct(ix.iter().cloned()).len() == ix.len() && ix.len() == out.len() + 1 {
-            let k = ix.iter().position(|i| !out.contains(i))?;
-            let kept: Vec<Ix> = ix.iter().filter(|i| out.contains(i)).cloned().collect();
-            if kept.as_slice() == out {
-                return Some(cx.sum(e.clone(), Some(k)));
-            }
+        // axes summed away, the others kept in order: `x.sum(axis=1)`, `x.sum(axis=(1, 2))`
+        let kept: Vec<Ix> = ix.iter().filter(|i| out.contains(i)).cloned().collect();
+        if distinct(ix.iter().cloned()).len() == ix.len() && kept.as_slice() == out {
+            let summed: Vec<String> = (0..ix.len())
+                .filter(|k| !out.contains(&ix[*k]))
+                .map(|k| k.to_string())
+                .collect();
+            return Some(match summed.as_slice() {
+                [one] => cx.sum(e.clone(), Some(one.parse().expect("an axis number"))),
+                many => {
+                    let axes = format!("({})", many.join(", "));
+                    let s = format!(".sum({})", cx.axis_list(&axes));
+                    cx.block.suffix(e.clone(), &s)
+                }
+            });
         }
     }
     let all = distinct(
