@@ -263,3 +263,12 @@ fn a_reduction_is_a_sum_not_an_einsum() {
     let f = &code("L = Σ_ijk A_ijk x_j", &["x"], Backend::Torch)[0];
     assert_eq!(f, "def dL_dx(A):\n    return A.sum(dim=(0, 2))\n");
 }
+
+/// `1 bᵀ + c 1ᵀ` is `b + c[:, None]`: NumPy broadcasts a row beside a column.
+#[test]
+fn a_row_and_a_column_broadcast_to_a_matrix() {
+    let f = &code("Y_ij = exp(b_j + c_i)", &["b"], Backend::Numpy)[0];
+    assert!(f.contains("Y = np.exp(b + c[:, None])"), "{f}");
+    let f = &code("Y_ij = X_ij + b_j", &["X"], Backend::Numpy)[0];
+    assert!(!f.contains("outer"), "{f}");
+}

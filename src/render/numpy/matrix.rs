@@ -192,9 +192,25 @@ pub(super) fn np_mat(m: &Mat, cx: &mut Ctx) -> Option<(Py, Kind)> {
 fn add_terms(ts: &[(bool, Mat)], spread: bool, cx: &mut Ctx) -> Option<(Py, Kind)> {
     let mut out: Option<Py> = None;
     let mut kind = Kind::Scalar;
+    // a row broadcast beside a column broadcast is a full matrix: `b + c[:, None]`
+    let mut along = (false, false);
     for (neg, x) in ts {
         let (e, k) = match spread.then(|| broadcast(x, cx)).flatten() {
-            Some(e) => (e, Kind::Scalar),
+            Some((e, rows)) => {
+                if rows {
+                    along.0 = true;
+                } else {
+                    along.1 = true;
+                }
+                (
+                    e,
+                    if along == (true, true) {
+                        Kind::Matrix
+                    } else {
+                        Kind::Scalar
+                    },
+                )
+            }
             None => {
                 let (e, k) = np_mat(x, cx)?;
                 dense(e, k, cx)
@@ -215,8 +231,8 @@ fn add_terms(ts: &[(bool, Mat)], spread: bool, cx: &mut Ctx) -> Option<(Py, Kind
 
 /// A matrix `1 vᵀ` (every row `v`) as `v`, or `u 1ᵀ` (every column `u`) as
 /// `u[:, None]`, possibly scaled: what NumPy broadcasts against a matrix.
-/// `None` for anything else.
-fn broadcast(m: &Mat, cx: &mut Ctx) -> Option<Py> {
+/// `None` for anything else; `true` for the rows.
+fn broadcast(m: &Mat, cx: &mut Ctx) -> Option<(Py, bool)> {
     let pushed_t;
     let m = match m {
         Mat::T(x) => {
@@ -245,21 +261,21 @@ fn broadcast(m: &Mat, cx: &mut Ctx) -> Option<Py> {
     let e = match xs.as_slice() {
         [Mat::Ones(_), tail @ ..] if !tail.is_empty() => {
             let (e, k) = np_mat(&rest(tail), cx)?;
-            (k == Kind::Row).then_some(e)?
+            ((k == Kind::Row).then_some(e)?, true)
         }
         [head @ .., Mat::T(last)] if !head.is_empty() && matches!(**last, Mat::Ones(_)) => {
             let (e, k) = np_mat(&rest(head), cx)?;
             if k != Kind::Col {
                 return None;
             }
-            cx.block.suffix(e, "[:, None]")
+            (cx.block.suffix(e, "[:, None]"), false)
         }
         _ => return None,
     };
     Some(match c {
         Some(c) => {
             let c = np_term(&c, &[], cx)?;
-            cx.block.mul(c, "*", e)
+            (cx.block.mul(c, "*", e.0), e.1)
         }
         None => e,
     })
