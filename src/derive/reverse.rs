@@ -264,7 +264,10 @@ pub(crate) fn compose(r: &Reverse, lowered: &Lowered, request: &Request, of: &st
                         // Composed of simplified named gradients, it is correct as it
                         // stands; what a second simplification could still cancel
                         // across layers is not worth its quadratic cost on a deep chain.
-                        simplify::clean(&expanded)
+                        // A division that a neighbouring factor cancels is cancelled still:
+                        // `P ⊙ (1 − T ⊘ P)` is `P − T` (SPEC §4).
+                        let cleaned = simplify::clean(&expanded);
+                        simplify::cancel_divisions(&cleaned, &lowered.env).unwrap_or(cleaned)
                     } else {
                         simplify::simplify(&expanded, &lowered.env).0
                     }

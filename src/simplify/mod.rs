@@ -22,11 +22,13 @@
 //! | `unify.rs`    | matching patterns with index variables, rewriting             |
 //! | `fold.rs`     | folding definitions back, applying assumptions                |
 //! | `inverse.rs`  | a matrix times its inverse: `Σ_j A_ij (A⁻¹)_jk = δ_ik`         |
+//! | `cancel.rs`   | a factor into the sum that divides by it: `P (1 − T/P)` → `P − T` |
 //! | `factor.rs`   | factoring, expansion, common denominators                     |
 //! | `mod.rs`      | the log and the pass driver [`simplify`]                      |
 
 mod alpha;
 mod build;
+mod cancel;
 mod contract;
 mod env;
 mod factor;
@@ -41,6 +43,7 @@ use crate::term::Term;
 
 pub use alpha::alpha_key;
 pub use build::{add, clean, mul, normalize, pow, split_coefficient};
+pub use cancel::cancel_divisions;
 pub use contract::contract;
 pub use env::Env;
 pub use factor::expand;
@@ -109,6 +112,14 @@ pub fn simplify(t: &Term, env: &Env) -> (Term, Log) {
         }
         if !changed {
             break;
+        }
+    }
+    if let Some(x) = cancel_divisions(&current, env) {
+        log.record("cancel-division", &current, &x);
+        current = x;
+        if let Some(a) = assume(&current, env) {
+            log.record("assume", &current, &a);
+            current = a;
         }
     }
     let mut candidates = vec![factor(&current, env)];

@@ -37,6 +37,7 @@ mod einsum;
 mod matrix;
 mod naming;
 mod python;
+mod shift;
 mod stable;
 
 use std::collections::{BTreeSet, HashMap};
@@ -71,6 +72,10 @@ fn fits(kind: Kind, order: usize) -> bool {
 /// A term over the axes `axes`, from its matrix form where it has one, else
 /// with `einsum`; broadcast to the full shape where it lacks an axis.
 fn translate(m: Option<&Mat>, t: &Term, axes: &[Ix], cx: &mut Ctx) -> Option<Py> {
+    // softmax and log-sum-exp written out: the maximum subtracted (`numpy/shift.rs`)
+    let shifted = self::shift::stabilize(m, t, axes, cx);
+    let (m, t) = shifted.as_ref().map_or((m, t), |(m, t)| (m.as_ref(), t));
+    let mark = cx.block.mark();
     let from_matrix = m.and_then(|m| {
         if matches!(m, Mat::Scalar(s) if s.is_zero()) {
             return None;
@@ -88,7 +93,7 @@ fn translate(m: Option<&Mat>, t: &Term, axes: &[Ix], cx: &mut Ctx) -> Option<Py>
             std::mem::replace(&mut cx.opaque, before.2),
         );
         if out.is_none() {
-            cx.block.take();
+            cx.block.truncate(mark);
         } else {
             cx.read.extend(attempt.0);
             cx.sizes.extend(attempt.1);
@@ -189,6 +194,9 @@ struct Signature {
     /// `if K is None: K = X.shape[0]` lines.
     fill: Vec<String>,
     dtype: String,
+    /// Each unit's first pass, in order: what it builds more than once is
+    /// computed once in the second (`numpy/python.rs`).
+    firsts: Vec<Block>,
 }
 
 /// Writes one program's functions, all with one [`Signature`].
@@ -201,7 +209,7 @@ struct Writer<'a> {
 }
 
 impl<'a> Writer<'a> {
-    fn ctx<'c>(&'c self, indices: &'c [Ix], resolved: HashMap<u32, String>, dtype: String) -> Ctx<'c> {
+    fn ctx<'c>(&'c self, indices: &'c [Ix], resolved: HashMap<u32, String>, dtype: String, block: Block) -> Ctx<'c> {
         Ctx {
             backend: self.backend,
             names: &self.names,
@@ -212,19 +220,21 @@ impl<'a> Writer<'a> {
             dtype,
             opaque: BTreeSet::new(),
             read: BTreeSet::new(),
-            block: Block::default(),
+            block,
+            definitions: &self.lowered.definitions,
         }
     }
 
-    /// The body of `unit`, its lines and its returned expression.
-    fn body(&self, unit: Unit, resolved: HashMap<u32, String>, dtype: String) -> (Body, Reads) {
+    /// The body of `unit`, its lines and its returned expression; what it
+    /// read, and the block it was written in (a first pass's counts).
+    fn body(&self, unit: Unit, resolved: HashMap<u32, String>, dtype: String, block: Block) -> (Body, Reads, Block) {
         let (b, cx) = match unit {
             Unit::Result(r) => {
-                let mut cx = self.ctx(&r.indices, resolved, dtype);
+                let mut cx = self.ctx(&r.indices, resolved, dtype, block);
                 (body(self.lowered, r, &mut cx), cx)
             }
             Unit::Backward(bw) => {
-                let mut cx = self.ctx(&[], resolved, dtype);
+                let mut cx = self.ctx(&[], resolved, dtype, block);
                 let b = self::backward::body(self.lowered, self.of, bw, &mut cx);
                 (b, cx)
             }
@@ -234,7 +244,7 @@ impl<'a> Writer<'a> {
             sizes: cx.sizes,
             opaque: cx.opaque,
         };
-        (b, reads)
+        (b, reads, cx.block)
     }
 
     /// The one parameter list of every function in `units`: the inputs,
@@ -261,8 +271,10 @@ impl<'a> Writer<'a> {
             }
         }
         let mut all = Reads::default();
+        let mut firsts = Vec::new();
         for unit in units {
-            let (_, r) = self.body(*unit, HashMap::new(), "torch.float64".into());
+            let (_, r, first) = self.body(*unit, HashMap::new(), "torch.float64".into(), Block::counting());
+            firsts.push(first);
             all.read.extend(r.read);
             all.sizes.extend(r.sizes);
             all.opaque.extend(r.opaque);
@@ -351,19 +363,24 @@ impl<'a> Writer<'a> {
             resolved,
             fill,
             dtype,
+            firsts,
         }
     }
 
-    /// One function, with the program's signature.
-    fn function(&self, unit: Unit, sig: &Signature) -> String {
-        let (b, _) = self.body(unit, sig.resolved.clone(), sig.dtype.clone());
+    /// One function, with the program's signature, after its first pass.
+    fn function(&self, unit: Unit, sig: &Signature, first: Block) -> String {
+        let block = Block::repeating(first);
+        let (b, _, _) = self.body(unit, sig.resolved.clone(), sig.dtype.clone(), block);
         let name = match unit {
             Unit::Result(r) => self.names.function(self.of, &r.name, r.kind),
             Unit::Backward(_) => self.names.backward(self.of),
         };
         let mut out = format!("def {name}({}):\n", sig.params.join(", "));
         let mut imported = BTreeSet::new();
-        for line in sig.fill.iter().chain(&b.lines) {
+        // imports first, then the statements in order
+        let (imports, statements): (Vec<&String>, Vec<&String>) =
+            b.lines.iter().partition(|l| l.starts_with("import "));
+        for line in imports.into_iter().chain(&sig.fill).chain(statements) {
             if line.starts_with("import ") && !imported.insert(line) {
                 continue;
             }
@@ -406,13 +423,19 @@ pub(crate) fn program_functions(
     if let Some(b) = backward {
         units.push(Unit::Backward(b));
     }
-    let sig = w.signature(&units);
+    let mut sig = w.signature(&units);
+    let mut firsts = std::mem::take(&mut sig.firsts).into_iter();
     let results = derivation
         .results
         .iter()
-        .map(|r| w.function(Unit::Result(r), &sig))
+        .zip(firsts.by_ref())
+        .map(|(r, first)| w.function(Unit::Result(r), &sig, first))
         .collect();
-    (results, backward.map(|b| w.function(Unit::Backward(b), &sig)))
+    let backward = backward.map(|b| {
+        let first = firsts.next().expect("the backward pass's first pass");
+        w.function(Unit::Backward(b), &sig, first)
+    });
+    (results, backward)
 }
 
 fn collect(t: &Term, out: &mut Vec<Name>) {
