@@ -37,31 +37,11 @@ TOLERANCE = 1e-6
 SEED = 20261203
 
 # Generated code that fails on this branch because of a finding in
-# /work/findings-oracle.md, keyed by (case, what, format), `what` being the
+# the findings (O1, O2 in the #16 notes), keyed by (case, what, format), `what` being the
 # --wrt's ASCII name or "backward:<name>"; the value names the finding. A
 # listed check that passes is reported as a failure, so that the entry is
 # removed once the finding is fixed.
-ATTENTION = ("Wq", "Wk", "Wv", "X")
-BLOCK = ("gamma", "beta", "Wq", "Wk", "Wv", "W1", "b1", "W2", "b2")
-KNOWN_FAILURES = {
-    **{
-        ("stable/mlp_softmax_ce_x300", w, fmt): "O1: P ⊙ (1 − T ⊘ P) after substitution, NaN at logits ×300"
-        for w in ("W1", "b1", "W2", "X")
-        for fmt in ("numpy", "jax", "torch")
-    },
-    **{
-        (case, w, "torch"): "O2: torch.sqrt of an int size"
-        for case, wrts in (
-            ("attention", ATTENTION),
-            ("stable/attention_x300", ATTENTION),
-            ("transformer_block", BLOCK[:-1]),
-            ("stable/transformer_block_x30", BLOCK[:-1]),
-        )
-        for w in wrts + tuple("backward:" + w for w in wrts)
-    },
-    # backward_L reads sqrt(D) for every gradient, b2's too
-    **{(case, "backward:b2", "torch"): "O2: torch.sqrt of an int size" for case in ("transformer_block", "stable/transformer_block_x30")},
-}
+KNOWN_FAILURES: dict = {}
 
 
 # ---- the cases --------------------------------------------------------------
