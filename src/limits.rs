@@ -75,3 +75,26 @@ pub const FOLDS_PER_PRODUCT: usize = 64;
 /// cleaned: simplifying a deep chain's composed gradient a second time costs
 /// time quadratic in its size for little gain.
 pub const INLINED_SIMPLIFY_NODES: usize = 150;
+
+// Budgets of one equality-saturation run over a matrix form
+// (`src/matrix/egraph.rs`). Past each the run stops and extracts the cheapest
+// form found so far, which is correct; the text output says which bound ended it.
+
+/// Most e-nodes of one saturation run.
+pub const EGRAPH_NODES: usize = 20_000;
+
+/// Most iterations of one saturation run.
+pub const EGRAPH_ITERATIONS: usize = 16;
+
+/// Longest saturation run, in milliseconds.
+pub const EGRAPH_MILLIS: u64 = 500;
+
+// Bounds of generated Python (`src/render/numpy/python.rs`): CPython's parser
+// refuses deeply nested expressions (and is slow on very long operator
+// chains), so past each an operand is bound to a temporary (`_t1 = …`).
+
+/// Bracket nesting at which an operand is bound to a temporary.
+pub const PY_MAX_DEPTH: u32 = 32;
+
+/// Operands of one flat chain at which the chain so far is bound to a temporary.
+pub const PY_MAX_CHAIN: u32 = 64;

@@ -335,8 +335,6 @@ fn collect_names(t: &Term, out: &mut Vec<Name>) {
                 out.push(n)
             }
         }
-        Term::Num(_) | Term::Pi | Term::Delta(..) => {}
-        Term::Add(ts) | Term::Mul(ts) => ts.iter().for_each(|x| collect_names(x, out)),
-        Term::Pow(b, _) | Term::Fn(_, b) | Term::Sum(_, b) => collect_names(b, out),
+        t => t.children().iter().for_each(|x| collect_names(x, out)),
     }
 }

@@ -441,9 +441,7 @@ pub(crate) fn program_functions(
 fn collect(t: &Term, out: &mut Vec<Name>) {
     match t {
         Term::Var(n, _) => out.push(n.clone()),
-        Term::Num(_) | Term::Pi | Term::Delta(..) => {}
-        Term::Add(ts) | Term::Mul(ts) => ts.iter().for_each(|x| collect(x, out)),
-        Term::Pow(b, _) | Term::Fn(_, b) | Term::Sum(_, b) => collect(b, out),
+        t => t.children().iter().for_each(|x| collect(x, out)),
     }
 }
 

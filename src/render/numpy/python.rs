@@ -2,8 +2,8 @@
 //! parentheses Python needs and no more: a product chain `A @ B @ C` stays flat
 //! however long it is (`@`, `*` and `/` associate to the left). Two limits of
 //! Python's parser remain — about 200 nested brackets, and a few thousand
-//! operands in one chain — so an operand nested [`MAX_DEPTH`] deep, or a chain
-//! of [`MAX_CHAIN`] operands, is bound to a temporary first (`_t1 = …`, a line
+//! operands in one chain — so an operand nested [`PY_MAX_DEPTH`](crate::limits::PY_MAX_DEPTH) deep, or a chain
+//! of [`PY_MAX_CHAIN`](crate::limits::PY_MAX_CHAIN) operands, is bound to a temporary first (`_t1 = …`, a line
 //! of its own): the code compiles for any length of program.
 
 use std::collections::HashMap;
@@ -26,10 +26,7 @@ pub(super) enum Prec {
     Atom,
 }
 
-/// Bracket nesting at which an operand is bound to a temporary.
-pub(super) const MAX_DEPTH: u32 = 32;
-/// Operands of one flat chain at which the chain so far is bound to a temporary.
-pub(super) const MAX_CHAIN: u32 = 64;
+use crate::limits::{PY_MAX_CHAIN as MAX_CHAIN, PY_MAX_DEPTH as MAX_DEPTH};
 
 /// A Python expression.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -226,10 +223,15 @@ impl Block {
 
     /// `(e)`.
     pub fn paren(&mut self, e: Py) -> Py {
+        self.enclosed(e, "(", ")")
+    }
+
+    /// `open e close`, one bracket deeper: an atom.
+    fn enclosed(&mut self, e: Py, open: &str, close: &str) -> Py {
         let e = self.shallow(e);
         Py {
-            full: format!("({})", e.full),
-            text: format!("({})", e.text),
+            full: format!("{open}{}{close}", e.full),
+            text: format!("{open}{}{close}", e.text),
             prec: Prec::Atom,
             depth: e.depth + 1,
             chain: 1,
@@ -378,15 +380,7 @@ impl Block {
     /// `a > 0` wrapped as an atom: `(a > 0)`.
     pub fn positive(&mut self, e: Py) -> Py {
         let e = self.at_least(e, Prec::Add);
-        let e = self.shallow(e);
-        Py {
-            full: format!("({} > 0)", e.full),
-            text: format!("({} > 0)", e.text),
-            prec: Prec::Atom,
-            depth: e.depth + 1,
-            chain: 1,
-            negated: None,
-        }
+        self.enclosed(e, "(", " > 0)")
     }
 }
 
