@@ -3,12 +3,12 @@
 
 use std::rc::Rc;
 
-use crate::check::{Checker, Judgement, Report};
 use crate::derive::{canonical_name, Derivation, GradientResult, Request};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::render::numpy::Backend;
 use crate::render::Style;
 use crate::steps::Step;
+use crate::verify::{Checker, Judgement, Report};
 
 /// Why a program or a request was refused.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -17,8 +17,8 @@ pub enum Error {
     #[error("{0}")]
     Program(Diagnostics),
     /// The program cannot answer the request (`--of`, `--wrt`). The
-    /// diagnostic has a label and a span when the problem has a place in the
-    /// program (a range's declaration, a definition), and none otherwise.
+    /// diagnostic has a span and a label when the problem has a place in the
+    /// program (a range's declaration, a definition), and neither otherwise.
     #[error("{0}")]
     Request(Diagnostic),
 }
@@ -26,15 +26,11 @@ pub enum Error {
 impl Error {
     /// The error as a compiler shows it, with `name` (the file name) and the
     /// program's `source` for the lines it points at. A request's problem that
-    /// has no place in the program is a plain `error:` line and its help.
+    /// has no place in the program (no span) is a plain `error:` line and its help.
     pub fn render(&self, name: &str, source: &str) -> String {
         match self {
             Error::Program(ds) => ds.render(name, source),
-            Error::Request(d) if !d.label.is_empty() => d.render(name, source),
-            Error::Request(d) => match &d.help {
-                Some(help) if !help.is_empty() => format!("error: {}\n  = help: {help}\n", d.message),
-                _ => format!("error: {}\n", d.message),
-            },
+            Error::Request(d) => d.render(name, source),
         }
     }
 
@@ -74,6 +70,19 @@ impl Program {
         request.of = canonical_name(&request.of);
         request.dedup_wrt();
         crate::derive::derive(&self.0, &request).map_err(Error::Request)
+    }
+
+    /// Differentiates the program for its backward pass only (`--backward`
+    /// with `--format text|latex|numpy|torch|jax`): the reverse pass runs
+    /// once and the requested gradients are not composed, so the cost grows
+    /// linearly with the program. The derivation has no `results`; read it
+    /// with the `backward_*` methods ([`Derivation::backward_text`], …). A
+    /// Jacobian, a Hessian or an HVP is an error.
+    pub fn derive_backward(&self, request: &Request) -> Result<Derivation, Error> {
+        let mut request = request.clone();
+        request.of = canonical_name(&request.of);
+        request.dedup_wrt();
+        crate::derive::derive_backward(&self.0, &request).map_err(Error::Request)
     }
 
     /// Every tensor and scalar name the program reads or defines (not
@@ -157,6 +166,83 @@ impl Derivation {
     /// `∂L/∂W = …`: a result's matrix form, or a note that it has none.
     pub fn matrix_line(&self, result: &GradientResult, style: Style) -> String {
         crate::render::text::matrix_line(&self.of, result, style)
+    }
+}
+
+/// The backward pass (`--backward`, SPEC §2): one line per named gradient on
+/// the way from the loss to the requested tensors, in reverse program order,
+/// each reading the lines before it by name. It is made once, from the
+/// derivation's one reverse pass, when first asked for; a Jacobian, a Hessian
+/// or an HVP has none (an [`Error::Request`]).
+impl Derivation {
+    fn backward(&self) -> Result<std::rc::Rc<crate::derive::Backward>, Error> {
+        self.backward_pass().map_err(Error::Request)
+    }
+
+    /// Each line as text: `∂L/∂W⁽²⁾ = ∂L/∂s⁽²⁾ z⁽¹⁾ᵀ`, with ` ∈ ℝ^(K×H)` where
+    /// every axis has a declared range; the index form for a line with no
+    /// matrix form.
+    pub fn backward_lines(&self, style: Style) -> Result<Vec<String>, Error> {
+        Ok(crate::render::backward::lines(&self.of, &*self.backward()?, style))
+    }
+
+    /// The text output of `--backward`: the lines, one a line.
+    pub fn backward_text(&self, style: Style) -> Result<String, Error> {
+        Ok(crate::render::backward::text(&self.of, &*self.backward()?, style))
+    }
+
+    /// Each line as a LaTeX equation (`\frac{\partial L}{\partial W} = …`).
+    pub fn backward_equations(&self) -> Result<Vec<String>, Error> {
+        Ok(crate::render::backward::equations(&self.of, &*self.backward()?))
+    }
+
+    /// The LaTeX output of `--backward`: an `align` environment, or with
+    /// `standalone` a document that `pdflatex` compiles.
+    pub fn backward_latex(&self, standalone: bool) -> Result<String, Error> {
+        Ok(crate::render::backward::latex(&self.of, &*self.backward()?, standalone))
+    }
+
+    /// `def backward_<of>(…)`: computes each forward intermediate and each
+    /// named gradient once and returns a dict keyed by the `--wrt` names'
+    /// Python spellings; its parameters are the per-result functions' (one
+    /// signature for the program's functions, [`Derivation::functions`]).
+    pub fn backward_function(&self, backend: Backend) -> Result<String, Error> {
+        let b = self.backward()?;
+        let (_, f) = crate::render::numpy::program_functions(self, backend, Some(&b));
+        Ok(f.expect("the backward function is written when asked for"))
+    }
+
+    /// The Python module of `--backward --format numpy|torch|jax`: the
+    /// import, then `backward_<of>` (it replaces the per-result functions).
+    pub fn backward_code(&self, backend: Backend) -> Result<String, Error> {
+        Ok(format!(
+            "{}\n\n\n{}",
+            backend.import(),
+            self.backward_function(backend)?
+        ))
+    }
+
+    /// The JSON object of `--backward --format json`: [`Derivation::json`]
+    /// with `"backward": {"lines": [{"text", "latex"}, …], "numpy": "def
+    /// backward_<of>(…)"}`; the per-result functions share its signature.
+    pub fn backward_json(&self, style: Style, checks: &[(Report, Judgement)]) -> Result<serde_json::Value, Error> {
+        let b = self.backward()?;
+        let (functions, backward) = crate::render::numpy::program_functions(self, Backend::Numpy, Some(&b));
+        let mut v = self.json(style, checks);
+        if let Some(results) = v["results"].as_array_mut() {
+            for (r, f) in results.iter_mut().zip(functions) {
+                r["numpy"] = serde_json::Value::String(f);
+            }
+        }
+        let text = crate::render::backward::lines(&self.of, &b, style);
+        let latex = crate::render::backward::equations(&self.of, &b);
+        let lines: Vec<serde_json::Value> = text
+            .into_iter()
+            .zip(latex)
+            .map(|(t, l)| serde_json::json!({"text": t, "latex": l}))
+            .collect();
+        v["backward"] = serde_json::json!({"lines": lines, "numpy": backward});
+        Ok(v)
     }
 }
 

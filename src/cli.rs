@@ -99,6 +99,12 @@ struct DeriveArgs {
     /// The Hessian-vector product with a new input V of X's shape (one --wrt X).
     #[arg(long, value_name = "V")]
     hvp: Option<String>,
+    /// The backward pass as a program: one line per named gradient (in
+    /// gradient layout), each reading the ones before it; with --format
+    /// numpy|torch|jax, one function `backward_<of>` returning every
+    /// requested gradient in a dict, instead of one function per result.
+    #[arg(long, conflicts_with_all = ["hessian", "hvp", "steps"])]
+    backward: bool,
     /// ASCII output only.
     #[arg(long)]
     ascii: bool,
@@ -222,7 +228,9 @@ fn derive(args: &DeriveArgs) -> ExitCode {
         Err(e) => return report(&name, &source, &e),
     };
     note_opaque(&program);
-    let (derivation, times) = match timed(&program, &request, args.repeat) {
+    // --backward without JSON or --check needs the reverse pass only
+    let backward_only = args.backward && args.format != Format::Json && !args.check;
+    let (derivation, times) = match timed(&program, &request, args.repeat, backward_only) {
         Ok(x) => x,
         Err(e) => return report(&name, &source, &e),
     };
@@ -233,7 +241,15 @@ fn derive(args: &DeriveArgs) -> ExitCode {
     } else {
         Vec::new()
     };
-    print!("{}", render(&derivation, args, style, &checks));
+    let out = if args.backward {
+        match render_backward(&derivation, args, style, &checks) {
+            Ok(out) => out,
+            Err(e) => return report(&name, &source, &e),
+        }
+    } else {
+        render(&derivation, args, style, &checks)
+    };
+    print!("{out}");
     if args.stats {
         print_stats(&derivation, &times);
     }
@@ -266,15 +282,31 @@ fn request(args: &DeriveArgs) -> Request {
 
 /// Derives `repeat` times and returns the last derivation with the time of
 /// each run; with several, the first (which compiles the rule tables) is left out.
-fn timed(program: &Program, request: &Request, repeat: u32) -> Result<(Derivation, Vec<Duration>), ricci::Error> {
+/// With `backward_only`, the derivation is [`Program::derive_backward`]'s and
+/// each run includes making the backward pass.
+fn timed(
+    program: &Program,
+    request: &Request,
+    repeat: u32,
+    backward_only: bool,
+) -> Result<(Derivation, Vec<Duration>), ricci::Error> {
+    let once = || -> Result<Derivation, ricci::Error> {
+        if backward_only {
+            let d = program.derive_backward(request)?;
+            d.backward_lines(Style::Unicode)?;
+            Ok(d)
+        } else {
+            program.derive(request)
+        }
+    };
     let mut times = Vec::new();
     for _ in 1..repeat {
         let started = Instant::now();
-        let _ = program.derive(request);
+        let _ = once();
         times.push(started.elapsed());
     }
     let started = Instant::now();
-    let derivation = program.derive(request)?;
+    let derivation = once()?;
     times.push(started.elapsed());
     if times.len() > 1 {
         times.remove(0);
@@ -295,6 +327,27 @@ fn render(d: &Derivation, args: &DeriveArgs, style: Style, checks: &[(Report, Ju
             serde_json::to_string_pretty(&d.json(style, checks)).expect("JSON values serialise")
         ),
     }
+}
+
+/// The output of `--backward` in the requested format; an error for a
+/// Jacobian (a `--of` of order ≥ 1).
+fn render_backward(
+    d: &Derivation,
+    args: &DeriveArgs,
+    style: Style,
+    checks: &[(Report, Judgement)],
+) -> Result<String, ricci::Error> {
+    Ok(match args.format {
+        Format::Text => d.backward_text(style)?,
+        Format::Latex => d.backward_latex(args.standalone)?,
+        Format::Numpy => d.backward_code(Backend::Numpy)?,
+        Format::Torch => d.backward_code(Backend::Torch)?,
+        Format::Jax => d.backward_code(Backend::Jax)?,
+        Format::Json => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&d.backward_json(style, checks)?).expect("JSON values serialise")
+        ),
+    })
 }
 
 /// `--stats`: the median time, the phases of the last run, and each e-graph run.

@@ -8,8 +8,9 @@ use crate::syntax::ast::Span;
 pub struct Diagnostic {
     /// What is wrong, in one sentence.
     pub message: String,
-    /// Where: the primary span.
-    pub span: Span,
+    /// Where: the primary span; `None` for a problem that has no place in
+    /// the program (a request's `--wrt` that names no tensor of it).
+    pub span: Option<Span>,
     /// Text under the primary span.
     pub label: String,
     /// Further places that explain the problem (an earlier definition, say).
@@ -23,8 +24,20 @@ impl Diagnostic {
     pub fn new(span: Span, message: impl Into<String>, label: impl Into<String>) -> Self {
         Diagnostic {
             message: message.into(),
-            span,
+            span: Some(span),
             label: label.into(),
+            notes: Vec::new(),
+            help: None,
+        }
+    }
+
+    /// A problem that has no place in the program: a message (and a help line
+    /// added with [`Diagnostic::with_help`]), no span, no label.
+    pub fn unplaced(message: impl Into<String>) -> Self {
+        Diagnostic {
+            message: message.into(),
+            span: None,
+            label: String::new(),
             notes: Vec::new(),
             help: None,
         }
@@ -152,11 +165,20 @@ impl Diagnostic {
     ///   |           ^ unbound index
     ///   = help: sum over it with `Σ_k …`, …
     /// ```
+    ///
+    /// A problem with no place in the program is its `error:` line and its
+    /// help line, without a source line.
     pub fn render(&self, name: &str, source: &str) -> String {
         use std::fmt::Write as _;
+        let Some(span) = self.span else {
+            return match &self.help {
+                Some(help) if !help.is_empty() => format!("error: {}\n  = help: {help}\n", self.message),
+                _ => format!("error: {}\n", self.message),
+            };
+        };
         let mut out = String::new();
-        let (line, col) = line_col(source, self.span.start);
-        let last_line = std::iter::once(self.span)
+        let (line, col) = line_col(source, span.start);
+        let last_line = std::iter::once(span)
             .chain(self.notes.iter().map(|(s, _)| *s))
             .map(|s| line_col(source, s.start).0)
             .max()
@@ -165,7 +187,7 @@ impl Diagnostic {
         let pad = " ".repeat(gutter);
         let _ = writeln!(out, "error: {}", self.message);
         let _ = writeln!(out, "{pad}--> {name}:{line}:{col}");
-        snippet(&mut out, source, self.span, '^', &self.label, gutter);
+        snippet(&mut out, source, span, '^', &self.label, gutter);
         for (span, text) in &self.notes {
             let (l, c) = line_col(source, span.start);
             let _ = writeln!(out, "{pad}::: {name}:{l}:{c}");

@@ -27,7 +27,7 @@ pub fn differentiate(t: &Term, wrt: &Name, at: &[Ix]) -> Term {
             matrix_derivative(*f, a, ix, at)
         }
         Term::Var(..) => Term::zero(),
-        Term::Add(ts) => Term::Add(ts.iter().map(|x| differentiate(x, wrt, at)).collect()),
+        Term::Add(_) | Term::Sum(..) => t.map_children(|x| differentiate(x, wrt, at)),
         Term::Mul(fs) => {
             let mut terms = Vec::new();
             for k in 0..fs.len() {
@@ -60,7 +60,6 @@ pub fn differentiate(t: &Term, wrt: &Name, at: &[Ix]) -> Term {
             }
             Term::Mul(vec![derivative(f, &apart(x)), d])
         }
-        Term::Sum(ks, body) => Term::Sum(ks.clone(), Box::new(differentiate(body, wrt, at))),
     }
 }
 
@@ -69,12 +68,7 @@ pub fn differentiate(t: &Term, wrt: &Name, at: &[Ix]) -> Term {
 /// read as one sum over that index twice).
 fn apart(t: &Term) -> Term {
     fn binds(t: &Term) -> bool {
-        match t {
-            Term::Sum(..) => true,
-            Term::Add(ts) | Term::Mul(ts) => ts.iter().any(binds),
-            Term::Pow(b, _) | Term::Fn(_, b) => binds(b),
-            Term::Num(_) | Term::Pi | Term::Var(..) | Term::Delta(..) => false,
-        }
+        matches!(t, Term::Sum(..)) || t.children().iter().any(binds)
     }
     if binds(t) {
         t.refresh_bound()

@@ -35,13 +35,25 @@
 //! To derive several requests from one program, parse it once with
 //! [`Program::parse`] and call [`Program::derive`] for each.
 //!
-//! Inside, one module a stage: `syntax` (parse, check) → `derive` (lowering,
-//! the reverse pass, `diff`) → `simplify` (index normal form) → `matrix`
-//! (recognition, then saturation with `rules/matrix.rules` in egg) → `steps`,
-//! `render` (text, LaTeX, JSON, NumPy) and `check` (finite differences). A
+//! Inside, one module a stage: `syntax` (grammar, parse, the semantic check,
+//! which builds the dimension classes) → `derive` (lowering to `term`'s
+//! `Term`, traversed with `children`/`map_children`; the request; the reverse
+//! pass with `diff`'s derivative rules) → `simplify` (index normal form) →
+//! `matrix` (recognition, then saturation with `rules/matrix.rules` in egg) →
+//! `steps`, `render` (text, LaTeX, JSON, NumPy) and `verify` (finite
+//! differences). The input's limits and the simplifier's and reverse pass's
+//! budgets are named in `limits` (the e-graph's are [`EgraphLimits`]). A
 //! [`Derivation`] keeps the checked program, its lowered form and the reverse
 //! pass with its named gradients, so the steps, the check and every renderer
 //! read what was computed once.
+//!
+//! Two names differ from a `sema`/`ir`/`diff` layout on purpose. The semantic
+//! check stays in `syntax` because it reads the syntax tree's spans and its
+//! error recovery spans both passes (the statements that did parse are still
+//! checked); `derive` keeps lowering, the dimension table, the request and the
+//! reverse pass together because all four build the one `Derivation`, and
+//! splitting them would only widen `pub(crate)` between modules. The numeric
+//! checker is `verify`, so that `check` names only the semantic check.
 //!
 //! The library never prints and never exits: errors come back as an
 //! [`Error`], plain data with spans, for the caller to render. Its
@@ -53,7 +65,6 @@
 #![warn(missing_docs)]
 
 mod api;
-mod check;
 mod derive;
 mod diagnostic;
 mod diff;
@@ -68,9 +79,9 @@ mod simplify;
 mod steps;
 mod syntax;
 mod term;
+mod verify;
 
 pub use api::{derive, Error, Program};
-pub use check::{Judgement, Report, Verdict};
 pub use derive::{canonical_name, Derivation, GradientResult, Kind, Layout, Phases, Request};
 pub use diagnostic::{line_col, Diagnostic, Diagnostics};
 pub use limits::Limits;
@@ -79,6 +90,7 @@ pub use render::numpy::Backend;
 pub use render::Style;
 pub use steps::{Justification, Pass, Step};
 pub use syntax::ast::Span;
+pub use verify::{Judgement, Report, Verdict};
 
 /// Not part of the API (hidden from the docs, may change at any time): the
 /// parser's syntax tree and tables that the crate's own parser tests (round
@@ -130,7 +142,7 @@ mod tests {
     }
 
     /// One request lowers the program once and runs the reverse pass once,
-    /// whatever is read from the derivation afterwards.
+    /// whatever is read from the derivation afterwards (the backward pass too).
     #[cfg(debug_assertions)]
     #[test]
     fn one_lowering_and_one_reverse_pass_per_request() {
@@ -160,6 +172,24 @@ mod tests {
         d.code(Backend::Numpy);
         d.code(Backend::Torch);
         d.code(Backend::Jax);
+        // the backward pass reads the same reverse pass
+        d.backward_text(Style::Unicode).unwrap();
+        d.backward_lines(Style::Ascii).unwrap();
+        d.backward_latex(true).unwrap();
+        d.backward_json(Style::Unicode, &checks).unwrap();
+        for backend in [Backend::Numpy, Backend::Torch, Backend::Jax] {
+            d.backward_code(backend).unwrap();
+        }
+        let after = derive::counter::counts();
+        assert_eq!((after.0 - before.0, after.1 - before.1), (1, 1));
+        // `--backward` alone: one lowering, one reverse pass, nothing composed
+        let program = Program::parse(source, &request).unwrap();
+        let before = derive::counter::counts();
+        let b = program.derive_backward(&request).unwrap();
+        assert!(b.results.is_empty());
+        b.backward_text(Style::Unicode).unwrap();
+        b.backward_latex(false).unwrap();
+        b.backward_code(Backend::Numpy).unwrap();
         let after = derive::counter::counts();
         assert_eq!((after.0 - before.0, after.1 - before.1), (1, 1));
     }

@@ -67,3 +67,34 @@ pub const FOLD_FILTER_TENSORS: usize = 8;
 /// Most times one definition is folded within a single product (`a b a b` with
 /// `Y = a b` → `Y²`, two folds); the rest of the product is left as it is.
 pub const FOLDS_PER_PRODUCT: usize = 64;
+
+// A budget of the reverse pass (`src/derive/reverse.rs`).
+
+/// Above this many nodes an inlined gradient (a named gradient with every
+/// upstream gradient replaced by its own form) is not simplified again, only
+/// cleaned: simplifying a deep chain's composed gradient a second time costs
+/// time quadratic in its size for little gain.
+pub const INLINED_SIMPLIFY_NODES: usize = 150;
+
+// Budgets of one equality-saturation run over a matrix form
+// (`src/matrix/egraph.rs`). Past each the run stops and extracts the cheapest
+// form found so far, which is correct; the text output says which bound ended it.
+
+/// Most e-nodes of one saturation run.
+pub const EGRAPH_NODES: usize = 20_000;
+
+/// Most iterations of one saturation run.
+pub const EGRAPH_ITERATIONS: usize = 16;
+
+/// Longest saturation run, in milliseconds.
+pub const EGRAPH_MILLIS: u64 = 500;
+
+// Bounds of generated Python (`src/render/numpy/python.rs`): CPython's parser
+// refuses deeply nested expressions (and is slow on very long operator
+// chains), so past each an operand is bound to a temporary (`_t1 = …`).
+
+/// Bracket nesting at which an operand is bound to a temporary.
+pub const PY_MAX_DEPTH: u32 = 32;
+
+/// Operands of one flat chain at which the chain so far is bound to a temporary.
+pub const PY_MAX_CHAIN: u32 = 64;

@@ -449,9 +449,7 @@ fn collect_grads(t: &Term, out: &mut Vec<String>) {
         Term::Var(crate::term::Name::Grad { wrt, .. }, _) if !out.contains(&wrt.to_string()) => {
             out.push(wrt.to_string());
         }
-        Term::Add(ts) | Term::Mul(ts) => ts.iter().for_each(|x| collect_grads(x, out)),
-        Term::Pow(b, _) | Term::Fn(_, b) | Term::Sum(_, b) => collect_grads(b, out),
-        _ => {}
+        _ => t.children().iter().for_each(|x| collect_grads(x, out)),
     }
 }
 

@@ -11,6 +11,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use num_rational::BigRational;
 use num_traits::{One, Zero};
 
+mod builtin;
+
+pub use builtin::{Arg, Func, Latex, Spelling, BUILTINS, BUILTIN_NAMES};
+
 /// An index: a display name, a unique number and the dimension class it ranges over.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Ix {
@@ -92,373 +96,6 @@ impl MatrixFn {
     }
 }
 
-/// Elementwise functions with known derivatives.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Func {
-    /// `exp`.
-    Exp,
-    /// Natural logarithm.
-    Log,
-    /// Square root.
-    Sqrt,
-    /// Hyperbolic tangent.
-    Tanh,
-    /// The logistic sigmoid `σ`.
-    Sigmoid,
-    /// `relu`.
-    Relu,
-    /// `relu'`: the step `[x > 0]`.
-    Step,
-    /// `softplus`.
-    Softplus,
-    /// `abs`.
-    Abs,
-    /// `abs'`: the sign.
-    Sign,
-    /// Sine.
-    Sin,
-    /// Cosine.
-    Cos,
-    /// The error function `erf(x) = 2/√π ∫₀ˣ exp(−t²) dt`.
-    Erf,
-    /// An opaque function and how often it was differentiated (`h''` is 2).
-    Opaque(Rc<str>, u8),
-}
-
-/// One argument of a NumPy or PyTorch call that spells a built-in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Arg {
-    /// The function's argument.
-    X,
-    /// A literal, written as is (`0`, `0.0`).
-    Lit(&'static str),
-}
-
-/// How NumPy or PyTorch writes a built-in applied to `x`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Spelling {
-    /// A call: the callee and its arguments (`np.maximum(x, 0)`).
-    Call(&'static str, &'static [Arg]),
-    /// The logistic function written out: `1 / (1 + np.exp(-x))`.
-    Logistic,
-    /// The step as a comparison cast to the constants' dtype: `(x > 0).to(X.dtype)`.
-    PositiveAsDtype,
-    /// A scalar function of a Python module, vectorised: `import math` in the
-    /// function's body, then `np.vectorize(math.erf, otypes=[float])(x)`
-    /// (NumPy has no `erf` of its own, and SPEC §4 allows nothing but NumPy).
-    Vectorized(&'static str, &'static str),
-}
-
-/// How LaTeX writes a built-in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Latex {
-    /// A command before the parenthesised argument (`\\exp`).
-    Command(&'static str),
-    /// A root over the argument: `\\sqrt{x}`.
-    Root,
-    /// `\\operatorname{relu}`, primes kept outside (`\\operatorname{relu}'`).
-    Operator,
-}
-
-/// A built-in elementwise function: the one place that says how it is
-/// written, printed, evaluated and generated. Its derivative is data in
-/// `rules/derivatives.rules`, keyed by [`Builtin::printed`].
-#[derive(Debug)]
-pub struct Builtin {
-    /// The function.
-    pub func: Func,
-    /// The names a program may call it by (SPEC §1); none for a derivative
-    /// that is only reached by priming (`relu'`).
-    pub names: &'static [&'static str],
-    /// The printed name (`σ`); also its name in `rules/derivatives.rules`.
-    pub printed: &'static str,
-    /// The printed name in ASCII (`sigmoid`).
-    pub ascii: &'static str,
-    /// What `f'` names in a program (`relu'` is the step); `None` makes a
-    /// primed name an opaque function.
-    pub primed: Option<Func>,
-    /// Whether it has a kink at zero (the checker watches its inputs there).
-    pub kinked: bool,
-    /// Whether it is defined only for a positive argument (the checker draws
-    /// the inputs read inside it positive).
-    pub positive: bool,
-    /// Its spelling in LaTeX.
-    pub latex: Latex,
-    /// Its numeric value.
-    pub eval: fn(f64) -> f64,
-    /// Its spelling in NumPy.
-    pub numpy: Spelling,
-    /// Its spelling in PyTorch.
-    pub torch: Spelling,
-}
-
-/// Every built-in elementwise function, in the order SPEC §1 lists them.
-pub const BUILTINS: &[Builtin] = &[
-    Builtin {
-        func: Func::Exp,
-        names: &["exp"],
-        printed: "exp",
-        ascii: "exp",
-        primed: None,
-        kinked: false,
-        positive: false,
-        latex: Latex::Command("\\exp"),
-        eval: |x| x.exp(),
-        numpy: Spelling::Call("np.exp", &[Arg::X]),
-        torch: Spelling::Call("torch.exp", &[Arg::X]),
-    },
-    Builtin {
-        func: Func::Log,
-        names: &["log"],
-        printed: "log",
-        ascii: "log",
-        primed: None,
-        kinked: false,
-        positive: true,
-        latex: Latex::Command("\\log"),
-        eval: |x| x.ln(),
-        numpy: Spelling::Call("np.log", &[Arg::X]),
-        torch: Spelling::Call("torch.log", &[Arg::X]),
-    },
-    Builtin {
-        func: Func::Sqrt,
-        names: &["sqrt"],
-        printed: "sqrt",
-        ascii: "sqrt",
-        primed: None,
-        kinked: false,
-        positive: true,
-        latex: Latex::Root,
-        eval: |x| x.sqrt(),
-        numpy: Spelling::Call("np.sqrt", &[Arg::X]),
-        torch: Spelling::Call("torch.sqrt", &[Arg::X]),
-    },
-    Builtin {
-        func: Func::Tanh,
-        names: &["tanh"],
-        printed: "tanh",
-        ascii: "tanh",
-        primed: None,
-        kinked: false,
-        positive: false,
-        latex: Latex::Command("\\tanh"),
-        eval: |x| x.tanh(),
-        numpy: Spelling::Call("np.tanh", &[Arg::X]),
-        torch: Spelling::Call("torch.tanh", &[Arg::X]),
-    },
-    Builtin {
-        func: Func::Sigmoid,
-        names: &["sigmoid", "σ"],
-        printed: "σ",
-        ascii: "sigmoid",
-        primed: None,
-        kinked: false,
-        positive: false,
-        latex: Latex::Command("\\sigma"),
-        eval: |x| 1.0 / (1.0 + (-x).exp()),
-        numpy: Spelling::Logistic,
-        torch: Spelling::Call("torch.sigmoid", &[Arg::X]),
-    },
-    Builtin {
-        func: Func::Relu,
-        names: &["relu"],
-        printed: "relu",
-        ascii: "relu",
-        primed: Some(Func::Step),
-        kinked: true,
-        positive: false,
-        latex: Latex::Operator,
-        eval: |x| x.max(0.0),
-        numpy: Spelling::Call("np.maximum", &[Arg::X, Arg::Lit("0")]),
-        torch: Spelling::Call("torch.relu", &[Arg::X]),
-    },
-    Builtin {
-        func: Func::Step,
-        names: &[],
-        printed: "relu'",
-        ascii: "relu'",
-        primed: None,
-        kinked: true,
-        positive: false,
-        latex: Latex::Operator,
-        eval: |x| if x > 0.0 { 1.0 } else { 0.0 },
-        numpy: Spelling::Call("np.heaviside", &[Arg::X, Arg::Lit("0.0")]),
-        torch: Spelling::PositiveAsDtype,
-    },
-    Builtin {
-        func: Func::Softplus,
-        names: &["softplus"],
-        printed: "softplus",
-        ascii: "softplus",
-        primed: None,
-        kinked: false,
-        positive: false,
-        latex: Latex::Operator,
-        eval: |x| x.exp().ln_1p(),
-        numpy: Spelling::Call("np.logaddexp", &[Arg::Lit("0"), Arg::X]),
-        torch: Spelling::Call("torch.nn.functional.softplus", &[Arg::X]),
-    },
-    Builtin {
-        func: Func::Abs,
-        names: &["abs"],
-        printed: "abs",
-        ascii: "abs",
-        primed: Some(Func::Sign),
-        kinked: true,
-        positive: false,
-        latex: Latex::Operator,
-        eval: |x| x.abs(),
-        numpy: Spelling::Call("np.abs", &[Arg::X]),
-        torch: Spelling::Call("torch.abs", &[Arg::X]),
-    },
-    Builtin {
-        func: Func::Sign,
-        names: &[],
-        printed: "sign",
-        ascii: "sign",
-        primed: None,
-        kinked: true,
-        positive: false,
-        latex: Latex::Operator,
-        eval: |x| x.signum(),
-        numpy: Spelling::Call("np.sign", &[Arg::X]),
-        torch: Spelling::Call("torch.sign", &[Arg::X]),
-    },
-    Builtin {
-        func: Func::Sin,
-        names: &["sin"],
-        printed: "sin",
-        ascii: "sin",
-        primed: None,
-        kinked: false,
-        positive: false,
-        latex: Latex::Command("\\sin"),
-        eval: |x| x.sin(),
-        numpy: Spelling::Call("np.sin", &[Arg::X]),
-        torch: Spelling::Call("torch.sin", &[Arg::X]),
-    },
-    Builtin {
-        func: Func::Cos,
-        names: &["cos"],
-        printed: "cos",
-        ascii: "cos",
-        primed: None,
-        kinked: false,
-        positive: false,
-        latex: Latex::Command("\\cos"),
-        eval: |x| x.cos(),
-        numpy: Spelling::Call("np.cos", &[Arg::X]),
-        torch: Spelling::Call("torch.cos", &[Arg::X]),
-    },
-    Builtin {
-        func: Func::Erf,
-        names: &["erf"],
-        printed: "erf",
-        ascii: "erf",
-        primed: None,
-        kinked: false,
-        positive: false,
-        latex: Latex::Operator,
-        eval: erf,
-        numpy: Spelling::Vectorized("math", "erf"),
-        torch: Spelling::Call("torch.erf", &[Arg::X]),
-    },
-];
-
-/// The error function to within a few units in the last place, which the
-/// finite differences of `--check` need (Rust's `std` has none): the series
-/// `2/√π e^(−x²) Σ 2ⁿ x^(2n+1) / (1·3···(2n+1))`, whose terms are all positive,
-/// below |x| = 3, and the continued fraction of `erfc` above.
-pub fn erf(x: f64) -> f64 {
-    let a = x.abs();
-    let value = if a < 3.0 {
-        let (mut term, mut sum, mut n) = (a, a, 0.0);
-        while term > sum * 1e-17 {
-            n += 1.0;
-            term *= 2.0 * a * a / (2.0 * n + 1.0);
-            sum += term;
-        }
-        2.0 / std::f64::consts::PI.sqrt() * (-a * a).exp() * sum
-    } else if a < 6.0 {
-        // erfc(a) = e^(−a²)/√π · 1/(a + (1/2)/(a + 1/(a + (3/2)/(a + …)))), from the tail
-        let mut f = a;
-        for k in (1..=60).rev() {
-            f = a + f64::from(k) / 2.0 / f;
-        }
-        1.0 - (-a * a).exp() / std::f64::consts::PI.sqrt() / f
-    } else {
-        1.0
-    };
-    value.copysign(x)
-}
-
-const fn source_name_count() -> usize {
-    let mut n = 0;
-    let mut k = 0;
-    while k < BUILTINS.len() {
-        n += BUILTINS[k].names.len();
-        k += 1;
-    }
-    n
-}
-
-const SOURCE_NAMES: [&str; source_name_count()] = {
-    let mut out = [""; source_name_count()];
-    let (mut n, mut k) = (0, 0);
-    while k < BUILTINS.len() {
-        let mut j = 0;
-        while j < BUILTINS[k].names.len() {
-            out[n] = BUILTINS[k].names[j];
-            n += 1;
-            j += 1;
-        }
-        k += 1;
-    }
-    out
-};
-
-/// The names a program may call a built-in by, in the order of [`BUILTINS`]
-/// (`sigmoid` and `σ` are one function).
-pub const BUILTIN_NAMES: &[&str] = &SOURCE_NAMES;
-
-impl Func {
-    /// Its row of [`BUILTINS`]; `None` for an opaque function.
-    pub fn builtin(&self) -> Option<&'static Builtin> {
-        BUILTINS.iter().find(|b| b.func == *self)
-    }
-
-    /// The built-in whose printed name is `printed` (`σ`, `relu'`).
-    pub fn from_printed(printed: &str) -> Option<Func> {
-        BUILTINS.iter().find(|b| b.printed == printed).map(|b| b.func.clone())
-    }
-
-    /// The built-in or opaque function that a call names (`sigmoid`, `σ`, `h'`).
-    pub fn from_name(name: &str) -> Func {
-        let primes = name.len() - name.trim_end_matches('\'').len();
-        let base = name.trim_end_matches('\'');
-        let Some(b) = BUILTINS.iter().find(|b| b.names.contains(&base)) else {
-            return Func::Opaque(base.into(), primes as u8);
-        };
-        (0..primes).fold(b.func.clone(), |f, _| {
-            match f.builtin().and_then(|b| b.primed.clone()) {
-                Some(primed) => primed,
-                // a primed built-in other than relu' and abs' is an opaque name
-                None => Func::Opaque(format!("{}'", f.name(false)).into(), 0),
-            }
-        })
-    }
-
-    /// The printed name (`σ`, `relu'`, `h''`).
-    pub fn name(&self, ascii: bool) -> String {
-        match (self, self.builtin()) {
-            (Func::Opaque(name, primes), _) => format!("{name}{}", "'".repeat(*primes as usize)),
-            (_, Some(b)) if ascii => b.ascii.into(),
-            (_, Some(b)) => b.printed.into(),
-            (_, None) => unreachable!("every function but an opaque one is in BUILTINS"),
-        }
-    }
-}
-
 /// What `i` is renamed to by `map`, a stack of `(from, to)` scopes in which the
 /// innermost (last) binding wins; `i` itself when it is not bound there.
 pub fn bound_to(i: &Ix, map: &[(Ix, Ix)]) -> Ix {
@@ -536,14 +173,11 @@ impl Term {
 
     fn collect_free(&self, out: &mut BTreeSet<Ix>) {
         match self {
-            Term::Num(_) | Term::Pi => {}
             Term::Var(_, ix) => out.extend(ix.iter().cloned()),
             Term::Delta(a, b) => {
                 out.insert(a.clone());
                 out.insert(b.clone());
             }
-            Term::Add(ts) | Term::Mul(ts) => ts.iter().for_each(|t| t.collect_free(out)),
-            Term::Pow(b, _) | Term::Fn(_, b) => b.collect_free(out),
             Term::Sum(ks, body) => {
                 let mut inner = BTreeSet::new();
                 body.collect_free(&mut inner);
@@ -552,29 +186,23 @@ impl Term {
                 }
                 out.extend(inner);
             }
+            _ => self.children().iter().for_each(|t| t.collect_free(out)),
         }
     }
 
     /// Whether index `k` occurs free.
     pub fn mentions(&self, k: &Ix) -> bool {
         match self {
-            Term::Num(_) | Term::Pi => false,
             Term::Var(_, ix) => ix.contains(k),
             Term::Delta(a, b) => a == k || b == k,
-            Term::Add(ts) | Term::Mul(ts) => ts.iter().any(|t| t.mentions(k)),
-            Term::Pow(b, _) | Term::Fn(_, b) => b.mentions(k),
-            Term::Sum(ks, body) => !ks.contains(k) && body.mentions(k),
+            Term::Sum(ks, _) if ks.contains(k) => false,
+            _ => self.children().iter().any(|t| t.mentions(k)),
         }
     }
 
     /// Whether a Kronecker delta occurs anywhere.
     pub fn has_delta(&self) -> bool {
-        match self {
-            Term::Delta(..) => true,
-            Term::Num(_) | Term::Pi | Term::Var(..) => false,
-            Term::Add(ts) | Term::Mul(ts) => ts.iter().any(Term::has_delta),
-            Term::Pow(b, _) | Term::Fn(_, b) | Term::Sum(_, b) => b.has_delta(),
-        }
+        matches!(self, Term::Delta(..)) || self.children().iter().any(Term::has_delta)
     }
 
     /// Replaces every free occurrence of index `from` by `to`. Bound indices are
@@ -582,15 +210,10 @@ impl Term {
     pub fn rename(&self, from: &Ix, to: &Ix) -> Term {
         let r = |i: &Ix| if i == from { to.clone() } else { i.clone() };
         match self {
-            Term::Num(_) | Term::Pi => self.clone(),
             Term::Var(n, ix) => Term::Var(n.clone(), ix.iter().map(r).collect()),
             Term::Delta(a, b) => Term::Delta(r(a), r(b)),
-            Term::Add(ts) => Term::Add(ts.iter().map(|t| t.rename(from, to)).collect()),
-            Term::Mul(ts) => Term::Mul(ts.iter().map(|t| t.rename(from, to)).collect()),
-            Term::Pow(b, e) => Term::Pow(Box::new(b.rename(from, to)), e.clone()),
-            Term::Fn(f, b) => Term::Fn(f.clone(), Box::new(b.rename(from, to))),
-            Term::Sum(ks, body) if ks.contains(from) => self.clone(),
-            Term::Sum(ks, body) => Term::Sum(ks.clone(), Box::new(body.rename(from, to))),
+            Term::Sum(ks, _) if ks.contains(from) => self.clone(),
+            _ => self.map_children(|t| t.rename(from, to)),
         }
     }
 
@@ -606,13 +229,8 @@ impl Term {
     /// without, they keep their names.
     pub fn renamed(&self, map: &mut Vec<(Ix, Ix)>, fresh: bool, var: &mut dyn FnMut(&Name, Vec<Ix>) -> Term) -> Term {
         match self {
-            Term::Num(_) | Term::Pi => self.clone(),
             Term::Var(n, ix) => var(n, ix.iter().map(|i| bound_to(i, map)).collect()),
             Term::Delta(a, b) => Term::Delta(bound_to(a, map), bound_to(b, map)),
-            Term::Add(ts) => Term::Add(ts.iter().map(|x| x.renamed(map, fresh, var)).collect()),
-            Term::Mul(ts) => Term::Mul(ts.iter().map(|x| x.renamed(map, fresh, var)).collect()),
-            Term::Pow(b, e) => Term::Pow(Box::new(b.renamed(map, fresh, var)), e.clone()),
-            Term::Fn(f, b) => Term::Fn(f.clone(), Box::new(b.renamed(map, fresh, var))),
             Term::Sum(ks, body) => {
                 let mark = map.len();
                 let bound: Vec<Ix> = if fresh {
@@ -625,6 +243,7 @@ impl Term {
                 map.truncate(mark);
                 Term::Sum(bound, Box::new(body))
             }
+            _ => self.map_children(|x| x.renamed(map, fresh, var)),
         }
     }
 
@@ -635,10 +254,32 @@ impl Term {
 
     /// Number of nodes, a rough measure of size.
     pub fn size(&self) -> usize {
+        1 + self.children().iter().map(Term::size).sum::<usize>()
+    }
+
+    /// The direct subterms: the terms of a sum, the factors of a product, the
+    /// base of a power, the argument of a function, the body of a Σ; none for
+    /// a leaf. With [`Term::map_children`], the one traversal every recursion
+    /// over terms is written with (as egg's `Language` has).
+    pub fn children(&self) -> &[Term] {
         match self {
-            Term::Num(_) | Term::Pi | Term::Var(..) | Term::Delta(..) => 1,
-            Term::Add(ts) | Term::Mul(ts) => 1 + ts.iter().map(Term::size).sum::<usize>(),
-            Term::Pow(b, _) | Term::Fn(_, b) | Term::Sum(_, b) => 1 + b.size(),
+            Term::Num(_) | Term::Pi | Term::Var(..) | Term::Delta(..) => &[],
+            Term::Add(ts) | Term::Mul(ts) => ts,
+            Term::Pow(b, _) | Term::Fn(_, b) | Term::Sum(_, b) => std::slice::from_ref(&**b),
+        }
+    }
+
+    /// The same node with each direct subterm replaced by `f` of it (exponent,
+    /// function and Σ indices kept); a leaf is cloned. The node is rebuilt as
+    /// is, not simplified.
+    pub fn map_children(&self, mut f: impl FnMut(&Term) -> Term) -> Term {
+        match self {
+            Term::Num(_) | Term::Pi | Term::Var(..) | Term::Delta(..) => self.clone(),
+            Term::Add(ts) => Term::Add(ts.iter().map(f).collect()),
+            Term::Mul(ts) => Term::Mul(ts.iter().map(f).collect()),
+            Term::Pow(b, e) => Term::Pow(Box::new(f(b)), e.clone()),
+            Term::Fn(g, b) => Term::Fn(g.clone(), Box::new(f(b))),
+            Term::Sum(ks, b) => Term::Sum(ks.clone(), Box::new(f(b))),
         }
     }
 }
@@ -647,94 +288,48 @@ impl Term {
 mod tests {
     use super::*;
 
-    #[test]
-    fn erf_agrees_with_reference_values() {
-        // erf at 0.1, 0.5, 1, 2, 3, 4 and 5.5 (Abramowitz and Stegun, Table 7.1; mpmath)
-        let table = [
-            (0.1, 0.112_462_916_018_284_9),
-            (0.5, 0.520_499_877_813_046_5),
-            (1.0, 0.842_700_792_949_714_9),
-            (2.0, 0.995_322_265_018_952_7),
-            (3.0, 0.999_977_909_503_001_4),
-            (4.0, 0.999_999_984_582_742_1),
-            (5.5, 0.999_999_999_999_992_6),
-        ];
-        for (x, want) in table {
-            assert!((erf(x) - want).abs() < 4e-16, "erf({x}) = {} not {want}", erf(x));
-            assert!((erf(-x) + want).abs() < 4e-16);
-        }
-        assert_eq!(erf(0.0), 0.0);
-        assert_eq!(erf(9.0), 1.0);
-        // its derivative, 2/√π e^(−x²), by central differences
-        for x in [-1.5, -0.3, 0.7, 2.9, 3.1] {
-            let h = 1e-5;
-            let fd = (erf(x + h) - erf(x - h)) / (2.0 * h);
-            let exact = 2.0 / std::f64::consts::PI.sqrt() * (-x * x).exp();
-            assert!((fd - exact).abs() < 1e-9, "erf'({x}): {fd} vs {exact}");
-        }
+    fn var(name: &str, ix: &[&Ix]) -> Term {
+        Term::Var(Name::Tensor(name.into()), ix.iter().map(|&i| i.clone()).collect())
     }
 
     #[test]
-    fn the_source_names_are_the_table_s_in_order() {
-        assert_eq!(
-            BUILTIN_NAMES,
-            ["exp", "log", "sqrt", "tanh", "sigmoid", "σ", "relu", "softplus", "abs", "sin", "cos", "erf"]
+    fn children_are_the_direct_subterms_and_map_children_rebuilds_the_node() {
+        let (i, k) = (Ix::fresh("i", 0), Ix::fresh("k", 0));
+        let x = var("X", &[&i, &k]);
+        let product = Term::Mul(vec![x.clone(), Term::Delta(i.clone(), k.clone())]);
+        let t = Term::Sum(
+            vec![k.clone()],
+            Box::new(Term::Fn(Func::Exp, Box::new(product.clone()))),
         );
-        assert_eq!(crate::syntax::check::BUILTINS, BUILTIN_NAMES);
-    }
-
-    #[test]
-    fn every_function_is_in_the_table_once_and_reads_back() {
-        for (k, b) in BUILTINS.iter().enumerate() {
-            assert!(BUILTINS[k + 1..]
-                .iter()
-                .all(|o| o.func != b.func && o.printed != b.printed));
-            assert_eq!(b.func.builtin().map(|r| r.printed), Some(b.printed));
-            assert_eq!(Func::from_printed(b.printed), Some(b.func.clone()));
-            assert_eq!(b.func.name(false), b.printed);
-            assert_eq!(b.func.name(true), b.ascii);
-            for name in b.names {
-                assert_eq!(Func::from_name(name), b.func);
-            }
-        }
-        assert!(Func::Opaque("h".into(), 0).builtin().is_none());
-    }
-
-    #[test]
-    fn names_and_primes() {
-        assert_eq!(Func::from_name("σ"), Func::Sigmoid);
-        assert_eq!(Func::from_name("relu'"), Func::Step);
-        assert_eq!(Func::from_name("abs'"), Func::Sign);
-        assert_eq!(Func::from_name("relu''"), Func::Opaque("relu''".into(), 0));
-        assert_eq!(Func::from_name("exp'"), Func::Opaque("exp'".into(), 0));
-        assert_eq!(Func::from_name("h''"), Func::Opaque("h".into(), 2));
-        assert_eq!(Func::from_name("sign"), Func::Opaque("sign".into(), 0));
-        assert_eq!(Func::Sigmoid.name(false), "σ");
-        assert_eq!(Func::Sigmoid.name(true), "sigmoid");
-        assert_eq!(Func::Opaque("h".into(), 2).name(false), "h''");
-    }
-
-    #[test]
-    fn numeric_values() {
-        let at = |f: Func, x: f64| (f.builtin().unwrap().eval)(x);
-        assert_eq!(at(Func::Step, 0.0), 0.0);
-        assert_eq!(at(Func::Step, 2.0), 1.0);
-        assert_eq!(at(Func::Relu, -1.0), 0.0);
-        assert_eq!(at(Func::Sign, -3.0), -1.0);
-        assert!((at(Func::Sigmoid, 0.0) - 0.5).abs() < 1e-15);
-        assert!((at(Func::Softplus, 0.0) - 2f64.ln()).abs() < 1e-15);
-        assert!((at(Func::Sin, 1.0) - 1f64.sin()).abs() < 1e-15);
-        assert!((at(Func::Cos, 1.0) - 1f64.cos()).abs() < 1e-15);
-        assert!(BUILTINS
-            .iter()
-            .filter(|b| b.positive)
-            .map(|b| &b.func)
-            .eq([&Func::Log, &Func::Sqrt]));
-        assert!(BUILTINS.iter().filter(|b| b.kinked).map(|b| &b.func).eq([
-            &Func::Relu,
-            &Func::Step,
-            &Func::Abs,
-            &Func::Sign
-        ]));
+        assert!(x.children().is_empty());
+        assert_eq!(t.children(), [Term::Fn(Func::Exp, Box::new(product.clone()))]);
+        assert_eq!(product.children(), [x.clone(), Term::Delta(i.clone(), k.clone())]);
+        assert_eq!(Term::pow(x.clone(), 2).children(), std::slice::from_ref(&x));
+        // the identity map gives the node back; a map reaches only the direct children
+        assert_eq!(t.map_children(Term::clone), t);
+        assert_eq!(
+            product.map_children(|_| Term::one()),
+            Term::Mul(vec![Term::one(), Term::one()])
+        );
+        assert_eq!(
+            t.map_children(|_| Term::Pi),
+            Term::Sum(vec![k.clone()], Box::new(Term::Pi))
+        );
+        assert_eq!(
+            Term::pow(x.clone(), 3).map_children(|_| Term::Pi),
+            Term::pow(Term::Pi, 3)
+        );
+        assert_eq!(x.map_children(|_| Term::Pi), x);
+        // the traversals built on them
+        assert_eq!(t.size(), 5);
+        assert!(t.has_delta() && !x.has_delta());
+        assert_eq!(t.free(), BTreeSet::from([i.clone()]));
+        assert!(t.mentions(&i) && !t.mentions(&k));
+        let j = Ix::fresh("j", 0);
+        assert_eq!(t.rename(&k, &j), t, "a bound index is not renamed");
+        assert_eq!(
+            product.rename(&k, &j),
+            Term::Mul(vec![var("X", &[&i, &j]), Term::Delta(i.clone(), j.clone())])
+        );
     }
 }

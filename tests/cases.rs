@@ -59,7 +59,7 @@ fn err_cases_report_position_and_expectation() {
             };
             let rendered = errors.render(&name(path), &source);
             for d in errors.diagnostics() {
-                let (line, col) = ricci::line_col(&source, d.span.start);
+                let (line, col) = ricci::line_col(&source, d.span.expect("a program's error has a place").start);
                 let at = format!("{}:{line}:{col}", name(path));
                 assert!(rendered.contains(&at), "no position {at} in\n{rendered}");
             }

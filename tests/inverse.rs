@@ -171,7 +171,7 @@ fn misuse_is_refused_with_a_position_and_help() {
             .iter()
             .find(|d| d.message == message)
             .unwrap_or_else(|| panic!("{source:?}: no {message:?} in\n{}", e.render("t", source)));
-        let (_, col) = ricci::line_col(source, d.span.start);
+        let (_, col) = ricci::line_col(source, d.span.expect("a program's error has a place").start);
         assert_eq!(col, column, "{source:?}");
         assert!(d.help.is_some(), "{source:?}");
     }

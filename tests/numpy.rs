@@ -116,3 +116,159 @@ fn sizes_come_from_argument_shapes_else_the_programs_index() {
     let fs = code("L = Σ_n (c - T_n)^2", &["c"], Backend::Numpy);
     assert_eq!(fs[0], "def dL_dc(T, c):\n    return 2 * (T.shape[0] * c - T.sum())\n");
 }
+
+/// The code of every result of a fixture of `tests/cases/numpy/`.
+fn fixture_code(name: &str, backend: Backend) -> String {
+    let source = std::fs::read_to_string(format!("tests/cases/numpy/{name}.ricci")).unwrap();
+    let wrt: Vec<&str> = source
+        .lines()
+        .find_map(|l| l.strip_prefix("# wrt: "))
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    code(&source, &wrt, backend).join("\n")
+}
+
+const BACKENDS: [Backend; 3] = [Backend::Numpy, Backend::Torch, Backend::Jax];
+
+/// SPEC §4, safe code, in all three backends: no division by an underflowing
+/// softmax (`T / P`), no outer product with ones (broadcasting), no double
+/// negation, no einsum where a matrix form or a sum says it.
+#[test]
+fn generated_code_is_safe_and_plain() {
+    for name in [
+        "mlp_softmax_ce",
+        "batchnorm_linear",
+        "softmax_axes",
+        "bce",
+        "attention",
+        "vocabulary",
+    ] {
+        for backend in BACKENDS {
+            let code = fixture_code(name, backend);
+            for bad in [
+                "T / P",
+                "outer(np.ones",
+                "outer(torch.ones",
+                "outer(jnp.ones",
+                "-(-",
+                "einsum(",
+            ] {
+                assert!(!code.contains(bad), "{name} {backend:?} has {bad}:\n{code}");
+            }
+        }
+    }
+}
+
+/// The underflow-free `P − T` survives the substitution of ∂L/∂Z into every
+/// layer, in the matrix form and the code.
+#[test]
+fn every_layer_of_softmax_cross_entropy_reads_p_minus_t() {
+    let source = std::fs::read_to_string("tests/cases/numpy/mlp_softmax_ce.ricci").unwrap();
+    let request = Request {
+        wrt: ["W1", "b1", "W2", "b2", "X"].iter().map(|w| w.to_string()).collect(),
+        ..Request::default()
+    };
+    let d = ricci::derive(&source, &request).unwrap();
+    for r in &d.results {
+        let m = d.matrix_line(r, ricci::Style::Unicode);
+        assert!(m.contains("(P − T)") && !m.contains('⊘'), "{m}");
+    }
+    for f in d.functions(Backend::Numpy) {
+        assert!(f.contains("(P - T)") && !f.contains("/ P"), "{f}");
+    }
+}
+
+/// Softmax and log-sum-exp subtract the maximum wherever they are written
+/// out: along the first axis, of an expression, in a Hessian.
+#[test]
+fn every_softmax_subtracts_the_maximum() {
+    let numpy = fixture_code("softmax_axes", Backend::Numpy);
+    assert!(
+        numpy.contains("_t1 = Z.max(axis=0)\n") && numpy.contains("np.exp(Z - _t1)"),
+        "{numpy}"
+    );
+    assert!(
+        numpy.contains("= W @ x\n") && !numpy.contains("np.exp(W @ x)"),
+        "{numpy}"
+    );
+    let torch = fixture_code("softmax_axes", Backend::Torch);
+    assert!(torch.contains("Z.amax(dim=0)"), "{torch}");
+    let request = Request {
+        wrt: vec!["w".into()],
+        hessian: true,
+        ..Request::default()
+    };
+    let d = ricci::derive("L = logsumexp_i(w_i)", &request).unwrap();
+    for backend in BACKENDS {
+        let f = &d.functions(backend)[0];
+        assert!(f.contains(" = w.max()\n") && !f.contains("exp(w)"), "{f}");
+    }
+}
+
+/// σ without overflow, and the log of a σ as a softplus.
+#[test]
+fn sigmoid_and_its_log_are_stable() {
+    let numpy = fixture_code("bce", Backend::Numpy);
+    assert!(numpy.contains("p = np.exp(-np.logaddexp(0, -z))"), "{numpy}");
+    assert!(
+        numpy.contains("-np.logaddexp(0, z) + np.logaddexp(0, -z)") && !numpy.contains("np.log("),
+        "{numpy}"
+    );
+    let torch = fixture_code("bce", Backend::Torch);
+    assert!(
+        torch.contains("torch.nn.functional.softplus(-z)") && !torch.contains("torch.log("),
+        "{torch}"
+    );
+    // σ(−z): the negations cancel
+    let f = &code("L = Σ_j σ(-z_j) y_j", &["y"], Backend::Numpy)[0];
+    assert!(f.contains("np.exp(-np.logaddexp(0, z))"), "{f}");
+}
+
+/// A repeated matrix product is computed once; PyTorch takes a function of
+/// a size through `math` (`torch.sqrt` of an int raises), and imports math
+/// only where a function uses it.
+#[test]
+fn repeated_products_once_and_sizes_through_math() {
+    let numpy = fixture_code("attention", Backend::Numpy);
+    assert_eq!(numpy.matches("dL_dO @ V.T").count(), 1, "{numpy}");
+    let torch = fixture_code("attention", Backend::Torch);
+    assert!(
+        torch.contains("math.sqrt(E)") && !torch.contains("torch.sqrt(E)"),
+        "{torch}"
+    );
+    assert!(torch.contains("    import math\n"), "{torch}");
+    assert_eq!(Backend::Torch.import(), "import torch");
+    let plain = code("L = Σ_i x_i^2", &["x"], Backend::Torch);
+    assert!(!plain[0].contains("math"), "{}", plain[0]);
+    // a scalar parameter under a function goes through torch.as_tensor
+    let f = &code("L = sqrt(ε) Σ_i x_i", &["x"], Backend::Torch)[0];
+    assert!(f.contains("torch.sqrt(torch.as_tensor(epsilon"), "{f}");
+}
+
+/// BatchNorm then a linear layer: ∂L/∂β reads W (it is `1ᵀ (Y − T) Wᵀ`).
+#[test]
+fn batchnorm_beta_reads_the_linear_layer() {
+    let numpy = fixture_code("batchnorm_linear", Backend::Numpy);
+    let beta = numpy.split("\n\n").find(|f| f.starts_with("def dL_dbeta")).unwrap();
+    assert!(beta.contains("W @ (Y - T).T"), "{beta}");
+    assert!(!numpy.contains("epsilon["), "{numpy}");
+}
+
+/// A sum over axes of one array is `.sum(axis=…)`, not `np.einsum`.
+#[test]
+fn a_reduction_is_a_sum_not_an_einsum() {
+    let f = &code("L = Σ_ijk A_ijk x_i", &["x"], Backend::Numpy)[0];
+    assert_eq!(f, "def dL_dx(A):\n    return A.sum(axis=(1, 2))\n");
+    let f = &code("L = Σ_ijk A_ijk x_j", &["x"], Backend::Torch)[0];
+    assert_eq!(f, "def dL_dx(A):\n    return A.sum(dim=(0, 2))\n");
+}
+
+/// `1 bᵀ + c 1ᵀ` is `b + c[:, None]`: NumPy broadcasts a row beside a column.
+#[test]
+fn a_row_and_a_column_broadcast_to_a_matrix() {
+    let f = &code("Y_ij = exp(b_j + c_i)", &["b"], Backend::Numpy)[0];
+    assert!(f.contains("Y = np.exp(b + c[:, None])"), "{f}");
+    let f = &code("Y_ij = X_ij + b_j", &["X"], Backend::Numpy)[0];
+    assert!(!f.contains("outer"), "{f}");
+}

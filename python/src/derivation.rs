@@ -157,6 +157,33 @@ impl PyDerivation {
         }
     }
 
+    /// The backward pass's lines as text (`ricci derive --backward`).
+    fn backward_lines(&self, py: Python<'_>, ascii: bool) -> PyResult<Vec<String>> {
+        self.derivation
+            .backward_lines(style(ascii))
+            .map_err(|e| crate::error::from_ricci(py, &e, "<string>", ""))
+    }
+
+    /// The backward pass as LaTeX (`--backward --format latex`, `--standalone`).
+    fn backward_latex(&self, py: Python<'_>, standalone: bool) -> PyResult<String> {
+        self.derivation
+            .backward_latex(standalone)
+            .map_err(|e| crate::error::from_ricci(py, &e, "<string>", ""))
+    }
+
+    /// `backward_<of>` for `backend` (`numpy`, `torch` or `jax`), its source.
+    fn backward_function(&self, py: Python<'_>, backend: &str) -> PyResult<String> {
+        let backend = match backend {
+            "numpy" => Backend::Numpy,
+            "torch" => Backend::Torch,
+            "jax" => Backend::Jax,
+            other => return Err(PyValueError::new_err(format!("no backend {other:?}"))),
+        };
+        self.derivation
+            .backward_function(backend)
+            .map_err(|e| crate::error::from_ricci(py, &e, "<string>", ""))
+    }
+
     /// The text output (`ricci derive`, with `--steps`, `--ascii`).
     fn text(&self, ascii: bool, steps: bool) -> String {
         if steps {

@@ -21,14 +21,10 @@ type Place = Option<(usize, usize)>;
 
 /// The Python exception for `error`, rendered with `name` and `source`.
 pub fn from_ricci(py: Python<'_>, error: &ricci::Error, name: &str, source: &str) -> PyErr {
-    let placed = matches!(error, ricci::Error::Program(_));
     let errors: Vec<(Place, String)> = error
         .diagnostics()
         .iter()
-        .map(|d| {
-            let place = (placed || !d.label.is_empty()).then(|| ricci::line_col(source, d.span.start));
-            (place, d.message.clone())
-        })
+        .map(|d| (d.span.map(|s| ricci::line_col(source, s.start)), d.message.clone()))
         .collect();
     raise(py, error.render(name, source), &errors)
 }

@@ -55,13 +55,6 @@ fn derive(
             "the Hessian of each wrt, or its product with a vector (one wrt)",
         ));
     }
-    if backward {
-        return Err(error::usage(
-            py,
-            "backward=True: the backward pass is not built yet (issue #16)",
-            "derive the gradients one by one: drop backward=True",
-        ));
-    }
     let request = ricci::Request {
         of,
         wrt,
@@ -74,6 +67,13 @@ fn derive(
     let parsed = ricci::Program::parse(program, &request).and_then(|p| Ok((p.derive(&request)?, p)));
     match parsed {
         Ok((derivation, parsed)) => {
+            // backward=True: a Jacobian, a Hessian or an HVP has no backward
+            // pass, and says so now rather than when `.backward` is read
+            if backward {
+                if let Err(e) = derivation.backward_lines(ricci::Style::Unicode) {
+                    return Err(error::from_ricci(py, &e, filename, program));
+                }
+            }
             let notes = parsed
                 .opaque_functions()
                 .map(|h| {

@@ -191,12 +191,7 @@ fn max_min(function: &str, a: Term, b: Term) -> Term {
 }
 
 fn has_var(t: &Term) -> bool {
-    match t {
-        Term::Var(..) => true,
-        Term::Num(_) | Term::Pi | Term::Delta(..) => false,
-        Term::Add(ts) | Term::Mul(ts) => ts.iter().any(has_var),
-        Term::Pow(b, _) | Term::Fn(_, b) | Term::Sum(_, b) => has_var(b),
-    }
+    matches!(t, Term::Var(..)) || t.children().iter().any(has_var)
 }
 
 /// `f` of the scope in which `indices` are bound to fresh indices (a Σ over

@@ -8,9 +8,12 @@
 //! - `request`: what to differentiate and how to show it ([`Request`],
 //!   [`Layout`], [`canonical_name`]) and the errors for one the program cannot answer;
 //! - `reverse`: reverse mode with named upstream gradients, and their inlining;
+//! - `backward`: the backward pass as a program ([`Backward`]), read from the
+//!   one reverse pass;
 //! - here: the results ([`Derivation`], [`GradientResult`], [`Phases`]) and
 //!   the matrix forms.
 
+mod backward;
 mod dims;
 mod lower;
 mod request;
@@ -27,6 +30,7 @@ use crate::diagnostic::Diagnostic;
 use crate::matrix::Mat;
 use crate::syntax::Program;
 use crate::term::{Ix, Term};
+pub(crate) use backward::{Backward, Line};
 
 pub(crate) use dims::{Dims, Meeting, Origin, RangeConflict};
 pub(crate) use lower::lower_expr;
@@ -114,10 +118,23 @@ pub struct Derivation {
     pub(crate) lowered: Rc<Lowered>,
     /// The first reverse pass: named gradients, chain-rule terms, parameters
     /// (each result keeps its own, [`GradientResult`]'s `pass`).
-    #[allow(dead_code)]
     pub(crate) reverse: Rc<Reverse>,
+    /// The backward pass, made from `reverse` when first asked for.
+    pub(crate) backward: std::cell::OnceCell<Result<Rc<Backward>, Diagnostic>>,
     /// The request, as answered.
     pub(crate) request: Request,
+    /// What the results are (all of one kind).
+    pub(crate) kind: Kind,
+}
+
+impl Derivation {
+    /// The backward pass (`--backward`), made once from the derivation's
+    /// reverse pass; an error for a Jacobian, a Hessian or an HVP.
+    pub(crate) fn backward_pass(&self) -> Result<Rc<Backward>, Diagnostic> {
+        self.backward
+            .get_or_init(|| backward::backward(self).map(Rc::new))
+            .clone()
+    }
 }
 
 impl std::fmt::Debug for Derivation {
@@ -469,6 +486,38 @@ pub(crate) fn derive(program: &Rc<Program>, request: &Request) -> Result<Derivat
         program,
         lowered: Rc::new(lowered),
         reverse: Rc::clone(&passes[0]),
+        backward: std::cell::OnceCell::new(),
         request: request.clone(),
+        kind,
+    })
+}
+
+/// A derivation for its backward pass only ([`Backward`]): the request is
+/// validated, the program lowered and the one reverse pass run; the
+/// requested gradients are not composed (`results` is empty), which is what
+/// makes a deep network's backward pass linear in its depth.
+pub(crate) fn derive_backward(program: &Rc<Program>, request: &Request) -> Result<Derivation, Diagnostic> {
+    let kind = validate(program, request)?;
+    if kind != Kind::Gradient {
+        return Err(backward::not_a_gradient(kind, &request.of));
+    }
+    let mut phases = Phases::default();
+    let started = Instant::now();
+    let lowered = lower(program);
+    phases.lower = started.elapsed();
+    let started = Instant::now();
+    let wanted: Vec<String> = request.wrt.iter().map(|w| canonical_name(w)).collect();
+    let pass = reverse(program, &lowered, &request.of, &wanted, &[]);
+    phases.reverse = started.elapsed();
+    Ok(Derivation {
+        of: request.of.clone(),
+        results: Vec::new(),
+        phases,
+        program: Rc::clone(program),
+        lowered: Rc::new(lowered),
+        reverse: Rc::new(pass),
+        backward: std::cell::OnceCell::new(),
+        request: request.clone(),
+        kind,
     })
 }

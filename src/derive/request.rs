@@ -81,11 +81,10 @@ impl Default for Request {
 ///
 /// A problem that has a place in the program (the declaration of a range
 /// symbol, the definition of a tensor) comes with its span and a label; one
-/// that has none (a name the program never mentions) has an empty label and
-/// the span 0..0, and is shown without a source line.
+/// that has none (a name the program never mentions) has neither
+/// ([`Diagnostic::unplaced`]) and is shown without a source line.
 pub(crate) fn validate(program: &Program, request: &Request) -> Result<super::Kind, Diagnostic> {
     use super::Kind;
-    let nowhere = Span::new(0, 0);
     let of = canonical_name(&request.of);
     if !is_name(&of) {
         return Err(not_a_name("--of", &request.of));
@@ -104,10 +103,8 @@ pub(crate) fn validate(program: &Program, request: &Request) -> Result<super::Ki
         request.hvp.as_ref().map(|_| "--hvp")
     };
     if request.hessian && request.hvp.is_some() {
-        return Err(Diagnostic::new(
-            nowhere,
+        return Err(Diagnostic::unplaced(
             "--hessian and --hvp together: ask for the Hessian or for its product with a vector",
-            "",
         )
         .with_help("drop one of them: `--hvp V` is the Hessian applied to a new input `V`"));
     }
@@ -150,11 +147,9 @@ pub(crate) fn validate(program: &Program, request: &Request) -> Result<super::Ki
         Some(_) => {}
         None if second.is_some() => {
             let flag = second.expect("matched");
-            return Err(Diagnostic::new(
-                nowhere,
-                format!("{flag}: the program does not define `{of}`, so its second derivatives are unknown"),
-                "",
-            )
+            return Err(Diagnostic::unplaced(format!(
+                "{flag}: the program does not define `{of}`, so its second derivatives are unknown"
+            ))
             .with_help(format!(
                 "define the loss in the program (`{of} = …`) or name a defined scalar with --of"
             )));
@@ -162,11 +157,9 @@ pub(crate) fn validate(program: &Program, request: &Request) -> Result<super::Ki
         None => {
             let outputs = program.outputs();
             if outputs.is_empty() {
-                return Err(Diagnostic::new(
-                    nowhere,
-                    format!("--of {of}: the program defines nothing for the loss to depend on"),
-                    "",
-                ));
+                return Err(Diagnostic::unplaced(format!(
+                    "--of {of}: the program defines nothing for the loss to depend on"
+                )));
             }
             // An unknown loss of the outputs is for a program that stops
             // before its loss; one that defines a scalar nothing reads has one.
@@ -177,16 +170,18 @@ pub(crate) fn validate(program: &Program, request: &Request) -> Result<super::Ki
                 .collect();
             if !losses.is_empty() {
                 return Err(
-                    Diagnostic::new(nowhere, format!("--of {of}: the program never mentions `{of}`"), "").with_help(
-                        format!("its loss is {}: e.g. `--of {}`", names_list(&losses, "or"), losses[0]),
-                    ),
+                    Diagnostic::unplaced(format!("--of {of}: the program never mentions `{of}`")).with_help(format!(
+                        "its loss is {}: e.g. `--of {}`",
+                        names_list(&losses, "or"),
+                        losses[0]
+                    )),
                 );
             }
         }
     }
     if request.wrt.is_empty() {
         return Err(
-            Diagnostic::new(nowhere, "no --wrt: name at least one tensor to differentiate by", "")
+            Diagnostic::unplaced("no --wrt: name at least one tensor to differentiate by")
                 .with_help(candidates(program, &of)),
         );
     }
@@ -197,11 +192,9 @@ pub(crate) fn validate(program: &Program, request: &Request) -> Result<super::Ki
         }
         // ∂Y/∂Y is the identity, a Jacobian like any other
         if name == of && kind != Kind::Jacobian {
-            return Err(Diagnostic::new(
-                nowhere,
-                format!("--wrt {w}: the loss itself; its derivative is 1"),
-                "",
-            ));
+            return Err(Diagnostic::unplaced(format!(
+                "--wrt {w}: the loss itself; its derivative is 1"
+            )));
         }
         if let Some((span, indices)) = range_symbol(program, &name) {
             return Err(Diagnostic::new(
@@ -213,7 +206,7 @@ pub(crate) fn validate(program: &Program, request: &Request) -> Result<super::Ki
         }
         if !program.tensors.contains_key(&name) {
             return Err(
-                Diagnostic::new(nowhere, format!("--wrt {w}: the program has no tensor `{name}`"), "")
+                Diagnostic::unplaced(format!("--wrt {w}: the program has no tensor `{name}`"))
                     .with_help(suggest(program, &of, &name)),
             );
         }
@@ -227,21 +220,16 @@ pub(crate) fn validate(program: &Program, request: &Request) -> Result<super::Ki
 /// `--hvp V`: exactly one `--wrt`, and `V` a new name (not the loss, a
 /// tensor, a range symbol or a function of the program).
 fn validate_hvp(program: &Program, request: &Request, of: &str, v: &str) -> Result<(), Diagnostic> {
-    let nowhere = Span::new(0, 0);
     let name = canonical_name(v);
     if !is_name(&name) {
         return Err(not_a_name("--hvp", v));
     }
     if request.wrt.len() != 1 {
         let given: Vec<&str> = request.wrt.iter().map(String::as_str).collect();
-        return Err(Diagnostic::new(
-            nowhere,
-            format!(
-                "--hvp {v} takes exactly one --wrt (its direction has that tensor's shape), not {}",
-                names_list(&given, "and")
-            ),
-            "",
-        )
+        return Err(Diagnostic::unplaced(format!(
+            "--hvp {v} takes exactly one --wrt (its direction has that tensor's shape), not {}",
+            names_list(&given, "and")
+        ))
         .with_help(format!(
             "ask for one tensor at a time, e.g. `--hvp {v} --wrt {}`",
             given[0]
@@ -253,11 +241,9 @@ fn validate_hvp(program: &Program, request: &Request, of: &str, v: &str) -> Resu
         .find(|c| !program.tensors.contains_key(*c) && *c != of && range_symbol(program, c).is_none())
         .unwrap_or("V0");
     if name == of {
-        return Err(Diagnostic::new(
-            nowhere,
-            format!("--hvp {v}: `{name}` is the loss; the direction must be a new name"),
-            "",
-        )
+        return Err(Diagnostic::unplaced(format!(
+            "--hvp {v}: `{name}` is the loss; the direction must be a new name"
+        ))
         .with_help(fresh(suggestion)));
     }
     if let Some(info) = program.tensors.get(&name) {
@@ -277,11 +263,9 @@ fn validate_hvp(program: &Program, request: &Request, of: &str, v: &str) -> Resu
         .with_help(fresh(suggestion)));
     }
     if program.opaque_functions.contains(&name) {
-        return Err(Diagnostic::new(
-            nowhere,
-            format!("--hvp {v}: the program calls a function `{name}`; the direction must be a new name"),
-            "",
-        )
+        return Err(Diagnostic::unplaced(format!(
+            "--hvp {v}: the program calls a function `{name}`; the direction must be a new name"
+        ))
         .with_help(fresh(suggestion)));
     }
     Ok(())
@@ -332,7 +316,7 @@ fn not_a_name(option: &str, given: &str) -> Diagnostic {
             if option == "--of" { "L" } else { "W" }
         ),
     };
-    Diagnostic::new(Span::new(0, 0), message, "").with_help(help)
+    Diagnostic::unplaced(message).with_help(help)
 }
 
 /// Where `name` is declared as a range (`index i : N`), and the indices it sizes.
@@ -444,4 +428,38 @@ pub fn canonical_name(s: &str) -> String {
     }
     let s: String = s.replace("^{(", "^(").replace(")}", ")").nfc().collect();
     crate::render::names::from_superscript(&s).unwrap_or(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Error, Request};
+
+    #[test]
+    fn a_problem_with_no_place_in_the_program_has_no_span() {
+        let source = "index i : N\nL = Σ_i x_i^2";
+        let unknown = Request {
+            wrt: vec!["Q".into()],
+            ..Request::default()
+        };
+        let Err(Error::Request(d)) = crate::derive(source, &unknown) else {
+            panic!("--wrt Q is refused")
+        };
+        assert_eq!((d.span, d.label.as_str()), (None, ""));
+        let rendered = Error::Request(d).render("p.ricci", source);
+        assert!(
+            rendered.starts_with("error: --wrt Q: the program has no tensor `Q`\n  = help: "),
+            "{rendered}"
+        );
+        assert!(!rendered.contains("-->") && !rendered.contains('^'), "{rendered}");
+        // a range symbol has a place: its declaration
+        let range = Request {
+            wrt: vec!["N".into()],
+            ..Request::default()
+        };
+        let Err(Error::Request(d)) = crate::derive(source, &range) else {
+            panic!("--wrt N is refused")
+        };
+        assert_eq!(d.span.map(|s| &source[s.start..s.end]), Some("N"));
+        assert!(Error::Request(d).render("p.ricci", source).contains("--> p.ricci:1:11"));
+    }
 }

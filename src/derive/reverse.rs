@@ -264,7 +264,10 @@ pub(crate) fn compose(r: &Reverse, lowered: &Lowered, request: &Request, of: &st
                         // Composed of simplified named gradients, it is correct as it
                         // stands; what a second simplification could still cancel
                         // across layers is not worth its quadratic cost on a deep chain.
-                        simplify::clean(&expanded)
+                        // A division that a neighbouring factor cancels is cancelled still:
+                        // `P ⊙ (1 − T ⊘ P)` is `P − T` (SPEC §4).
+                        let cleaned = simplify::clean(&expanded);
+                        simplify::cancel_divisions(&cleaned, &lowered.env).unwrap_or(cleaned)
                     } else {
                         simplify::simplify(&expanded, &lowered.env).0
                     }
@@ -282,7 +285,7 @@ pub(crate) fn compose(r: &Reverse, lowered: &Lowered, request: &Request, of: &st
 /// Above this many nodes an inlined gradient is not simplified again, only
 /// cleaned ([`simplify::clean`]): a second simplification of a deep chain's
 /// composed gradient costs time quadratic in its size for little gain.
-const LARGE: usize = 150;
+const LARGE: usize = crate::limits::INLINED_SIMPLIFY_NODES;
 
 /// The gradient of `name` with every named upstream gradient replaced by its
 /// own (inlined) form; given gradients of outputs stay names.
@@ -332,8 +335,6 @@ fn collect_names(t: &Term, out: &mut Vec<Name>) {
                 out.push(n)
             }
         }
-        Term::Num(_) | Term::Pi | Term::Delta(..) => {}
-        Term::Add(ts) | Term::Mul(ts) => ts.iter().for_each(|x| collect_names(x, out)),
-        Term::Pow(b, _) | Term::Fn(_, b) | Term::Sum(_, b) => collect_names(b, out),
+        t => t.children().iter().for_each(|x| collect_names(x, out)),
     }
 }

@@ -63,9 +63,9 @@ pub struct RunLimits {
 impl Default for RunLimits {
     fn default() -> Self {
         RunLimits {
-            nodes: 20_000,
-            iterations: 16,
-            time: Duration::from_millis(500),
+            nodes: crate::limits::EGRAPH_NODES,
+            iterations: crate::limits::EGRAPH_ITERATIONS,
+            time: Duration::from_millis(crate::limits::EGRAPH_MILLIS),
         }
     }
 }

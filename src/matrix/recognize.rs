@@ -176,15 +176,13 @@ fn free_in_order(t: &Term) -> Vec<Ix> {
                 see(a, out);
                 see(b, out);
             }
-            Term::Add(ts) | Term::Mul(ts) => ts.iter().for_each(|x| go(x, bound, out)),
-            Term::Pow(b, _) | Term::Fn(_, b) => go(b, bound, out),
             Term::Sum(ks, b) => {
                 let n = bound.len();
                 bound.extend(ks.iter().cloned());
                 go(b, bound, out);
                 bound.truncate(n);
             }
-            Term::Num(_) | Term::Pi => {}
+            _ => t.children().iter().for_each(|x| go(x, bound, out)),
         }
     }
     let mut out = Vec::new();

@@ -3,8 +3,8 @@
 use serde_json::{json, Value};
 
 use super::names::Style;
-use crate::check::{Judgement, Report};
 use crate::derive::Derivation;
+use crate::verify::{Judgement, Report};
 
 /// The JSON object for a derivation: each result with its NumPy function and
 /// its steps, and `checks`, each result's `--check` report and verdict (empty

@@ -1,5 +1,6 @@
 //! Rendering results: index form, matrix form, and their text.
 
+pub mod backward;
 pub mod index;
 pub mod json;
 pub mod latex;

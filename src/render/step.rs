@@ -116,6 +116,7 @@ fn pass(p: Pass) -> &'static str {
         Pass::Assumption => "assumption",
         Pass::Factor => "simplification",
         Pass::Other("cancel-inverse") => "a matrix times its inverse is the identity",
+        Pass::Other("cancel-division") => "a factor cancels a division",
         Pass::Other(name) => name,
     }
 }

@@ -57,9 +57,7 @@ pub fn alpha_key(t: &Term) -> Term {
                 v.sort();
                 Term::Mul(v)
             }
-            Term::Pow(b, e) => Term::Pow(Box::new(go(b, depth, bound)), e.clone()),
-            Term::Fn(f, b) => Term::Fn(f.clone(), Box::new(go(b, depth, bound))),
-            Term::Num(_) | Term::Pi => t.clone(),
+            _ => t.map_children(|x| go(x, depth, bound)),
         }
     }
     go(t, 0, &mut Vec::new())

@@ -358,9 +358,7 @@ pub fn clean(t: &Term) -> Term {
         },
         Term::Pow(_, e) if e.is_zero() => Term::one(),
         Term::Pow(b, e) if e.is_one() => clean(b),
-        Term::Pow(b, e) => Term::Pow(Box::new(clean(b)), e.clone()),
-        Term::Fn(f, x) => Term::Fn(f.clone(), Box::new(clean(x))),
-        other => other.clone(),
+        other => other.map_children(clean),
     }
 }
 

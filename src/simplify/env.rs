@@ -95,9 +95,7 @@ pub(super) fn names(t: &Term) -> BTreeSet<Mention> {
                 out.insert(Mention::Function(f.clone()));
                 go(x, out);
             }
-            Term::Add(ts) | Term::Mul(ts) => ts.iter().for_each(|x| go(x, out)),
-            Term::Pow(b, _) | Term::Sum(_, b) => go(b, out),
-            Term::Num(_) | Term::Pi | Term::Delta(..) => {}
+            _ => t.children().iter().for_each(|x| go(x, out)),
         }
     }
     let mut out = BTreeSet::new();

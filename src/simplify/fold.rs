@@ -42,10 +42,7 @@ fn prenex(t: &Term) -> Term {
             Term::Sum(ms, c) => Term::Sum(ks.iter().cloned().chain(ms).collect(), c),
             c => Term::Sum(ks.clone(), Box::new(c)),
         },
-        Term::Add(ts) => Term::Add(ts.iter().map(prenex).collect()),
-        Term::Pow(b, e) => Term::Pow(Box::new(prenex(b)), e.clone()),
-        Term::Fn(f, x) => Term::Fn(f.clone(), Box::new(prenex(x))),
-        other => other.clone(),
+        other => other.map_children(prenex),
     }
 }
 
@@ -77,15 +74,7 @@ fn may_match(pattern: &Term, t: &Term) -> bool {
                 }
                 None => return false,
             },
-            Term::Add(ts) | Term::Mul(ts) => {
-                for x in ts {
-                    if !tally(x, names, counts) {
-                        return false;
-                    }
-                }
-            }
-            Term::Pow(b, _) | Term::Fn(_, b) | Term::Sum(_, b) => return tally(b, names, counts),
-            Term::Num(_) | Term::Pi | Term::Delta(..) => {}
+            _ => return t.children().iter().all(|x| tally(x, names, counts)),
         }
         true
     }
@@ -105,8 +94,8 @@ fn may_match(pattern: &Term, t: &Term) -> bool {
                     counts[k] += 1;
                 }
             }
-            Term::Add(ts) | Term::Mul(ts) => {
-                for x in ts {
+            _ => {
+                for x in t.children() {
                     let mut inner = [0; MOST];
                     if found(x, of, names, need, &mut inner) {
                         return true;
@@ -114,12 +103,6 @@ fn may_match(pattern: &Term, t: &Term) -> bool {
                     counts.iter_mut().zip(inner).for_each(|(c, i)| *c += i);
                 }
             }
-            Term::Pow(b, _) | Term::Fn(_, b) | Term::Sum(_, b) => {
-                if found(b, of, names, need, counts) {
-                    return true;
-                }
-            }
-            Term::Num(_) | Term::Pi | Term::Delta(..) => {}
         }
         kind(t) == of && counts.iter().zip(need).all(|(c, n)| c >= n)
     }
@@ -136,9 +119,7 @@ fn may_match(pattern: &Term, t: &Term) -> bool {
 fn occurrences(t: &Term, name: &Name) -> usize {
     match t {
         Term::Var(n, _) => usize::from(n == name),
-        Term::Add(ts) | Term::Mul(ts) => ts.iter().map(|x| occurrences(x, name)).sum(),
-        Term::Pow(b, _) | Term::Fn(_, b) | Term::Sum(_, b) => occurrences(b, name),
-        Term::Num(_) | Term::Pi | Term::Delta(..) => 0,
+        _ => t.children().iter().map(|x| occurrences(x, name)).sum(),
     }
 }
 

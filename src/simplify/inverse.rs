@@ -22,18 +22,12 @@ pub fn cancel_inverses(t: &Term, env: &Env) -> Option<Term> {
 fn mentions_inverse(t: &Term) -> bool {
     match t {
         Term::Var(Name::Matrix(MatrixFn::Inv, _), _) => true,
-        Term::Num(_) | Term::Pi | Term::Var(..) | Term::Delta(..) => false,
-        Term::Add(ts) | Term::Mul(ts) => ts.iter().any(mentions_inverse),
-        Term::Pow(b, _) | Term::Fn(_, b) | Term::Sum(_, b) => mentions_inverse(b),
+        _ => t.children().iter().any(mentions_inverse),
     }
 }
 
 fn go(t: &Term, changed: &mut bool) -> Term {
     match t {
-        Term::Add(ts) => Term::Add(ts.iter().map(|x| go(x, changed)).collect()),
-        Term::Mul(ts) => Term::Mul(ts.iter().map(|x| go(x, changed)).collect()),
-        Term::Pow(b, e) => Term::Pow(Box::new(go(b, changed)), e.clone()),
-        Term::Fn(f, b) => Term::Fn(f.clone(), Box::new(go(b, changed))),
         Term::Sum(ks, body) => {
             let mut ks = ks.clone();
             let mut fs = match go(body, changed) {
@@ -53,7 +47,7 @@ fn go(t: &Term, changed: &mut bool) -> Term {
                 Term::Sum(ks, Box::new(body))
             }
         }
-        Term::Num(_) | Term::Pi | Term::Var(..) | Term::Delta(..) => t.clone(),
+        _ => t.map_children(|x| go(x, changed)),
     }
 }
 

@@ -22,11 +22,13 @@
 //! | `unify.rs`    | matching patterns with index variables, rewriting             |
 //! | `fold.rs`     | folding definitions back, applying assumptions                |
 //! | `inverse.rs`  | a matrix times its inverse: `Σ_j A_ij (A⁻¹)_jk = δ_ik`         |
+//! | `cancel.rs`   | a factor into the sum that divides by it: `P (1 − T/P)` → `P − T` |
 //! | `factor.rs`   | factoring, expansion, common denominators                     |
 //! | `mod.rs`      | the log and the pass driver [`simplify`]                      |
 
 mod alpha;
 mod build;
+mod cancel;
 mod contract;
 mod env;
 mod factor;
@@ -41,6 +43,7 @@ use crate::term::Term;
 
 pub use alpha::alpha_key;
 pub use build::{add, clean, mul, normalize, pow, split_coefficient};
+pub use cancel::cancel_divisions;
 pub use contract::contract;
 pub use env::Env;
 pub use factor::expand;
@@ -69,22 +72,19 @@ impl Log {
 /// bringing it over a common denominator, cancel anything.
 fn has_denominator(t: &Term) -> bool {
     match t {
-        Term::Pow(b, e) => e.is_negative() || has_denominator(b),
-        Term::Add(ts) | Term::Mul(ts) => ts.iter().any(has_denominator),
-        Term::Fn(_, x) | Term::Sum(_, x) => has_denominator(x),
-        Term::Num(_) | Term::Pi | Term::Var(..) | Term::Delta(..) => false,
+        Term::Pow(_, e) if e.is_negative() => true,
+        _ => t.children().iter().any(has_denominator),
     }
 }
 
 /// How costly a form is to read: nodes, with Σ and δ dearer.
 fn cost(t: &Term) -> usize {
-    match t {
-        Term::Num(_) | Term::Pi | Term::Var(..) => 1,
+    let own = match t {
         Term::Delta(..) => 4,
-        Term::Add(ts) | Term::Mul(ts) => 1 + ts.iter().map(cost).sum::<usize>(),
-        Term::Pow(b, _) | Term::Fn(_, b) => 1 + cost(b),
-        Term::Sum(_, b) => 3 + cost(b),
-    }
+        Term::Sum(..) => 3,
+        _ => 1,
+    };
+    own + t.children().iter().map(cost).sum::<usize>()
 }
 
 /// The whole index-level pipeline; returns the simplest form found and the log.
@@ -112,6 +112,14 @@ pub fn simplify(t: &Term, env: &Env) -> (Term, Log) {
         }
         if !changed {
             break;
+        }
+    }
+    if let Some(x) = cancel_divisions(&current, env) {
+        log.record("cancel-division", &current, &x);
+        current = x;
+        if let Some(a) = assume(&current, env) {
+            log.record("assume", &current, &a);
+            current = a;
         }
     }
     let mut candidates = vec![factor(&current, env)];

@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use num_traits::Zero;
 
 use super::ast::*;
-pub use super::functions::{BINARY, BUILTINS, GUESSED_FUNCTIONS, REDUCTIONS};
+use super::functions::{base_function_name, guessed_function};
+pub use super::functions::{BINARY, BUILTINS, GUESSED_FUNCTIONS};
 use super::parse::Partial;
 pub use super::program::{Program, TensorInfo};
 use crate::diagnostic::{plural, Diagnostic, Diagnostics};
@@ -40,7 +41,7 @@ pub fn check(mut syntax: super::ast::Program, options: CheckOptions) -> Result<P
     let (dims, errors) = super::sema::check(&syntax, &cx.ranges, &order);
     cx.errors.extend(errors);
     if !cx.errors.is_empty() {
-        cx.errors.sort_by_key(|d| (d.span.start, d.span.end));
+        cx.errors.sort_by_key(|d| d.span.map(|s| (s.start, s.end)));
         cx.errors.dedup();
         return Err(Diagnostics(cx.errors));
     }
@@ -108,34 +109,33 @@ pub fn check_partial(partial: Partial, options: CheckOptions) -> Diagnostics {
             semantic
                 .0
                 .into_iter()
-                .filter(|d| !within(d.span) && !d.notes.iter().any(|(s, _)| within(*s))),
+                .filter(|d| !d.span.is_some_and(within) && !d.notes.iter().any(|(s, _)| within(*s))),
         );
     }
-    errors.sort_by_key(|d| (d.span.start, d.span.end));
+    errors.sort_by_key(|d| d.span.map(|s| (s.start, s.end)));
     errors.dedup();
     Diagnostics(errors)
 }
 
+/// The checker's state: what the statements seen so far declared, defined and
+/// called, and the errors found (the checks across statements are in
+/// `definitions.rs`).
 #[derive(Default)]
-struct Checker {
-    einstein: bool,
-    errors: Vec<Diagnostic>,
-    tensors: BTreeMap<String, TensorInfo>,
+pub(super) struct Checker {
+    pub(super) einstein: bool,
+    pub(super) errors: Vec<Diagnostic>,
+    pub(super) tensors: BTreeMap<String, TensorInfo>,
     /// index → (range, where declared)
-    ranges: BTreeMap<String, (String, Span)>,
+    pub(super) ranges: BTreeMap<String, (String, Span)>,
     /// every call site of a function name: name (with primes stripped) → first span
-    calls: BTreeMap<String, Span>,
-    opaque: BTreeMap<String, Span>,
+    pub(super) calls: BTreeMap<String, Span>,
+    pub(super) opaque: BTreeMap<String, Span>,
     /// definition statement → names it reads
-    reads: HashMap<usize, Vec<(String, Span)>>,
+    pub(super) reads: HashMap<usize, Vec<(String, Span)>>,
     /// the unbound indices reported in the current statement → their error
-    unbound: HashMap<String, usize>,
+    pub(super) unbound: HashMap<String, usize>,
     /// every `inv(A)`, `det(A)`, `logdet(A)`: the function and the matrix's name
-    matrix_calls: Vec<(crate::term::MatrixFn, Ident)>,
-}
-
-fn base_function_name(name: &str) -> &str {
-    name.trim_end_matches('\'')
+    pub(super) matrix_calls: Vec<(crate::term::MatrixFn, Ident)>,
 }
 
 fn is_literal_zero(e: &Expr) -> bool {
@@ -147,12 +147,12 @@ fn is_literal_zero(e: &Expr) -> bool {
 }
 
 impl Checker {
-    fn error(&mut self, d: Diagnostic) {
+    pub(super) fn error(&mut self, d: Diagnostic) {
         self.errors.push(d);
     }
 
     /// Records a use of `name` with `order` indices; a second order is an error.
-    fn use_tensor(&mut self, name: &Ident, order: usize) {
+    pub(super) fn use_tensor(&mut self, name: &Ident, order: usize) {
         if BUILTINS.contains(&name.name.as_str()) {
             self.error(
                 Diagnostic::new(
@@ -583,210 +583,4 @@ impl Checker {
         self.unbound.insert(index.name.clone(), self.errors.len());
         self.error(d);
     }
-
-    /// The name under `inv`, `det` or `logdet` is a matrix: an input seen
-    /// nowhere else becomes one (order 2), any other tensor must have order 2.
-    fn matrices_of_matrix_functions(&mut self) {
-        for (f, matrix) in std::mem::take(&mut self.matrix_calls) {
-            if matrix.name == "π" {
-                self.error(
-                    Diagnostic::new(
-                        matrix.span,
-                        format!("`{}` takes a square matrix, but π is a number", f.source()),
-                        "not a matrix",
-                    )
-                    .with_help("write the name of a matrix: an input or a defined tensor with two indices"),
-                );
-                continue;
-            }
-            if BUILTINS.contains(&matrix.name.as_str()) {
-                self.use_tensor(&matrix, 2); // refused: a built-in function is not a matrix
-                continue;
-            }
-            match self.tensors.get_mut(&matrix.name) {
-                Some(info) => {
-                    info.used = true;
-                    if let Some(d) = super::matrix_functions::not_a_matrix(f, &matrix, info) {
-                        self.error(d);
-                    }
-                }
-                None => {
-                    self.tensors.insert(
-                        matrix.name.clone(),
-                        TensorInfo {
-                            order: 2,
-                            definition: None,
-                            used: true,
-                            first: matrix.span,
-                        },
-                    );
-                }
-            }
-        }
-    }
-
-    /// A name is either a function or a tensor, never both.
-    fn calls_against_tensors(&mut self) {
-        let clashes: Vec<(String, Span, Span)> = self
-            .calls
-            .iter()
-            .filter_map(|(name, span)| self.tensors.get(name).map(|t| (name.clone(), *span, t.first)))
-            .collect();
-        for (name, call, first) in clashes {
-            self.error(
-                Diagnostic::new(
-                    call,
-                    format!("`{name}` is a tensor, but it is called as a function"),
-                    "called here",
-                )
-                .with_note(first, "used as a tensor here")
-                .with_help("to multiply by a parenthesised expression, put a space or `*` before `(`"),
-            );
-        }
-    }
-
-    /// Orders the definitions so that each comes after those it reads; reports cycles.
-    fn definition_order(&mut self, syntax: &super::ast::Program) -> Vec<usize> {
-        let defined: BTreeMap<&str, usize> = syntax
-            .statements
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| match &s.kind {
-                StatementKind::Definition { lhs, .. } => Some((lhs.name.name.as_str(), i)),
-                _ => None,
-            })
-            .collect();
-        // 0 = unvisited, 1 = on the stack, 2 = done
-        let mut state: HashMap<usize, u8> = HashMap::new();
-        let mut order = Vec::new();
-        let mut reported: BTreeSet<Vec<usize>> = BTreeSet::new();
-        for &start in defined.values() {
-            if state.get(&start).copied().unwrap_or(0) != 0 {
-                continue;
-            }
-            // iterative DFS: (statement, next read to look at)
-            let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
-            state.insert(start, 1);
-            while let Some(&mut (node, ref mut next)) = stack.last_mut() {
-                let reads = self.reads.get(&node).map(Vec::as_slice).unwrap_or(&[]);
-                if *next < reads.len() {
-                    let (name, span) = &reads[*next];
-                    *next += 1;
-                    let Some(&target) = defined.get(name.as_str()) else {
-                        continue;
-                    };
-                    match state.get(&target).copied().unwrap_or(0) {
-                        0 => {
-                            state.insert(target, 1);
-                            stack.push((target, 0));
-                        }
-                        1 => {
-                            let from = stack.iter().position(|(n, _)| *n == target).expect("on the stack");
-                            let mut cycle: Vec<usize> = stack[from..].iter().map(|(n, _)| *n).collect();
-                            let key = {
-                                let mut k = cycle.clone();
-                                k.sort();
-                                k
-                            };
-                            if reported.insert(key) {
-                                cycle.push(target);
-                                self.report_cycle(syntax, &cycle, *span);
-                            }
-                        }
-                        _ => {}
-                    }
-                } else {
-                    state.insert(node, 2);
-                    order.push(node);
-                    stack.pop();
-                }
-            }
-        }
-        order
-    }
-
-    fn report_cycle(&mut self, syntax: &super::ast::Program, cycle: &[usize], at: Span) {
-        let name = |i: usize| match &syntax.statements[i].kind {
-            StatementKind::Definition { lhs, .. } => lhs.name.name.clone(),
-            _ => unreachable!("cycles run through definitions"),
-        };
-        if cycle.len() == 2 {
-            let n = name(cycle[0]);
-            self.error(
-                Diagnostic::new(
-                    at,
-                    format!("`{n}` is defined in terms of itself"),
-                    "used in its own definition",
-                )
-                .with_help("a definition may only read inputs and earlier results"),
-            );
-        } else {
-            let path: Vec<String> = cycle.iter().map(|&i| format!("`{}`", name(i))).collect();
-            self.error(
-                Diagnostic::new(
-                    at,
-                    format!("the definitions form a cycle: {}", path.join(" → ")),
-                    "this use closes the cycle",
-                )
-                .with_help("a definition may only read inputs and results that do not depend on it"),
-            );
-        }
-    }
-}
-
-/// The error for a call that ricci would otherwise read as an opaque elementwise
-/// function although its name says something else: a built-in written in another
-/// case (`Relu`), or a matrix function or reduction (`tr`, `softmax`, …, see
-/// [`GUESSED_FUNCTIONS`]).
-fn guessed_function(function: &Ident, arity: usize) -> Option<Diagnostic> {
-    let base = base_function_name(&function.name);
-    let primes = &function.name[base.len()..];
-    let lower = base.to_lowercase();
-    if let Some((name, help)) = REDUCTIONS.iter().find(|(name, _)| *name == lower) {
-        return Some(
-            Diagnostic::new(
-                function.span,
-                format!("`{base}` without an index: ricci does not guess which index {name} runs along"),
-                "no index",
-            )
-            .with_help(*help),
-        );
-    }
-    if let Some((name, what, help)) = GUESSED_FUNCTIONS.iter().find(|(name, ..)| *name == lower) {
-        if BINARY.contains(name) && arity != 1 {
-            // `Max(a, b)`, `max'(a, b)`: not the built-in of two terms
-            let (message, help) = if primes.is_empty() {
-                (
-                    format!("`{base}` is not a built-in function: did you mean `{name}`?"),
-                    "built-in functions are written in lower case".to_string(),
-                )
-            } else {
-                (
-                    format!("`{}` is not a function", function.name),
-                    format!("the derivative of `{name}(a, b)` by `a` is a step; ricci writes it for you"),
-                )
-            };
-            return Some(Diagnostic::new(function.span, message, "unknown function").with_help(help));
-        }
-        return Some(
-            Diagnostic::new(
-                function.span,
-                format!("unknown function `{base}`: ricci does not guess that it means {what}"),
-                "unknown function",
-            )
-            .with_help(*help),
-        );
-    }
-    let builtin = BUILTINS.iter().find(|b| b.to_lowercase() == lower)?;
-    Some(
-        Diagnostic::new(
-            function.span,
-            format!("`{base}` is not a built-in function: did you mean `{builtin}{primes}`?"),
-            "unknown function",
-        )
-        .with_help(format!(
-            "built-in functions are written in lower case ({}); any other name would be an opaque function",
-            BUILTINS.join(", ")
-        )),
-    )
 }

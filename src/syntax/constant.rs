@@ -276,10 +276,8 @@ fn is_zero(t: &Term) -> bool {
 /// Whether a term mentions no tensor, scalar input, range symbol or δ.
 fn is_closed(t: &Term) -> bool {
     match t {
-        Term::Num(_) | Term::Pi => true,
         Term::Var(..) | Term::Delta(..) => false,
-        Term::Add(ts) | Term::Mul(ts) => ts.iter().all(is_closed),
-        Term::Pow(b, _) | Term::Fn(_, b) | Term::Sum(_, b) => is_closed(b),
+        _ => t.children().iter().all(is_closed),
     }
 }
 

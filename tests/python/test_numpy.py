@@ -38,8 +38,24 @@ def sigmoid(x):
 
 
 def softmax(z):
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def log_softmax(z):
+    """Along rows, the maximum subtracted."""
+    shifted = z - z.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def logsumexp(z):
+    m = z.max()
+    return m + np.log(np.exp(z - m).sum())
+
+
+def batchnorm(v):
+    d = v["X"] - v["X"].mean(axis=0)
+    return v["gamma"] * d / np.sqrt((d**2).mean(axis=0) + v["epsilon"]) + v["beta"]
 
 
 def get(v, name, compute):
@@ -160,13 +176,15 @@ def case_004_hw(rng):
     return inputs, lambda v: {"Y": v["H"] @ v["W"]}
 
 
-def simple(shapes, forward, positive=(), sizes=None, names=None):
+def simple(shapes, forward, positive=(), sizes=None, names=None, one_hot=()):
     """A case from input shapes (keyed by the Python names ricci gives them)
     and a forward pass; `sizes` are the int parameters, `names` maps a --wrt
     name to its Python name where the plain ASCII spelling is not it."""
 
     def make(rng):
         inputs = {k: rng.uniform(0.1, 0.9, shp) if k in positive else rng.uniform(-1, 1, shp) for k, shp in shapes.items()}
+        for k in one_hot:
+            inputs[k] = np.eye(shapes[k][1])[rng.integers(0, shapes[k][1], shapes[k][0])]
         return inputs, forward
 
     make.sizes = sizes or {}
@@ -273,6 +291,34 @@ EXTRA = {
             + (v["x"] * np.exp(v["x"]) / np.exp(v["x"]).sum()).sum()
             + np.log(np.exp(v["x"]).sum()) ** 2
         },
+    ),
+    "mlp_softmax_ce": simple(
+        dict(X=(4, 3), W1=(3, 5), b1=5, W2=(5, 3), b2=3, T=(4, 3)),
+        lambda v: {"L": -(v["T"] * log_softmax(np.tanh(v["X"] @ v["W1"] + v["b1"]) @ v["W2"] + v["b2"])).sum() / 4},
+        one_hot=("T",),
+    ),
+    "batchnorm_linear": simple(
+        dict(X=(5, 3), gamma=3, beta=3, W=(3, 4), b=4, T=(5, 4), epsilon=()),
+        lambda v: {"L": 0.5 * ((batchnorm(v) @ v["W"] + v["b"] - v["T"]) ** 2).sum()},
+        positive=("epsilon",),
+        names={"γ": "gamma", "β": "beta"},
+    ),
+    "softmax_axes": simple(
+        dict(Z=(3, 4), T=(3, 4), W=(5, 3), x=3, t=5),
+        lambda v: {
+            "L": (v["T"] * softmax(v["Z"].T).T).sum()
+            + (v["t"] * softmax(v["W"] @ v["x"])).sum()
+            + logsumexp(v["W"] @ v["x"]) ** 2
+        },
+    ),
+    "bce": simple(
+        dict(z=4, y=4),
+        lambda v: {"L": -(v["y"] * np.log(sigmoid(v["z"])) + (1 - v["y"]) * np.log(1 - sigmoid(v["z"]))).sum()},
+        positive=("y",),
+    ),
+    "attention": simple(
+        dict(X=(3, 4), Wq=(4, 2), Wk=(4, 2), Wv=(4, 2)),
+        lambda v: {"O": softmax((v["X"] @ v["Wq"]) @ (v["X"] @ v["Wk"]).T / np.sqrt(2)) @ (v["X"] @ v["Wv"])},
     ),
     "functions": simple(
         dict(X=(3, 4)),

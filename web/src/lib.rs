@@ -170,12 +170,12 @@ fn error(e: &Error, source: &str) -> Value {
         .diagnostics()
         .iter()
         .map(|d| {
-            let placed = !(d.label.is_empty() && d.span.start == 0 && d.span.end == 0);
-            let (line, column) = if placed {
-                let (l, c) = ricci::line_col(source, d.span.start);
-                (json!(l), json!(c))
-            } else {
-                (Value::Null, Value::Null)
+            let (line, column) = match d.span {
+                Some(span) => {
+                    let (l, c) = ricci::line_col(source, span.start);
+                    (json!(l), json!(c))
+                }
+                None => (Value::Null, Value::Null),
             };
             json!({
                 "message": d.message,

@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterator, Optional, Sequence, Tuple, TypeVar, 
 from . import _ricci
 from ._ricci import RicciError
 
-__all__ = ["derive", "Derivation", "Result", "CheckReport", "RicciError", "canonical_name"]
+__all__ = ["derive", "Derivation", "Result", "Backward", "CheckReport", "RicciError", "canonical_name"]
 
 _T = TypeVar("_T")
 
@@ -63,9 +63,11 @@ def derive(
     ``einstein`` (``--einstein``: a repeated index is summed). ``filename``
     names the program in error messages.
 
-    ``backward=True`` (the backward pass as a program, issue #16) is not built
-    yet and raises :class:`RicciError`. ``of`` naming a tensor of order ≥ 1
-    gives Jacobians (``kind == "jacobian"``).
+    ``backward=True`` asks for the backward pass as a program
+    (:attr:`Derivation.backward`, ``--backward``) and raises
+    :class:`RicciError` at once for a Jacobian, a Hessian or an HVP, which have
+    none. ``of`` naming a tensor of order ≥ 1 gives Jacobians
+    (``kind == "jacobian"``).
 
     Raises :class:`RicciError` when the program or the request is refused;
     no partial result is returned.
@@ -87,13 +89,14 @@ class Derivation:
     single-threaded state; another thread gets an error, not a race).
     """
 
-    __slots__ = ("_inner_", "_thread", "results")
+    __slots__ = ("_inner_", "_thread", "results", "_backward")
 
     def __init__(self, inner: _ricci.Derivation) -> None:
         self._inner_ = inner
         self._thread = threading.get_ident()
         #: One :class:`Result` per ``wrt``, in the order asked.
         self.results: list[Result] = [Result(inner, self._thread, k) for k in range(len(inner.wrt))]
+        self._backward: Optional[Backward] = None
 
     @property
     def _inner(self) -> _ricci.Derivation:
@@ -167,6 +170,16 @@ class Derivation:
     def code(self, backend: str = "numpy") -> str:
         """``--format numpy`` (or ``torch``, ``jax``): the import, then every result's function."""
         return self._inner.code(backend)
+
+    @property
+    def backward(self) -> Backward:
+        """The backward pass as a program (``ricci derive --backward``): one line
+        per named gradient, each reading the ones before it, and one function
+        ``backward_<of>`` computing every requested gradient. Raises
+        :class:`RicciError` for a Jacobian, a Hessian or an HVP."""
+        if self._backward is None:
+            self._backward = Backward(self._inner, self._thread)
+        return self._backward
 
     def __str__(self) -> str:
         return self.text()
@@ -265,8 +278,9 @@ class Result:
         """The NumPy function (:attr:`numpy`), compiled and ready to call.
 
         Its parameters are the tensors, scalars and upstream gradients the
-        result reads, by their ASCII names (``inspect.signature`` lists them);
-        an opaque function ``h`` comes with ``h`` and ``h_prime``.
+        program's functions read, by their ASCII names (``inspect.signature``
+        lists them; every function of one derivation takes the same ones, in
+        the same order); an opaque function ``h`` comes with ``h`` and ``h_prime``.
         """
         return self._get("function", lambda: compile_function(self.numpy, "numpy"))
 
@@ -281,6 +295,73 @@ class Result:
     def _repr_latex_(self) -> str:
         """Jupyter's display: the result typeset."""
         return f"$${self.latex}$$"
+
+
+class Backward:
+    """The backward pass of a derivation (:attr:`Derivation.backward`).
+
+    Every form is rendered when first read, then kept.
+    """
+
+    __slots__ = ("_inner_", "_thread", "_cache")
+
+    def __init__(self, inner: _ricci.Derivation, thread: int) -> None:
+        self._inner_ = inner
+        self._thread = thread
+        self._cache: dict[str, Any] = {}
+
+    def _get(self, key: str, make: Callable[[], _T]) -> _T:
+        if key not in self._cache:
+            self._cache[key] = make()
+        value: _T = self._cache[key]
+        return value
+
+    @property
+    def _inner(self) -> _ricci.Derivation:
+        return _on_this_thread(self._inner_, self._thread)
+
+    @property
+    def lines(self) -> list[str]:
+        """One line per named gradient, as text: ``∂L/∂W⁽²⁾ = ∂L/∂ŷ z⁽¹⁾ᵀ``."""
+        return self._get("lines", lambda: self._inner.backward_lines(False))
+
+    @property
+    def latex(self) -> str:
+        """The lines as a LaTeX ``align`` environment (``--format latex``)."""
+        return self._get("latex", lambda: self._inner.backward_latex(False))
+
+    @property
+    def numpy(self) -> str:
+        """The source of ``backward_<of>`` for NumPy; it returns a dict keyed by
+        the ``wrt`` names in ASCII (``{"W1": …, "b1": …}``)."""
+        return self._get("numpy", lambda: self._inner.backward_function("numpy"))
+
+    @property
+    def torch(self) -> str:
+        """The same function for PyTorch (``--format torch``)."""
+        return self._get("torch", lambda: self._inner.backward_function("torch"))
+
+    @property
+    def jax(self) -> str:
+        """The same function for JAX (``--format jax``)."""
+        return self._get("jax", lambda: self._inner.backward_function("jax"))
+
+    def function(self) -> Callable[..., Any]:
+        """``backward_<of>`` for NumPy (:attr:`numpy`), compiled and ready to call.
+
+        It takes the same parameters as every result's function, in the same order.
+        """
+        return self._get("function", lambda: compile_function(self.numpy, "numpy"))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.lines)
+
+    def __repr__(self) -> str:
+        return "<ricci.Backward:\n  " + "\n  ".join(self.lines) + ">"
+
+    def _repr_latex_(self) -> str:
+        """Jupyter's display: the lines typeset."""
+        return display_math(self.latex)
 
 
 def _on_this_thread(inner: _ricci.Derivation, thread: int) -> _ricci.Derivation:

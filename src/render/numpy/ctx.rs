@@ -8,7 +8,7 @@ use std::collections::{BTreeSet, HashMap};
 use super::naming::PyNames;
 use super::python::{Block, Py};
 use crate::syntax::Program;
-use crate::term::{Arg, Func, Ix, MatrixFn, Name, Spelling};
+use crate::term::{Arg, Func, Ix, MatrixFn, Name, Spelling, Term};
 
 /// The array library the code is written for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,7 +35,7 @@ impl Backend {
     pub fn import(self) -> &'static str {
         match self {
             Backend::Numpy => "import numpy as np",
-            Backend::Torch => "import math\n\nimport torch",
+            Backend::Torch => "import torch",
             Backend::Jax => "import jax\nimport jax.numpy as jnp",
         }
     }
@@ -59,6 +59,8 @@ pub(super) struct Ctx<'a> {
     /// Every name read.
     pub(super) read: BTreeSet<Name>,
     pub(super) block: Block,
+    /// The program's definitions (`p_j = σ(z_j)`), to write `log(p)` stably.
+    pub(super) definitions: &'a [(std::rc::Rc<str>, Vec<Ix>, Term)],
 }
 
 impl Ctx<'_> {
@@ -67,6 +69,14 @@ impl Ctx<'_> {
         match self.backend {
             Backend::Numpy | Backend::Jax => format!("axis={k}"),
             Backend::Torch => format!("dim={k}"),
+        }
+    }
+
+    /// `axis=(0, 2)` or `dim=(0, 2)`, for a written tuple of axes.
+    pub(super) fn axis_list(&self, axes: &str) -> String {
+        match self.backend {
+            Backend::Numpy | Backend::Jax => format!("axis={axes}"),
+            Backend::Torch => format!("dim={axes}"),
         }
     }
 
@@ -133,6 +143,9 @@ impl Ctx<'_> {
             return self.matrix_fn(*f, a, false);
         }
         if let Name::Tensor(t) = n {
+            if let Some(temp) = self.block.aliased(t) {
+                return Py::name(temp);
+            }
             if let Some(dim) = self.size_symbol(t) {
                 return self.size(dim);
             }
@@ -181,6 +194,70 @@ impl Ctx<'_> {
         self.block.call(&solve, vec![arg, b])
     }
 
+    /// `(x, negated)` when `log(t)` is `−softplus(∓x)`: `t` is `σ(x)`
+    /// (`log σ(x) = −softplus(−x)`, `negated`) or `1 − σ(x)`
+    /// (`log(1 − σ(x)) = −softplus(x)`), the σ written or a tensor defined as
+    /// one. Written so, the code neither overflows nor takes the log of 0.
+    pub(super) fn log_sigmoid(&self, t: &Term) -> Option<(Term, bool)> {
+        let sigmoid_arg = |t: &Term| -> Option<Term> {
+            match t {
+                Term::Fn(Func::Sigmoid, x) => Some((**x).clone()),
+                Term::Var(Name::Tensor(p), ix) => {
+                    let (_, params, rhs) = self.definitions.iter().find(|(d, _, _)| d == p)?;
+                    let Term::Fn(Func::Sigmoid, x) = rhs else { return None };
+                    let mut x = (**x).clone();
+                    for (from, to) in params.iter().zip(ix) {
+                        x = x.rename(from, to);
+                    }
+                    Some(x)
+                }
+                _ => None,
+            }
+        };
+        if let Some(x) = sigmoid_arg(t) {
+            return Some((x, true));
+        }
+        let Term::Add(ts) = t else { return None };
+        let [one, minus] = ts.as_slice() else { return None };
+        let (c, s) = crate::simplify::split_coefficient(minus);
+        (one.is_one() && c == -num_rational::BigRational::from_integer(1.into()))
+            .then(|| sigmoid_arg(&s))
+            .flatten()
+            .map(|x| (x, false))
+    }
+
+    /// A function of a value that is not an array: in PyTorch a Python number
+    /// (a size, `2/π`) goes to `math` where it has the function (`math.sqrt(D)`;
+    /// `torch.sqrt` takes tensors only), and anything else through
+    /// `torch.as_tensor` (a scalar parameter may come as a float).
+    pub(super) fn scalar_func(&mut self, f: &Func, x: Py, number: bool) -> Py {
+        if self.backend != Backend::Torch || matches!(f, Func::Opaque(..)) {
+            return self.func(f, x);
+        }
+        let math = match f {
+            Func::Exp => Some("exp"),
+            Func::Log => Some("log"),
+            Func::Sqrt => Some("sqrt"),
+            Func::Tanh => Some("tanh"),
+            Func::Sin => Some("sin"),
+            Func::Cos => Some("cos"),
+            Func::Erf => Some("erf"),
+            _ => None,
+        };
+        match math {
+            Some(m) if number => {
+                self.block.import("math");
+                self.block.call(&format!("math.{m}"), vec![x])
+            }
+            _ => {
+                let t = self
+                    .block
+                    .call("torch.as_tensor", vec![x, Py::name(format!("dtype={}", self.dtype))]);
+                self.func(f, t)
+            }
+        }
+    }
+
     /// An elementwise function applied to `x`: a built-in as
     /// [`crate::term::BUILTINS`] spells it, an opaque one by its Python name.
     pub(super) fn func(&mut self, f: &Func, x: Py) -> Py {
@@ -218,11 +295,12 @@ impl Ctx<'_> {
                     .collect();
                 b.call(&callee, args)
             }
+            // exp(−log(1 + exp(−x))): neither overflows (`1 / (1 + np.exp(-x))` does below x = −709)
             Spelling::Logistic => {
                 let minus = b.neg(x);
-                let e = b.call(&format!("{}.exp", self.backend.m()), vec![minus]);
-                let d = b.add(Py::name("1"), "+", e);
-                b.mul(Py::name("1"), "/", d)
+                let softplus = b.call(&format!("{}.logaddexp", self.backend.m()), vec![Py::name("0"), minus]);
+                let minus = b.neg(softplus);
+                b.call(&format!("{}.exp", self.backend.m()), vec![minus])
             }
             Spelling::PositiveAsDtype => {
                 let p = b.positive(x);

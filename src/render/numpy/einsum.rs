@@ -10,7 +10,7 @@ use num_traits::{One, Signed};
 use super::ctx::{Backend, Ctx};
 use super::python::Py;
 use crate::simplify::split_coefficient;
-use crate::term::{Ix, Term};
+use crate::term::{Func, Ix, Term};
 
 /// The letters of one `einsum` call.
 #[derive(Default)]
@@ -49,7 +49,7 @@ pub(super) fn np_term(t: &Term, axes: &[Ix], cx: &mut Ctx) -> Option<Py> {
     Some(match t {
         Term::Num(n) => Py::number(n),
         Term::Pi => Py::name(match cx.backend {
-            Backend::Torch => "math.pi",
+            Backend::Torch => "torch.pi",
             Backend::Numpy => "np.pi",
             Backend::Jax => "jnp.pi",
         }),
@@ -73,6 +73,18 @@ pub(super) fn np_term(t: &Term, axes: &[Ix], cx: &mut Ctx) -> Option<Py> {
             }
             out.unwrap_or_else(|| Py::name("0"))
         }
+        Term::Fn(Func::Log, x) if cx.log_sigmoid(x).is_some() => {
+            let (x, negated) = cx.log_sigmoid(x).expect("just matched");
+            let e = np_term(&x, axes, cx)?;
+            let e = if negated { cx.block.neg(e) } else { e };
+            let softplus = cx.func(&Func::Softplus, e);
+            cx.block.neg(softplus)
+        }
+        Term::Fn(f, x) if x.free().is_empty() && !reads_array(x) => {
+            let number = reads_numbers_only(x, cx);
+            let e = np_term(x, axes, cx)?;
+            cx.scalar_func(f, e, number)
+        }
         Term::Fn(f, x) => {
             let e = np_term(x, axes, cx)?;
             cx.func(f, e)
@@ -89,6 +101,30 @@ pub(super) fn np_term(t: &Term, axes: &[Ix], cx: &mut Ctx) -> Option<Py> {
     })
 }
 
+/// Whether `t` reads an indexed tensor (an array, not a scalar).
+fn reads_array(t: &Term) -> bool {
+    match t {
+        Term::Var(_, ix) => !ix.is_empty(),
+        Term::Num(_) | Term::Pi | Term::Delta(..) => false,
+        Term::Add(ts) | Term::Mul(ts) => ts.iter().any(reads_array),
+        Term::Pow(b, _) | Term::Fn(_, b) | Term::Sum(_, b) => reads_array(b),
+    }
+}
+
+/// Whether every name `t` reads is a size (a range symbol `D`, a count
+/// `n_j`): the value is a Python number.
+fn reads_numbers_only(t: &Term, cx: &Ctx) -> bool {
+    match t {
+        Term::Var(crate::term::Name::Tensor(n), ix) if ix.is_empty() => {
+            cx.program.ranges.values().any(|r| **r == **n) || cx.size_symbol(n).is_some()
+        }
+        Term::Var(..) | Term::Delta(..) => false,
+        Term::Num(_) | Term::Pi => true,
+        Term::Add(ts) | Term::Mul(ts) => ts.iter().all(|x| reads_numbers_only(x, cx)),
+        Term::Pow(b, _) | Term::Fn(_, b) | Term::Sum(_, b) => reads_numbers_only(b, cx),
+    }
+}
+
 fn distinct(ix: impl IntoIterator<Item = Ix>) -> Vec<Ix> {
     let mut out: Vec<Ix> = Vec::new();
     for i in ix {
@@ -100,6 +136,46 @@ fn distinct(ix: impl IntoIterator<Item = Ix>) -> Vec<Ix> {
 }
 
 fn einsum(t: &Term, axes: &[Ix], cx: &mut Ctx) -> Option<Py> {
+    if let Some(e) = as_matrix(t, axes, cx) {
+        return Some(e);
+    }
+    contraction(t, axes, cx)
+}
+
+/// A contraction (a Σ of a product) over at most two free axes written from
+/// its matrix form (`W @ x`, not `np.einsum('ck,k->c', W, x)`), in the order
+/// of `axes`; `None` where it has none, or none that reads better.
+fn as_matrix(t: &Term, axes: &[Ix], cx: &mut Ctx) -> Option<Py> {
+    if !matches!(t, Term::Sum(..)) {
+        return None;
+    }
+    let present: Vec<Ix> = axes.iter().filter(|a| t.mentions(a)).cloned().collect();
+    if present.len() > 2 || present.len() != t.free().len() {
+        return None;
+    }
+    let m = crate::matrix::recognize(t, &present)?;
+    if matches!(m, crate::matrix::Mat::Scalar(_)) {
+        return None;
+    }
+    let mark = cx.block.mark();
+    let before = (cx.read.clone(), cx.sizes.clone(), cx.opaque.clone());
+    let e = match super::matrix::np_mat(&m, cx) {
+        Some((e, k)) if k != super::matrix::Kind::Diag => e,
+        _ => {
+            cx.block.truncate(mark);
+            (cx.read, cx.sizes, cx.opaque) = before;
+            return None;
+        }
+    };
+    Some(if present.len() < axes.len() {
+        let idx: Vec<&str> = axes.iter().map(|a| if t.mentions(a) { ":" } else { "None" }).collect();
+        cx.block.suffix(e, &format!("[{}]", idx.join(", ")))
+    } else {
+        e
+    })
+}
+
+fn contraction(t: &Term, axes: &[Ix], cx: &mut Ctx) -> Option<Py> {
     fn flatten(t: &Term, fs: &mut Vec<Term>) {
         match t {
             Term::Mul(xs) => xs.iter().for_each(|x| flatten(x, fs)),
@@ -172,6 +248,22 @@ fn contract(operands: Vec<(Py, Vec<Ix>)>, out: &[Ix], cx: &mut Ctx) -> Option<Py
         }
         if out.is_empty() && distinct(ix.iter().cloned()).len() == ix.len() {
             return Some(cx.sum(e.clone(), None));
+        }
+        // axes summed away, the others kept in order: `x.sum(axis=1)`, `x.sum(axis=(1, 2))`
+        let kept: Vec<Ix> = ix.iter().filter(|i| out.contains(i)).cloned().collect();
+        if distinct(ix.iter().cloned()).len() == ix.len() && kept.as_slice() == out {
+            let summed: Vec<String> = (0..ix.len())
+                .filter(|k| !out.contains(&ix[*k]))
+                .map(|k| k.to_string())
+                .collect();
+            return Some(match summed.as_slice() {
+                [one] => cx.sum(e.clone(), Some(one.parse().expect("an axis number"))),
+                many => {
+                    let axes = format!("({})", many.join(", "));
+                    let s = format!(".sum({})", cx.axis_list(&axes));
+                    cx.block.suffix(e.clone(), &s)
+                }
+            });
         }
     }
     let all = distinct(

@@ -41,6 +41,7 @@ pub(super) fn np_mat(m: &Mat, cx: &mut Ctx) -> Option<(Py, Kind)> {
             stable::logsumexp_vector(logsumexp_vector(t).expect("just matched"), cx)?
         }
         Mat::Scalar(t) => (np_term(t, &[], cx)?, Kind::Scalar),
+        Mat::T(x) if pushed(x).is_some() => np_mat(&pushed(x).expect("just matched"), cx)?,
         Mat::T(x) => match &**x {
             Mat::T(y) => np_mat(y, cx)?,
             _ => {
@@ -56,6 +57,32 @@ pub(super) fn np_mat(m: &Mat, cx: &mut Ctx) -> Option<(Py, Kind)> {
         Mat::MatMul(xs) if softmax_rows(xs).is_some() => {
             let (z, weights) = softmax_rows(xs).expect("just matched");
             stable::softmax(z, weights, cx)?
+        }
+        // a scalar factor of a product goes in front: `c (A B)`, not `A @ (c * B)`
+        Mat::MatMul(xs) if xs.iter().any(|x| matches!(x, Mat::Scale(..))) => {
+            let mut c = Vec::new();
+            let plain: Vec<Mat> = xs
+                .iter()
+                .map(|x| match x {
+                    Mat::Scale(s, m) => {
+                        c.push(s.clone());
+                        (**m).clone()
+                    }
+                    m => m.clone(),
+                })
+                .collect();
+            np_mat(&Mat::Scale(crate::simplify::mul(c), Box::new(Mat::MatMul(plain))), cx)?
+        }
+        // `Aᵀ 1`, the column sums of `A`
+        Mat::MatMul(xs) if matches!(xs.as_slice(), [Mat::T(_), Mat::Ones(_)]) => {
+            let Mat::T(a) = &xs[0] else {
+                unreachable!("just matched")
+            };
+            match np_mat(a, cx)? {
+                (e, Kind::Matrix) => (cx.sum(e, Some(0)), Kind::Col),
+                (e, Kind::Col) => (cx.sum(e, None), Kind::Scalar),
+                _ => return None,
+            }
         }
         Mat::MatMul(xs) => {
             let mut acc: Option<Val> = None;
@@ -99,22 +126,15 @@ pub(super) fn np_mat(m: &Mat, cx: &mut Ctx) -> Option<(Py, Kind)> {
             (cx.block.mul(ea, "/", eb), kind)
         }
         Mat::Add(ts) => {
-            let mut out: Option<Py> = None;
-            let mut kind = Kind::Scalar;
-            for (neg, x) in ts {
-                let (e, k) = np_mat(x, cx)?;
-                let (e, k) = dense(e, k, cx);
-                if k != Kind::Scalar {
-                    kind = k;
+            let mark = cx.block.mark();
+            match add_terms(ts, true, cx)? {
+                (e, Kind::Matrix) => (e, Kind::Matrix),
+                // no full matrix to broadcast against: the outer products written out
+                _ => {
+                    cx.block.truncate(mark);
+                    add_terms(ts, false, cx)?
                 }
-                out = Some(match (out, neg) {
-                    (None, false) => e,
-                    (None, true) => cx.block.neg(e),
-                    (Some(a), false) => cx.block.add(a, "+", e),
-                    (Some(a), true) => cx.block.add(a, "-", e),
-                });
             }
-            (out?, kind)
         }
         Mat::Scale(s, x) if softmax_vector(s, x).is_some() => {
             let (c, z, rest) = softmax_vector(s, x).expect("just matched");
@@ -142,6 +162,10 @@ pub(super) fn np_mat(m: &Mat, cx: &mut Ctx) -> Option<(Py, Kind)> {
         Mat::Map(Func::Log, x) if row_sums_of_exp(x).is_some() => {
             stable::logsumexp(row_sums_of_exp(x).expect("just matched"), cx)?
         }
+        Mat::Map(Func::Log, x) if log_sigmoid(x, cx).is_some() => {
+            let (arg, negated) = log_sigmoid(x, cx).expect("just matched");
+            minus_softplus(arg, negated, cx)?
+        }
         Mat::Map(f, x) => {
             let (e, k) = np_mat(x, cx)?;
             if k == Kind::Diag {
@@ -161,6 +185,182 @@ pub(super) fn np_mat(m: &Mat, cx: &mut Ctx) -> Option<(Py, Kind)> {
             (e, Kind::Diag)
         }
     })
+}
+
+/// The terms of a sum; with `spread`, a term `1 vᵀ` or `u 1ᵀ` written as
+/// the vector NumPy broadcasts (`v`, `u[:, None]`), not as an outer product.
+fn add_terms(ts: &[(bool, Mat)], spread: bool, cx: &mut Ctx) -> Option<(Py, Kind)> {
+    let mut out: Option<Py> = None;
+    let mut kind = Kind::Scalar;
+    // a row broadcast beside a column broadcast is a full matrix: `b + c[:, None]`
+    let mut along = (false, false);
+    for (neg, x) in ts {
+        let (e, k) = match spread.then(|| broadcast(x, cx)).flatten() {
+            Some((e, rows)) => {
+                if rows {
+                    along.0 = true;
+                } else {
+                    along.1 = true;
+                }
+                (
+                    e,
+                    if along == (true, true) {
+                        Kind::Matrix
+                    } else {
+                        Kind::Scalar
+                    },
+                )
+            }
+            None => {
+                let (e, k) = np_mat(x, cx)?;
+                dense(e, k, cx)
+            }
+        };
+        if k != Kind::Scalar {
+            kind = k;
+        }
+        out = Some(match (out, neg) {
+            (None, false) => e,
+            (None, true) => cx.block.neg(e),
+            (Some(a), false) => cx.block.add(a, "+", e),
+            (Some(a), true) => cx.block.add(a, "-", e),
+        });
+    }
+    Some((out?, kind))
+}
+
+/// A matrix `1 vᵀ` (every row `v`) as `v`, or `u 1ᵀ` (every column `u`) as
+/// `u[:, None]`, possibly scaled: what NumPy broadcasts against a matrix.
+/// `None` for anything else; `true` for the rows.
+fn broadcast(m: &Mat, cx: &mut Ctx) -> Option<(Py, bool)> {
+    let pushed_t;
+    let m = match m {
+        Mat::T(x) => {
+            pushed_t = pushed(x)?;
+            &pushed_t
+        }
+        m => m,
+    };
+    let (c, m) = match m {
+        Mat::Scale(c, x) => (Some(c.clone()), &**x),
+        m => (None, m),
+    };
+    let Mat::MatMul(xs) = m else { return None };
+    // `(c 1) vᵀ`: the scale in front
+    let (c, xs): (Option<Term>, Vec<Mat>) = match xs.as_slice() {
+        [Mat::Scale(k, one), tail @ ..] if matches!(**one, Mat::Ones(_)) && c.is_none() => (
+            Some(k.clone()),
+            std::iter::once((**one).clone()).chain(tail.iter().cloned()).collect(),
+        ),
+        _ => (c, xs.clone()),
+    };
+    let rest = |xs: &[Mat]| match xs {
+        [one] => one.clone(),
+        many => Mat::MatMul(many.to_vec()),
+    };
+    let e = match xs.as_slice() {
+        [Mat::Ones(_), tail @ ..] if !tail.is_empty() => {
+            let (e, k) = np_mat(&rest(tail), cx)?;
+            ((k == Kind::Row).then_some(e)?, true)
+        }
+        [head @ .., Mat::T(last)] if !head.is_empty() && matches!(**last, Mat::Ones(_)) => {
+            let (e, k) = np_mat(&rest(head), cx)?;
+            if k != Kind::Col {
+                return None;
+            }
+            (cx.block.suffix(e, "[:, None]"), false)
+        }
+        _ => return None,
+    };
+    Some(match c {
+        Some(c) => {
+            let c = np_term(&c, &[], cx)?;
+            (cx.block.mul(c, "*", e.0), e.1)
+        }
+        None => e,
+    })
+}
+
+/// `xᵀ` with the transpose pushed inside where that writes fewer `.T`:
+/// through sums and elementwise operations with at most one term that is
+/// not, and through a product of transposes and vectors (`(W1ᵀ Xᵀ)ᵀ` is `X W1`).
+fn pushed(x: &Mat) -> Option<Mat> {
+    let t = |m: &Mat| match m {
+        Mat::T(inner) => (**inner).clone(),
+        Mat::Scalar(_) | Mat::Eye(_) | Mat::Diag(_) => m.clone(),
+        m => Mat::T(Box::new(m.clone())),
+    };
+    let few = |ms: &mut dyn Iterator<Item = &Mat>| ms.filter(|m| !free(m)).count() <= 1;
+    Some(match x {
+        Mat::Add(ts) if few(&mut ts.iter().map(|(_, m)| m)) => Mat::Add(ts.iter().map(|(n, m)| (*n, t(m))).collect()),
+        Mat::Had(xs) if few(&mut xs.iter()) => Mat::Had(xs.iter().map(t).collect()),
+        Mat::HDiv(a, b) if few(&mut [&**a, &**b].into_iter()) => Mat::HDiv(Box::new(t(a)), Box::new(t(b))),
+        Mat::Scale(c, m) => Mat::Scale(c.clone(), Box::new(t(m))),
+        Mat::Map(f, m) => Mat::Map(f.clone(), Box::new(t(m))),
+        Mat::Pow(m, e) => Mat::Pow(Box::new(t(m)), e.clone()),
+        // a product only when no factor gains a `.T` (`(Z w)ᵀ` stays: a vector's transpose is free)
+        Mat::MatMul(xs) if xs.iter().all(free) => Mat::MatMul(xs.iter().rev().map(t).collect()),
+        _ => return None,
+    })
+}
+
+/// Whether `m` transposed writes no `.T` (pushed inside, as [`pushed`] does).
+fn free(m: &Mat) -> bool {
+    match m {
+        Mat::T(_) | Mat::Ones(_) | Mat::Eye(_) | Mat::Diag(_) | Mat::Scalar(_) => true,
+        Mat::Var(_, dims) => dims.len() < 2,
+        Mat::MatMul(xs) | Mat::Had(xs) => xs.iter().all(free),
+        Mat::Add(ts) => ts.iter().all(|(_, x)| free(x)),
+        Mat::HDiv(a, b) => free(a) && free(b),
+        Mat::Scale(_, x) | Mat::Map(_, x) | Mat::Pow(x, _) => free(x),
+    }
+}
+
+/// The argument of σ in `log σ(x)` (`true`: written `−softplus(−x)`) or
+/// `log(1 − σ(x))` (`false`: `−softplus(x)`), the σ written or a tensor
+/// defined as one (`ŷ = σ(s)`): no overflow, no log of 0.
+enum SigmoidArg<'m> {
+    /// `σ(m)` written.
+    Written(&'m Mat),
+    /// A tensor defined as `σ(e)` over its parameters, and its order.
+    Defined(Term, Vec<crate::term::Ix>, usize),
+}
+
+fn log_sigmoid<'m>(x: &'m Mat, cx: &Ctx) -> Option<(SigmoidArg<'m>, bool)> {
+    let (s, negated) = match x {
+        Mat::Add(ts) => match ts.as_slice() {
+            [(false, Mat::Scalar(one)), (true, s)] if one.is_one() => (s, false),
+            _ => return None,
+        },
+        s => (s, true),
+    };
+    let arg = match s {
+        Mat::Map(Func::Sigmoid, m) => SigmoidArg::Written(m),
+        Mat::Var(Name::Tensor(p), dims) if dims.len() <= 2 => {
+            let (_, params, rhs) = cx.definitions.iter().find(|(d, _, _)| d == p)?;
+            let Term::Fn(Func::Sigmoid, e) = rhs else { return None };
+            SigmoidArg::Defined((**e).clone(), params.clone(), dims.len())
+        }
+        _ => return None,
+    };
+    Some((arg, negated))
+}
+
+/// `−softplus(∓x)`, the translation of what [`log_sigmoid`] found.
+fn minus_softplus(arg: SigmoidArg, negated: bool, cx: &mut Ctx) -> Option<(Py, Kind)> {
+    let (e, kind) = match arg {
+        SigmoidArg::Written(m) => np_mat(m, cx)?,
+        SigmoidArg::Defined(e, params, order) => (
+            np_term(&e, &params, cx)?,
+            [Kind::Scalar, Kind::Col, Kind::Matrix][order],
+        ),
+    };
+    if kind == Kind::Diag {
+        return None;
+    }
+    let e = if negated { cx.block.neg(e) } else { e };
+    let softplus = cx.func(&Func::Softplus, e);
+    Some((cx.block.neg(softplus), kind))
 }
 
 /// A `diag(v)` that stands alone (a term of a sum, a whole result, such as a

@@ -166,6 +166,7 @@ impl PyNames {
             out.program.insert(name.clone(), py);
         }
         // Made names, in a fixed order.
+        out.make(format!("backward_{}", out.bare(of)));
         for name in &names {
             let grad = format!("d{}_d{}", out.bare(of), out.bare(name));
             out.make(grad);
@@ -262,6 +263,12 @@ impl PyNames {
             crate::Kind::Hessian => format!("d2{}_d{}2", self.bare(of), self.bare(wrt)),
             crate::Kind::Hvp => format!("hvp_{}_{}", self.bare(of), self.bare(wrt)),
         };
+        self.made.get(&candidate).cloned().unwrap_or(candidate)
+    }
+
+    /// `backward_L`: the backward pass's function.
+    pub fn backward(&self, of: &str) -> String {
+        let candidate = format!("backward_{}", self.bare(of));
         self.made.get(&candidate).cloned().unwrap_or(candidate)
     }
 

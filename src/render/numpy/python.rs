@@ -2,9 +2,11 @@
 //! parentheses Python needs and no more: a product chain `A @ B @ C` stays flat
 //! however long it is (`@`, `*` and `/` associate to the left). Two limits of
 //! Python's parser remain — about 200 nested brackets, and a few thousand
-//! operands in one chain — so an operand nested [`MAX_DEPTH`] deep, or a chain
-//! of [`MAX_CHAIN`] operands, is bound to a temporary first (`_t1 = …`, a line
+//! operands in one chain — so an operand nested [`PY_MAX_DEPTH`](crate::limits::PY_MAX_DEPTH) deep, or a chain
+//! of [`PY_MAX_CHAIN`](crate::limits::PY_MAX_CHAIN) operands, is bound to a temporary first (`_t1 = …`, a line
 //! of its own): the code compiles for any length of program.
+
+use std::collections::HashMap;
 
 use num_rational::BigRational;
 use num_traits::Signed;
@@ -24,10 +26,7 @@ pub(super) enum Prec {
     Atom,
 }
 
-/// Bracket nesting at which an operand is bound to a temporary.
-pub(super) const MAX_DEPTH: u32 = 32;
-/// Operands of one flat chain at which the chain so far is bound to a temporary.
-pub(super) const MAX_CHAIN: u32 = 64;
+use crate::limits::{PY_MAX_CHAIN as MAX_CHAIN, PY_MAX_DEPTH as MAX_DEPTH};
 
 /// A Python expression.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,16 +38,24 @@ pub(super) struct Py {
     depth: u32,
     /// Operands in the top-level chain of `prec` (1 for anything else).
     chain: u32,
+    /// The operand of a negation `-x`, so that `-(-x)` is written `x`.
+    negated: Option<Box<Py>>,
+    /// The text with every temporary written out: the same expression has
+    /// the same `full` however it was cut into temporaries.
+    full: String,
 }
 
 impl Py {
     /// A name or another atom without brackets.
     pub fn name(s: impl Into<String>) -> Py {
+        let text = s.into();
         Py {
-            text: s.into(),
+            full: text.clone(),
+            text,
             prec: Prec::Atom,
             depth: 0,
             chain: 1,
+            negated: None,
         }
     }
 
@@ -56,17 +63,21 @@ impl Py {
     pub fn number(n: &BigRational) -> Py {
         if n.is_integer() {
             Py {
+                full: n.numer().to_string(),
                 text: n.numer().to_string(),
                 prec: if n.is_negative() { Prec::Unary } else { Prec::Atom },
                 depth: 0,
                 chain: 1,
+                negated: None,
             }
         } else {
             Py {
+                full: format!("({} / {})", n.numer(), n.denom()),
                 text: format!("({} / {})", n.numer(), n.denom()),
                 prec: Prec::Atom,
                 depth: 1,
                 chain: 1,
+                negated: None,
             }
         }
     }
@@ -78,15 +89,110 @@ pub(super) struct Block {
     /// Temporaries bound since the last statement was taken.
     pending: Vec<String>,
     temps: usize,
+    /// Names that stand for a temporary (the maximum `shift.rs` subtracts).
+    aliases: HashMap<String, String>,
+    /// A first pass: every expression built, by statement and full text, in order.
+    counting: Option<Vec<(usize, String)>>,
+    /// Statements taken so far ([`Block::take`]): both passes take the same.
+    statement: usize,
+    /// A second pass: the expressions the first built more than once, each
+    /// computed once into a temporary ([`Block::remember`]).
+    repeated: HashMap<(usize, String), usize>,
+    /// The temporaries holding them, in the order bound.
+    memo: Vec<(String, Py)>,
+}
+
+/// How far a [`Block`] had got: what [`Block::truncate`] goes back to.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Mark {
+    pending: usize,
+    memo: usize,
+    counted: usize,
 }
 
 impl Block {
+    /// A block for a first pass, which counts the expressions it builds.
+    pub fn counting() -> Block {
+        Block {
+            counting: Some(Vec::new()),
+            ..Block::default()
+        }
+    }
+
+    /// A block for the second pass after `first`: an expression `first` built
+    /// twice or more (`np.exp(S)`, `dL_dO @ V.T`) is computed once.
+    pub fn repeating(first: Block) -> Block {
+        let mut repeated: HashMap<(usize, String), usize> = HashMap::new();
+        for e in first.counting.unwrap_or_default() {
+            *repeated.entry(e).or_default() += 1;
+        }
+        repeated.retain(|_, n| *n > 1);
+        Block {
+            repeated,
+            ..Block::default()
+        }
+    }
+
+    /// Where the block stands now.
+    pub fn mark(&self) -> Mark {
+        Mark {
+            pending: self.pending.len(),
+            memo: self.memo.len(),
+            counted: self.counting.as_ref().map_or(0, Vec::len),
+        }
+    }
+
+    /// Drops what was bound since `mark` (an attempt that failed).
+    pub fn truncate(&mut self, mark: Mark) {
+        self.pending.truncate(mark.pending);
+        self.memo.truncate(mark.memo);
+        if let Some(c) = &mut self.counting {
+            c.truncate(mark.counted);
+        }
+    }
+
+    /// `e` as built; counted in a first pass; in a second, bound to a
+    /// temporary the first time when the first pass built it more than once,
+    /// and that temporary every time after.
+    fn remember(&mut self, e: Py) -> Py {
+        if let Some(counts) = &mut self.counting {
+            counts.push((self.statement, e.full.clone()));
+            return e;
+        }
+        if !self.repeated.contains_key(&(self.statement, e.full.clone())) {
+            return e;
+        }
+        if let Some((_, t)) = self.memo.iter().find(|(f, _)| *f == e.full) {
+            return t.clone();
+        }
+        let full = e.full.clone();
+        let t = self.hoist(e);
+        self.memo.push((full, t.clone()));
+        t
+    }
+
+    /// Lets the name `name` stand for the temporary `temp`.
+    pub fn alias(&mut self, name: &str, temp: &str) {
+        self.aliases.insert(name.to_string(), temp.to_string());
+    }
+
+    /// The temporary that `name` stands for, if any.
+    pub fn aliased(&self, name: &str) -> Option<&str> {
+        self.aliases.get(name).map(String::as_str)
+    }
+
     /// Binds `e` to a new temporary and returns its name.
     pub fn hoist(&mut self, e: Py) -> Py {
+        // a name is bound already
+        if e.prec == Prec::Atom && e.text.chars().all(|c| c.is_alphanumeric() || c == '_') {
+            return e;
+        }
         self.temps += 1;
         let name = format!("_t{}", self.temps);
         self.pending.push(format!("{name} = {}", e.text));
-        Py::name(name)
+        let mut t = Py::name(name);
+        t.full = e.full;
+        t
     }
 
     /// `import module` before the next statement (a function imports what it
@@ -98,8 +204,12 @@ impl Block {
         }
     }
 
-    /// The temporaries bound since the last call, in order.
+    /// The temporaries bound since the last call, in order. A temporary
+    /// holding a repeated expression serves the statement it was bound for
+    /// only (the function writes its statements in another order).
     pub fn take(&mut self) -> Vec<String> {
+        self.memo.clear();
+        self.statement += 1;
         std::mem::take(&mut self.pending)
     }
 
@@ -113,12 +223,19 @@ impl Block {
 
     /// `(e)`.
     pub fn paren(&mut self, e: Py) -> Py {
+        self.enclosed(e, "(", ")")
+    }
+
+    /// `open e close`, one bracket deeper: an atom.
+    fn enclosed(&mut self, e: Py, open: &str, close: &str) -> Py {
         let e = self.shallow(e);
         Py {
-            text: format!("({})", e.text),
+            full: format!("{open}{}{close}", e.full),
+            text: format!("{open}{}{close}", e.text),
             prec: Prec::Atom,
             depth: e.depth + 1,
             chain: 1,
+            negated: None,
         }
     }
 
@@ -136,11 +253,21 @@ impl Block {
         let args: Vec<Py> = args.into_iter().map(|a| self.shallow(a)).collect();
         let depth = args.iter().map(|a| a.depth).max().unwrap_or(0) + 1;
         let text: Vec<&str> = args.iter().map(|a| a.text.as_str()).collect();
-        Py {
+        let full: Vec<&str> = args.iter().map(|a| a.full.as_str()).collect();
+        let e = Py {
+            full: format!("{f}({})", full.join(", ")),
             text: format!("{f}({})", text.join(", ")),
             prec: Prec::Atom,
             depth,
             chain: 1,
+            negated: None,
+        };
+        // a constant (`np.ones(n)`) or a tuple is not worth a temporary
+        let constant = ["ones", "eye", "zeros", "vectorize"].iter().any(|c| f.ends_with(c));
+        if f.is_empty() || constant {
+            e
+        } else {
+            self.remember(e)
         }
     }
 
@@ -150,6 +277,7 @@ impl Block {
         let mut t = self.call("", items);
         if one {
             t.text.insert(t.text.len() - 1, ',');
+            t.full.insert(t.full.len() - 1, ',');
         }
         t
     }
@@ -158,11 +286,20 @@ impl Block {
     pub fn suffix(&mut self, e: Py, suffix: &str) -> Py {
         let e = self.at_least(e, Prec::Atom);
         let bracketed = suffix.contains(['(', '[']);
-        Py {
+        let e = Py {
+            full: format!("{}{suffix}", e.full),
             text: format!("{}{suffix}", e.text),
             prec: Prec::Atom,
             depth: if bracketed { e.depth.max(1) } else { e.depth },
             chain: 1,
+            negated: None,
+        };
+        // a method call (`.sum(axis=1)`), not an attribute or a subscript
+        // (the maximum a softmax subtracts is left where it reads best)
+        if suffix.starts_with('.') && suffix.contains('(') && !suffix.starts_with(".max(") {
+            self.remember(e)
+        } else {
+            e
         }
     }
 
@@ -173,6 +310,11 @@ impl Block {
 
     /// `a op b` for `op` one of `+`, `-`.
     pub fn add(&mut self, a: Py, op: &str, b: Py) -> Py {
+        // `a + -b` is `a - b`, and `a - -b` is `a + b`
+        if let Some(inner) = b.negated.clone() {
+            let flipped = if op == "+" { "-" } else { "+" };
+            return self.binary(a, flipped, *inner, Prec::Add);
+        }
         self.binary(a, op, b, Prec::Add)
     }
 
@@ -188,22 +330,36 @@ impl Block {
             _ => Prec::Unary,
         };
         let b = self.at_least(b, right);
-        Py {
+        let e = Py {
             chain: if a.prec == prec { a.chain + 1 } else { 2 },
+            negated: None,
+            full: format!("{} {op} {}", a.full, b.full),
             text: format!("{} {op} {}", a.text, b.text),
             prec,
             depth: a.depth.max(b.depth),
+        };
+        // a matrix product is worth computing once; `a * b` is not
+        if op == "@" {
+            self.remember(e)
+        } else {
+            e
         }
     }
 
-    /// `-e`.
+    /// `-e`; `-(-x)` is `x`.
     pub fn neg(&mut self, e: Py) -> Py {
+        if let Some(inner) = e.negated {
+            return *inner;
+        }
+        let operand = e.clone();
         let e = self.at_least(e, Prec::Unary);
         Py {
+            full: format!("-{}", e.full),
             text: format!("-{}", e.text),
             prec: Prec::Unary,
             depth: e.depth,
             chain: 1,
+            negated: Some(Box::new(operand)),
         }
     }
 
@@ -212,23 +368,19 @@ impl Block {
         let e = self.at_least(e, Prec::Atom);
         let x = Py::number(exponent);
         Py {
+            full: format!("{} ** {}", e.full, x.full),
             text: format!("{} ** {}", e.text, x.text),
             prec: Prec::Power,
             depth: e.depth.max(x.depth),
             chain: 1,
+            negated: None,
         }
     }
 
     /// `a > 0` wrapped as an atom: `(a > 0)`.
     pub fn positive(&mut self, e: Py) -> Py {
         let e = self.at_least(e, Prec::Add);
-        let e = self.shallow(e);
-        Py {
-            text: format!("({} > 0)", e.text),
-            prec: Prec::Atom,
-            depth: e.depth + 1,
-            chain: 1,
-        }
+        self.enclosed(e, "(", " > 0)")
     }
 }
 

@@ -61,11 +61,9 @@ pub(crate) fn assumptions(program: &Program, lowered: &Lowered) -> Vec<Assumptio
 /// Whether the term reads none of the drawn inputs (a constant, perhaps with sizes).
 fn constant(t: &Term, world: &World) -> bool {
     match t {
-        Term::Num(_) | Term::Pi | Term::Delta(..) => true,
         Term::Var(Name::Tensor(n), _) => !world.tensors.contains_key(&**n),
         Term::Var(Name::Grad { .. } | Name::Matrix(..), _) => false,
-        Term::Add(ts) | Term::Mul(ts) => ts.iter().all(|x| constant(x, world)),
-        Term::Pow(b, _) | Term::Fn(_, b) | Term::Sum(_, b) => constant(b, world),
+        _ => t.children().iter().all(|x| constant(x, world)),
     }
 }
 

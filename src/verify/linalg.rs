@@ -95,9 +95,7 @@ pub(crate) fn matrix_inputs(
         match t {
             Term::Var(Name::Matrix(_, a), _) => out.push((true, a.to_string())),
             Term::Var(Name::Tensor(a), _) => out.push((false, a.to_string())),
-            Term::Add(ts) | Term::Mul(ts) => ts.iter().for_each(|x| names(x, out)),
-            Term::Pow(x, _) | Term::Fn(_, x) | Term::Sum(_, x) => names(x, out),
-            _ => {}
+            _ => t.children().iter().for_each(|x| names(x, out)),
         }
     }
     let defined = |n: &str| definitions.iter().any(|(d, _, _)| &**d == n);
@@ -149,9 +147,7 @@ pub(crate) fn trouble(
     fn under(t: &Term, out: &mut Vec<(MatrixFn, String)>) {
         match t {
             Term::Var(Name::Matrix(f, a), _) => out.push((*f, a.to_string())),
-            Term::Add(ts) | Term::Mul(ts) => ts.iter().for_each(|x| under(x, out)),
-            Term::Pow(x, _) | Term::Fn(_, x) | Term::Sum(_, x) => under(x, out),
-            _ => {}
+            _ => t.children().iter().for_each(|x| under(x, out)),
         }
     }
     let mut uses = Vec::new();
