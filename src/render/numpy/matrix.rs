@@ -4,6 +4,7 @@
 //! `v[:, None] * M`. A product is read left to right into one flat chain
 //! `A @ B @ C`, whatever its length.
 
+use num_rational::BigRational;
 use num_traits::One;
 
 use super::ctx::Ctx;
@@ -178,7 +179,12 @@ pub(super) fn np_mat(m: &Mat, cx: &mut Ctx) -> Option<(Py, Kind)> {
             if k == Kind::Diag {
                 return None;
             }
-            (cx.block.pow(b, e), k)
+            // x⁻¹ is `1 / x`, as the index forms' reciprocals print
+            if *e == -BigRational::one() {
+                (cx.block.mul(Py::name("1"), "/", b), k)
+            } else {
+                (cx.block.pow(b, e), k)
+            }
         }
         Mat::Diag(v) => {
             let (e, _) = np_mat(v, cx)?;
