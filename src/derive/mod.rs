@@ -453,6 +453,10 @@ pub(crate) fn derive(program: &Rc<Program>, request: &Request) -> Result<Derivat
                     }
                 }
             }
+            // a tensor the program defines symmetric is its own transpose
+            let symmetric = crate::matrix::symmetric_definitions(&lowered.definitions);
+            let symmetrised = |m: Option<Mat>| m.map(|m| crate::matrix::use_symmetry(m, &symmetric));
+            let (gradient_matrix, matrix) = (symmetrised(gradient_matrix), symmetrised(matrix));
             // an index form (no matrix form) keeps the axes of `wrt`
             let shape = if matrix.is_some() {
                 shown_request.layout.shape(shape)
