@@ -268,6 +268,10 @@ impl<'a> Printer<'a> {
         }
     }
 
+    /// The longest LaTeX numerator (in characters of source) written over its
+    /// denominator; a longer one follows `\frac{1}{…}`.
+    const LONG_NUMERATOR: usize = 120;
+
     /// `c a b / (d e)`, with scalar denominators in a leading fraction: `1/S x`,
     /// `1/K (ŷ − y) / (ŷ (1 − ŷ))`, and `1 / (2 sqrt(x))` when nothing is above.
     fn product(&mut self, fs: &[Term]) -> String {
@@ -337,7 +341,13 @@ impl<'a> Printer<'a> {
                 String::new()
             };
             let den = join(self, &others, "1");
-            return format!("{sign}{lead}{}", self.style.frac(&parts.join(" "), &den));
+            let above = parts.join(" ");
+            // a numerator too long for one line stands after `\frac{1}{…}`,
+            // where a long line can break
+            if above.len() > Self::LONG_NUMERATOR {
+                return format!("{sign}{lead}{} {above}", self.style.frac("1", &den));
+            }
+            return format!("{sign}{lead}{}", self.style.frac(&above, &den));
         }
         let mut out = format!("{sign}{}", parts.join(" "));
         if !others.is_empty() {

@@ -60,7 +60,7 @@ fn align(of: &str, results: &[GradientResult], derivations: Option<&[Vec<Step>]>
     let mut lines = Vec::new();
     for (k, r) in results.iter().enumerate() {
         let (lhs, rhs) = index_equation(of, r);
-        lines.push(format!("{lhs} &= {rhs}"));
+        lines.push(format!("{lhs} &= {}", break_long(&rhs)));
         let mut repeated = false;
         if let Some(steps) = derivations.and_then(|s| s.get(k)) {
             lines.extend(steps.iter().map(Step::latex));
@@ -77,7 +77,7 @@ fn align(of: &str, results: &[GradientResult], derivations: Option<&[Vec<Step>]>
             _ if repeated => {}
             Some((lhs, rhs)) => {
                 let s = shape(r).map(|s| format!(" {s}")).unwrap_or_default();
-                lines.push(format!("{lhs} &= {rhs}{s}"));
+                lines.push(format!("{lhs} &= {}", break_long(&format!("{rhs}{s}"))));
             }
             None => lines.push("&\\text{(no matrix form: the index form is the result)}".to_string()),
         }
@@ -126,7 +126,7 @@ pub fn document(d: &Derivation, derivations: Option<&[Vec<Step>]>) -> String {
             }
             _ => {
                 let (lhs, rhs) = index_equation(&d.of, r);
-                lines.push(format!("{lhs} &= {rhs}"));
+                lines.push(format!("{lhs} &= {}", break_long(&rhs)));
             }
         }
         if !lines.is_empty() {
@@ -166,7 +166,14 @@ fn therefore(of: &str, r: &GradientResult) -> String {
             format!("{lhs} = {rhs} \\quad \\text{{(no matrix form: the index form is the result)}}")
         }
     };
-    format!("\\[\n\\therefore \\quad {line}\n\\]\n")
+    // an align*, so that a long result breaks over lines as a step does
+    match line.split_once(" = ") {
+        Some((lhs, rhs)) => format!(
+            "\\begin{{align*}}\n\\therefore \\quad {lhs} &= {}\n\\end{{align*}}\n",
+            break_long(rhs)
+        ),
+        None => format!("\\[\n\\therefore \\quad {line}\n\\]\n"),
+    }
 }
 
 /// `\in \mathbb{R}^{…}` in the orientation the matrix form is shown: a
@@ -192,7 +199,7 @@ fn given(d: &Derivation) -> String {
         }
         let mut namer = Namer::new(&params.iter().cloned().collect());
         let ix: Vec<String> = params.iter().map(|i| namer.name(i)).collect();
-        let rhs = Printer::new(Style::Latex, &mut namer).term(term);
+        let rhs = Printer::new(Style::Latex, &mut namer).term(&counted(term, &lowered.env));
         let lhs = format!("{}{}", names::latex_name(name), Style::Latex.subscript(&ix));
         lines.push(format!("{lhs} &= {}", break_long(&rhs)));
         let mut names_in = Vec::new();
@@ -241,6 +248,16 @@ fn given(d: &Derivation) -> String {
     out
 }
 
+/// `term` with each count `Σ_s 1` (how `mean_s` lowers) written as the size
+/// it is, `S`: `μ_c = 1/S Σ_s X_sc`, as the program means it.
+fn counted(term: &crate::term::Term, env: &crate::simplify::Env) -> crate::term::Term {
+    use crate::term::Term;
+    match term {
+        Term::Sum(ks, body) if body.is_one() => crate::simplify::mul(ks.iter().map(|k| env.size(k)).collect()),
+        t => t.map_children(|c| counted(c, env)),
+    }
+}
+
 /// The tensor names a term reads, in order of first use.
 fn tensors(t: &crate::term::Term, out: &mut Vec<String>) {
     use crate::term::{Name, Term};
@@ -259,26 +276,52 @@ pub fn standalone(title: &str, body: &str) -> String {
     )
 }
 
+/// The widest line, in characters of LaTeX source, before it is broken.
+const WIDTH: usize = 150;
+
+/// The widest line before it is broken inside its parentheses: fractions and
+/// sums take more source than page, and a line broken inside parentheses reads
+/// worse than one broken at a top-level sign.
+const GROUP_WIDTH: usize = 240;
+
 /// Breaks a long right-hand side at its top-level `+` and `-` into continuation
-/// lines of an `align` (`\\\\ &\\quad - …`), so that it fits the page.
+/// lines of an `align` (`\\ &\quad - …`), so that it fits the page; a line
+/// longer than [`GROUP_WIDTH`] that holds a long `\left( … \right)` is broken
+/// inside it, at that group's own `+` and `-` (`\left( a \right.` …
+/// `\left. - b \right)`).
 pub fn break_long(rhs: &str) -> String {
-    const WIDTH: usize = 150;
     if rhs.len() <= WIDTH {
         return rhs.to_string();
     }
-    // Split points: ` + ` and ` - ` outside braces, parentheses and \left … \right.
+    let lines: Vec<String> = pack(split_top(rhs))
+        .into_iter()
+        .flat_map(|l| {
+            if l.len() > GROUP_WIDTH {
+                break_group(&l).unwrap_or_else(|| vec![l])
+            } else {
+                vec![l]
+            }
+        })
+        .collect();
+    // one equation, one number: every line but the last is unnumbered
+    lines.join(" \\nonumber \\\\\n &\\quad ")
+}
+
+/// The parts of `rhs` between its ` + ` and ` - ` outside braces,
+/// parentheses and `\left … \right`, each sign starting its part.
+fn split_top(rhs: &str) -> Vec<&str> {
     let mut parts = Vec::new();
     let (mut depth, mut start) = (0i32, 0usize);
     let bytes = rhs.as_bytes();
     let mut k = 0;
     while k < bytes.len() {
-        let rest = &rhs[k..];
-        if rest.starts_with("\\left") {
+        let rest = &bytes[k..];
+        if rest.starts_with(b"\\left") {
             depth += 1;
             k += 5;
             continue;
         }
-        if rest.starts_with("\\right") {
+        if rest.starts_with(b"\\right") {
             depth -= 1;
             k += 6;
             continue;
@@ -286,7 +329,7 @@ pub fn break_long(rhs: &str) -> String {
         match bytes[k] {
             b'{' | b'(' | b'[' => depth += 1,
             b'}' | b')' | b']' => depth -= 1,
-            b' ' if depth == 0 && (rest.starts_with(" + ") || rest.starts_with(" - ")) && k > start => {
+            b' ' if depth == 0 && (rest.starts_with(b" + ") || rest.starts_with(b" - ")) && k > start => {
                 parts.push(&rhs[start..k]);
                 start = k + 1;
             }
@@ -295,6 +338,11 @@ pub fn break_long(rhs: &str) -> String {
         k += 1;
     }
     parts.push(&rhs[start..]);
+    parts
+}
+
+/// Parts joined into lines of at most [`WIDTH`] characters where they fit.
+fn pack(parts: Vec<&str>) -> Vec<String> {
     let mut lines: Vec<String> = vec![String::new()];
     for p in parts {
         let last = lines.last_mut().expect("one line at least");
@@ -307,8 +355,82 @@ pub fn break_long(rhs: &str) -> String {
             last.push_str(p);
         }
     }
-    // one equation, one number: every line but the last is unnumbered
-    lines.join(" \\nonumber \\\\\n &\\quad ")
+    lines
+}
+
+/// A line whose first top-level `\left( … \right)` is long, broken inside
+/// that group: `\left(` closes each line with `\right.` and reopens the next
+/// with `\left.`. `None` when there is no such group or nothing to break at.
+fn break_group(line: &str) -> Option<Vec<String>> {
+    // the first `\\left(` outside braces and other `\\left … \\right`
+    let bytes = line.as_bytes();
+    let (mut braces, mut groups) = (0i32, 0i32);
+    let mut open = None;
+    for k in 0..bytes.len() {
+        let rest = &bytes[k..];
+        if rest.starts_with(b"\\left(") && braces == 0 && groups == 0 {
+            open = Some(k);
+            break;
+        }
+        if rest.starts_with(b"\\left") {
+            groups += 1;
+        } else if rest.starts_with(b"\\right") {
+            groups -= 1;
+        }
+        match bytes[k] {
+            b'{' => braces += 1,
+            b'}' => braces -= 1,
+            _ => {}
+        }
+    }
+    let open = open?;
+    // the matching \right)
+    let mut depth = 0i32;
+    let mut close = None;
+    let mut k = open;
+    while k < line.len() {
+        let rest = &line[k..];
+        if rest.starts_with("\\left") {
+            depth += 1;
+            k += 5;
+        } else if rest.starts_with("\\right") {
+            depth -= 1;
+            if depth == 0 {
+                close = Some(k);
+                break;
+            }
+            k += 6;
+        } else {
+            k += rest.chars().next().map_or(1, char::len_utf8);
+        }
+    }
+    let close = close?;
+    let inner = &line[open + "\\left(".len()..close];
+    let pieces = pack(split_top(inner));
+    if pieces.len() < 2 {
+        return None;
+    }
+    let (head, tail) = (&line[..open], &line[close + "\\right".len()..]);
+    let last = pieces.len() - 1;
+    Some(
+        pieces
+            .into_iter()
+            .enumerate()
+            .map(|(n, p)| {
+                let left = if n == 0 {
+                    format!("{head}\\left(")
+                } else {
+                    "\\left.".to_string()
+                };
+                let right = if n == last {
+                    format!("\\right{tail}")
+                } else {
+                    "\\right.".to_string()
+                };
+                format!("{left}{p}{right}")
+            })
+            .collect(),
+    )
 }
 
 #[cfg(test)]
@@ -325,6 +447,34 @@ mod tests {
             broken.lines().any(|l| l.contains(&format!("({}b)", "b + ".repeat(40)))),
             "{broken}"
         );
+    }
+
+    #[test]
+    fn a_long_group_is_broken_inside_with_its_parentheses_matched() {
+        let long = format!(
+            "\\left({} - c\\right) \\operatorname{{diag}}(v)",
+            "a_{i} + ".repeat(40) + "b"
+        );
+        let broken = break_long(&long);
+        let lines: Vec<&str> = broken.split("\\\\").collect();
+        assert!(lines.len() >= 2, "{broken}");
+        assert!(
+            lines[0].contains("\\left(") && lines[0].contains("\\right."),
+            "{broken}"
+        );
+        let last = lines.last().unwrap();
+        assert!(
+            last.contains("\\left.") && last.ends_with("\\right) \\operatorname{diag}(v)"),
+            "{broken}"
+        );
+        // every line balances its braces and its \left … \right
+        for l in &lines {
+            assert_eq!(l.matches('{').count(), l.matches('}').count(), "{l}");
+            assert_eq!(l.matches("\\left").count(), l.matches("\\right").count(), "{l}");
+        }
+        // a group inside braces is never broken
+        let inside = format!("\\frac{{1}}{{\\left({}\\right)}}", "a + ".repeat(60) + "b");
+        assert_eq!(break_long(&inside), inside);
     }
 
     #[test]

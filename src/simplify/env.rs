@@ -23,7 +23,7 @@ pub struct Env {
 
 impl Env {
     /// The size symbol of `k`'s dimension class (what a Σ over an unused `k` becomes).
-    pub(super) fn size(&self, k: &Ix) -> Term {
+    pub(crate) fn size(&self, k: &Ix) -> Term {
         self.sizes
             .get(&k.dim)
             .cloned()
