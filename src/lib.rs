@@ -40,9 +40,10 @@
 //! `Term`, traversed with `children`/`map_children`; the request; the reverse
 //! pass with `diff`'s derivative rules) → `simplify` (index normal form) →
 //! `matrix` (recognition, then saturation with `rules/matrix.rules` in egg) →
-//! `steps`, `render` (text, LaTeX, JSON, NumPy) and `verify` (finite
-//! differences). The input's limits and the simplifier's and reverse pass's
-//! budgets are named in `limits` (the e-graph's are [`EgraphLimits`]). A
+//! `steps`, `render` (text, LaTeX, JSON, NumPy/PyTorch/JAX code, the backward
+//! pass) and `verify` (finite differences). The input's limits and every
+//! budget (simplifier, reverse pass, e-graph defaults, generated Python) are
+//! named in `limits`; a caller sets the e-graph's with [`EgraphLimits`]. A
 //! [`Derivation`] keeps the checked program, its lowered form and the reverse
 //! pass with its named gradients, so the steps, the check and every renderer
 //! read what was computed once.

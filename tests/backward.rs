@@ -163,6 +163,15 @@ fn every_forward_intermediate_and_every_gradient_is_computed_once() {
     ));
     // the softmax's backward appears once, in ∂L/∂S
     assert_eq!(code.matches("(dL_dP * P)").count(), 1, "{code}");
+    // a call several lines read is computed once, before the first of them
+    for call in [
+        "np.tanh(U)",
+        "np.sqrt(v1 + epsilon)",
+        "np.sqrt(v2 + epsilon)",
+        "np.sqrt(E)",
+    ] {
+        assert_eq!(code.matches(call).count(), 1, "{call} once in {code}");
+    }
 }
 
 /// An MLP of `layers` sigmoid layers with squared error.

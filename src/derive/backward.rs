@@ -25,7 +25,6 @@ use std::rc::Rc;
 use super::{canonical_name, matrix_forms, Derivation, Kind, Layout, Request};
 use crate::diagnostic::Diagnostic;
 use crate::matrix::Mat;
-use crate::syntax::ast::Span;
 use crate::term::{Ix, Name, Term};
 
 /// One line of the backward pass: `∂L/∂T = …`.
@@ -190,12 +189,8 @@ pub(crate) fn not_a_gradient(kind: Kind, of: &str) -> Diagnostic {
         Kind::Hessian => "--hessian asks for second derivatives".to_string(),
         _ => "--hvp asks for a Hessian-vector product".to_string(),
     };
-    Diagnostic::new(
-        Span::new(0, 0),
-        format!("--backward is the backward pass of a scalar loss, and {what}"),
-        "",
-    )
-    .with_help("drop --backward, or differentiate a scalar loss (`--of L`) without --hessian or --hvp")
+    Diagnostic::unplaced(format!("--backward is the backward pass of a scalar loss, and {what}"))
+        .with_help("drop --backward, or differentiate a scalar loss (`--of L`) without --hessian or --hvp")
 }
 
 /// A line before its matrix form is found.
@@ -210,9 +205,7 @@ struct Draft {
 fn grads_read(t: &Term, out: &mut Vec<String>) {
     match t {
         Term::Var(Name::Grad { wrt, .. }, _) => out.push(wrt.to_string()),
-        Term::Var(..) | Term::Num(_) | Term::Pi | Term::Delta(..) => {}
-        Term::Add(ts) | Term::Mul(ts) => ts.iter().for_each(|x| grads_read(x, out)),
-        Term::Pow(b, _) | Term::Fn(_, b) | Term::Sum(_, b) => grads_read(b, out),
+        t => t.children().iter().for_each(|x| grads_read(x, out)),
     }
 }
 

@@ -26,9 +26,7 @@ pub fn cancel_divisions(t: &Term, env: &Env) -> Option<Term> {
 fn cancellable(t: &Term) -> bool {
     match t {
         Term::Mul(fs) => find(fs).is_some() || fs.iter().any(cancellable),
-        Term::Add(ts) => ts.iter().any(cancellable),
-        Term::Pow(b, _) | Term::Fn(_, b) | Term::Sum(_, b) => cancellable(b),
-        Term::Num(_) | Term::Pi | Term::Var(..) | Term::Delta(..) => false,
+        t => t.children().iter().any(cancellable),
     }
 }
 

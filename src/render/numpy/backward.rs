@@ -5,14 +5,36 @@
 //! spellings (`{"W1": dL_dW1, "b1": dL_db1}`). A line with no matrix form is
 //! written with `einsum`, like a result's.
 
+use std::collections::BTreeSet;
+
 use super::ctx::Ctx;
 use super::python::Py;
-use super::{forward, translate, Body};
+use super::{in_order, translate, Body};
 use crate::derive::{Backward, Lowered};
 use crate::term::Name;
 
-/// The lines of the backward function and its returned dict.
-pub(super) fn body<'c>(lowered: &Lowered, of: &str, b: &'c Backward, cx: &mut Ctx<'c>) -> Body {
+/// The lines of the backward function and its returned dict; `reads` as for
+/// a result's body ([`super::in_order`]).
+pub(super) fn body<'c>(
+    lowered: &Lowered,
+    of: &str,
+    b: &'c Backward,
+    cx: &mut Ctx<'c>,
+    reads: Option<&BTreeSet<Name>>,
+) -> Body {
+    in_order(lowered, cx, reads, |cx| {
+        let (tail, result, locals) = lines(of, b, cx);
+        // the locals are not read from outside
+        for n in &locals {
+            cx.read.remove(n);
+        }
+        (tail, result)
+    })
+}
+
+/// Each line once, as a local; the dict, or none after a line with no
+/// spelling (the lines then end in `raise`); the locals bound.
+fn lines<'c>(of: &str, b: &'c Backward, cx: &mut Ctx<'c>) -> (Vec<String>, Option<Py>, Vec<Name>) {
     let mut tail: Vec<String> = Vec::new();
     let mut locals: Vec<Name> = Vec::new();
     for line in &b.lines {
@@ -26,7 +48,7 @@ pub(super) fn body<'c>(lowered: &Lowered, of: &str, b: &'c Backward, cx: &mut Ct
                 cx.backend.m(),
                 line.name
             ));
-            return finish(lowered, cx, tail, &locals, None);
+            return (tail, None, locals);
         };
         // a requested output of an undefined loss: its gradient is given
         if e.text != target {
@@ -42,19 +64,5 @@ pub(super) fn body<'c>(lowered: &Lowered, of: &str, b: &'c Backward, cx: &mut Ct
         .iter()
         .map(|n| format!("\"{}\": {}", cx.names.name(n), cx.names.grad(of, n)))
         .collect();
-    let result = Py::name(format!("{{{}}}", entries.join(", ")));
-    finish(lowered, cx, tail, &locals, Some(result))
-}
-
-/// The forward intermediates, then `tail`; the locals are not read from outside.
-fn finish(lowered: &Lowered, cx: &mut Ctx, tail: Vec<String>, locals: &[Name], result: Option<Py>) -> Body {
-    for n in locals {
-        cx.read.remove(n);
-    }
-    let mut lines = match forward(lowered, cx) {
-        Ok(lines) => lines,
-        Err(lines) => return Body { lines, result: None },
-    };
-    lines.extend(tail);
-    Body { lines, result }
+    (tail, Some(Py::name(format!("{{{}}}", entries.join(", ")))), locals)
 }

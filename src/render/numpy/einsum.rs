@@ -105,9 +105,8 @@ pub(super) fn np_term(t: &Term, axes: &[Ix], cx: &mut Ctx) -> Option<Py> {
 fn reads_array(t: &Term) -> bool {
     match t {
         Term::Var(_, ix) => !ix.is_empty(),
-        Term::Num(_) | Term::Pi | Term::Delta(..) => false,
-        Term::Add(ts) | Term::Mul(ts) => ts.iter().any(reads_array),
-        Term::Pow(b, _) | Term::Fn(_, b) | Term::Sum(_, b) => reads_array(b),
+        Term::Delta(..) => false,
+        t => t.children().iter().any(reads_array),
     }
 }
 
@@ -119,9 +118,7 @@ fn reads_numbers_only(t: &Term, cx: &Ctx) -> bool {
             cx.program.ranges.values().any(|r| **r == **n) || cx.size_symbol(n).is_some()
         }
         Term::Var(..) | Term::Delta(..) => false,
-        Term::Num(_) | Term::Pi => true,
-        Term::Add(ts) | Term::Mul(ts) => ts.iter().all(|x| reads_numbers_only(x, cx)),
-        Term::Pow(b, _) | Term::Fn(_, b) | Term::Sum(_, b) => reads_numbers_only(b, cx),
+        t => t.children().iter().all(|x| reads_numbers_only(x, cx)),
     }
 }
 

@@ -123,14 +123,54 @@ fn translate(m: Option<&Mat>, t: &Term, axes: &[Ix], cx: &mut Ctx) -> Option<Py>
     })
 }
 
-fn body(lowered: &Lowered, r: &GradientResult, cx: &mut Ctx) -> Body {
-    let result = translate(r.gradient_matrix.as_ref(), &r.term, &r.indices, cx);
-    let tail = cx.block.take();
-    let mut lines = match forward(lowered, cx) {
-        Ok(lines) => lines,
-        Err(lines) => return Body { lines, result: None },
+fn body(lowered: &Lowered, r: &GradientResult, cx: &mut Ctx, reads: Option<&BTreeSet<Name>>) -> Body {
+    in_order(lowered, cx, reads, |cx| {
+        let result = translate(r.gradient_matrix.as_ref(), &r.term, &r.indices, cx);
+        (cx.block.take(), result)
+    })
+}
+
+/// A function's lines: the forward intermediates it reads, then those of
+/// `tail`, which returns its lines and the returned expression (none: the
+/// lines end in `raise`, or the writer adds one). A first pass (`reads`
+/// unknown) writes `tail` first to learn what it reads; a second, given what
+/// the first read, writes the lines in the order they run, as
+/// [`Block::repeating`] needs.
+fn in_order<'c>(
+    lowered: &Lowered,
+    cx: &mut Ctx<'c>,
+    reads: Option<&BTreeSet<Name>>,
+    tail: impl FnOnce(&mut Ctx<'c>) -> (Vec<String>, Option<Py>),
+) -> Body {
+    let (lines, result) = match reads {
+        None => {
+            let (tail, result) = tail(cx);
+            match forward(lowered, cx) {
+                Ok(mut lines) => {
+                    lines.extend(tail);
+                    (lines, result)
+                }
+                Err(lines) => (lines, None),
+            }
+        }
+        Some(reads) => {
+            cx.read.extend(reads.iter().cloned());
+            match forward(lowered, cx) {
+                Ok(mut lines) => {
+                    let (tail, result) = tail(cx);
+                    debug_assert!(
+                        cx.read
+                            .iter()
+                            .all(|n| reads.contains(n) || !matches!(n, Name::Tensor(_))),
+                        "the second pass reads what the first did"
+                    );
+                    lines.extend(tail);
+                    (lines, result)
+                }
+                Err(lines) => (lines, None),
+            }
+        }
     };
-    lines.extend(tail);
     Body { lines, result }
 }
 
@@ -194,9 +234,9 @@ struct Signature {
     /// `if K is None: K = X.shape[0]` lines.
     fill: Vec<String>,
     dtype: String,
-    /// Each unit's first pass, in order: what it builds more than once is
-    /// computed once in the second (`numpy/python.rs`).
-    firsts: Vec<Block>,
+    /// Each unit's first pass, in order, and what it read: what it builds
+    /// more than once is computed once in the second (`numpy/python.rs`).
+    firsts: Vec<(Block, BTreeSet<Name>)>,
 }
 
 /// Writes one program's functions, all with one [`Signature`].
@@ -227,15 +267,23 @@ impl<'a> Writer<'a> {
 
     /// The body of `unit`, its lines and its returned expression; what it
     /// read, and the block it was written in (a first pass's counts).
-    fn body(&self, unit: Unit, resolved: HashMap<u32, String>, dtype: String, block: Block) -> (Body, Reads, Block) {
+    /// `reads`: what a first pass read, for the second.
+    fn body(
+        &self,
+        unit: Unit,
+        resolved: HashMap<u32, String>,
+        dtype: String,
+        block: Block,
+        reads: Option<&BTreeSet<Name>>,
+    ) -> (Body, Reads, Block) {
         let (b, cx) = match unit {
             Unit::Result(r) => {
                 let mut cx = self.ctx(&r.indices, resolved, dtype, block);
-                (body(self.lowered, r, &mut cx), cx)
+                (body(self.lowered, r, &mut cx, reads), cx)
             }
             Unit::Backward(bw) => {
                 let mut cx = self.ctx(&[], resolved, dtype, block);
-                let b = self::backward::body(self.lowered, self.of, bw, &mut cx);
+                let b = self::backward::body(self.lowered, self.of, bw, &mut cx, reads);
                 (b, cx)
             }
         };
@@ -273,8 +321,8 @@ impl<'a> Writer<'a> {
         let mut all = Reads::default();
         let mut firsts = Vec::new();
         for unit in units {
-            let (_, r, first) = self.body(*unit, HashMap::new(), "torch.float64".into(), Block::counting());
-            firsts.push(first);
+            let (_, r, first) = self.body(*unit, HashMap::new(), "torch.float64".into(), Block::counting(), None);
+            firsts.push((first, r.read.clone()));
             all.read.extend(r.read);
             all.sizes.extend(r.sizes);
             all.opaque.extend(r.opaque);
@@ -368,9 +416,9 @@ impl<'a> Writer<'a> {
     }
 
     /// One function, with the program's signature, after its first pass.
-    fn function(&self, unit: Unit, sig: &Signature, first: Block) -> String {
+    fn function(&self, unit: Unit, sig: &Signature, (first, reads): (Block, BTreeSet<Name>)) -> String {
         let block = Block::repeating(first);
-        let (b, _, _) = self.body(unit, sig.resolved.clone(), sig.dtype.clone(), block);
+        let (b, _, _) = self.body(unit, sig.resolved.clone(), sig.dtype.clone(), block, Some(&reads));
         let name = match unit {
             Unit::Result(r) => self.names.function(self.of, &r.name, r.kind),
             Unit::Backward(_) => self.names.backward(self.of),

@@ -91,21 +91,22 @@ pub(super) struct Block {
     temps: usize,
     /// Names that stand for a temporary (the maximum `shift.rs` subtracts).
     aliases: HashMap<String, String>,
-    /// A first pass: every expression built, by statement and full text, in order.
-    counting: Option<Vec<(usize, String)>>,
-    /// Statements taken so far ([`Block::take`]): both passes take the same.
-    statement: usize,
+    /// A first pass: the full text of every expression built, in order.
+    counting: Option<Vec<String>>,
     /// A second pass: the expressions the first built more than once, each
     /// computed once into a temporary ([`Block::remember`]).
-    repeated: HashMap<(usize, String), usize>,
-    /// The temporaries holding them, in the order bound.
-    memo: Vec<(String, Py)>,
+    repeated: HashMap<String, usize>,
+    /// The temporaries holding them, by full text, and the texts in the
+    /// order bound (for [`Block::truncate`]).
+    memo: HashMap<String, Py>,
+    bound: Vec<String>,
 }
 
 /// How far a [`Block`] had got: what [`Block::truncate`] goes back to.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Mark {
     pending: usize,
+    temps: usize,
     memo: usize,
     counted: usize,
 }
@@ -120,9 +121,13 @@ impl Block {
     }
 
     /// A block for the second pass after `first`: an expression `first` built
-    /// twice or more (`np.exp(S)`, `dL_dO @ V.T`) is computed once.
+    /// twice or more anywhere in the function (`np.exp(S)`, `dL_dO @ V.T`,
+    /// `np.tanh(U)` in three lines of a backward pass) is computed once, where
+    /// it is first needed. The second pass must write the statements in the
+    /// order the function runs them, so that the temporary is bound before
+    /// every use (the first pass may write them in any order).
     pub fn repeating(first: Block) -> Block {
-        let mut repeated: HashMap<(usize, String), usize> = HashMap::new();
+        let mut repeated: HashMap<String, usize> = HashMap::new();
         for e in first.counting.unwrap_or_default() {
             *repeated.entry(e).or_default() += 1;
         }
@@ -137,7 +142,8 @@ impl Block {
     pub fn mark(&self) -> Mark {
         Mark {
             pending: self.pending.len(),
-            memo: self.memo.len(),
+            temps: self.temps,
+            memo: self.bound.len(),
             counted: self.counting.as_ref().map_or(0, Vec::len),
         }
     }
@@ -145,7 +151,11 @@ impl Block {
     /// Drops what was bound since `mark` (an attempt that failed).
     pub fn truncate(&mut self, mark: Mark) {
         self.pending.truncate(mark.pending);
-        self.memo.truncate(mark.memo);
+        // the temporaries bound since are gone with their lines
+        self.temps = mark.temps;
+        for full in self.bound.drain(mark.memo..) {
+            self.memo.remove(&full);
+        }
         if let Some(c) = &mut self.counting {
             c.truncate(mark.counted);
         }
@@ -156,18 +166,19 @@ impl Block {
     /// and that temporary every time after.
     fn remember(&mut self, e: Py) -> Py {
         if let Some(counts) = &mut self.counting {
-            counts.push((self.statement, e.full.clone()));
+            counts.push(e.full.clone());
             return e;
         }
-        if !self.repeated.contains_key(&(self.statement, e.full.clone())) {
+        if !self.repeated.contains_key(&e.full) {
             return e;
         }
-        if let Some((_, t)) = self.memo.iter().find(|(f, _)| *f == e.full) {
+        if let Some(t) = self.memo.get(&e.full) {
             return t.clone();
         }
         let full = e.full.clone();
         let t = self.hoist(e);
-        self.memo.push((full, t.clone()));
+        self.memo.insert(full.clone(), t.clone());
+        self.bound.push(full);
         t
     }
 
@@ -204,12 +215,10 @@ impl Block {
         }
     }
 
-    /// The temporaries bound since the last call, in order. A temporary
-    /// holding a repeated expression serves the statement it was bound for
-    /// only (the function writes its statements in another order).
+    /// The temporaries bound since the last call, in order: they go before
+    /// the statement being written. A temporary holding a repeated expression
+    /// serves every statement after it.
     pub fn take(&mut self) -> Vec<String> {
-        self.memo.clear();
-        self.statement += 1;
         std::mem::take(&mut self.pending)
     }
 

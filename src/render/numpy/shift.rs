@@ -307,9 +307,7 @@ fn array(e: &Term, free: &[Ix], cx: &mut Ctx) -> Option<Py> {
 fn has_exp(t: &Term) -> bool {
     match t {
         Term::Fn(Func::Exp, _) => true,
-        Term::Num(_) | Term::Pi | Term::Var(..) | Term::Delta(..) => false,
-        Term::Add(ts) | Term::Mul(ts) => ts.iter().any(has_exp),
-        Term::Pow(b, _) | Term::Fn(_, b) | Term::Sum(_, b) => has_exp(b),
+        t => t.children().iter().any(has_exp),
     }
 }
 
