@@ -59,9 +59,21 @@ impl Py {
         }
     }
 
-    /// An exact number: `2`, `-3`, `(1 / 2)`.
+    /// An exact number: `2`, `-3`, `(1 / 2)`, and a decimal where it is
+    /// shorter than the fraction, as the user wrote it (`0.044715`, not
+    /// `(8943 / 200000)`; the same float either way).
     pub fn number(n: &BigRational) -> Py {
-        if n.is_integer() {
+        if let Some(d) = crate::render::index::decimal(&n.abs()) {
+            let sign = if n.is_negative() { "-" } else { "" };
+            Py {
+                full: format!("{sign}{d}"),
+                text: format!("{sign}{d}"),
+                prec: if n.is_negative() { Prec::Unary } else { Prec::Atom },
+                depth: 0,
+                chain: 1,
+                negated: None,
+            }
+        } else if n.is_integer() {
             Py {
                 full: n.numer().to_string(),
                 text: n.numer().to_string(),
@@ -399,6 +411,19 @@ mod tests {
 
     fn n(s: &str) -> Py {
         Py::name(s)
+    }
+
+    #[test]
+    fn a_number_is_a_decimal_where_that_is_shorter() {
+        let q = |p: i64, d: i64| BigRational::new(p.into(), d.into());
+        assert_eq!(Py::number(&q(8943, 200000)).text, "0.044715");
+        assert_eq!(Py::number(&q(-8943, 200000)).text, "-0.044715");
+        assert_eq!(Py::number(&q(1, 2)).text, "(1 / 2)");
+        assert_eq!(Py::number(&q(1, 3)).text, "(1 / 3)");
+        assert_eq!(Py::number(&q(-3, 1)).text, "-3");
+        // a negative decimal is a unary operand, as a negative integer is
+        let mut b = Block::default();
+        assert_eq!(b.mul(n("a"), "*", Py::number(&q(-8943, 200000))).text, "a * -0.044715");
     }
 
     #[test]
