@@ -299,7 +299,13 @@ impl<'a> Printer<'a> {
             if q != "1" {
                 parts.push(q.to_string());
             }
-            parts.extend(ds.iter().map(|d| this.wrap(d, Prec::Pow)));
+            // a lone denominator of a LaTeX \frac needs no parentheses:
+            // `\frac{\exp(Z_{sk})}{\sum_{j} \exp(Z_{sj})}`
+            let alone = ds.len() == 1 && q == "1" && this.style == Style::Latex;
+            parts.extend(
+                ds.iter()
+                    .map(|d| if alone { this.term(d) } else { this.wrap(d, Prec::Pow) }),
+            );
             match (parts.len(), this.style) {
                 (1, _) => parts.pop().unwrap(),
                 (_, Style::Latex) => parts.join(" "),
@@ -323,11 +329,20 @@ impl<'a> Printer<'a> {
             parts.push(p.clone());
         }
         let last = numerator.len();
+        // the one factor over a LaTeX denominator needs no parentheses
+        let sole = match numerator.as_slice() {
+            [f] if !others.is_empty() && self.style == Style::Latex => Some(self.term(f)),
+            _ => None,
+        };
         for (k, f) in numerator.into_iter().enumerate() {
             // A Σ takes the rest of the product: only the last factor may be one bare.
             let s = if matches!(f, Term::Sum(..)) && k + 1 < last {
                 let inner = self.term(f);
                 self.style.paren(&inner)
+            } else if matches!(f, Term::Sum(..)) && self.style == Style::Latex {
+                // in LaTeX a last Σ stands bare, as the documents write it:
+                // `\frac{1}{S} \sum_{s,k} T_{sk} \log(Y_{sk})`
+                self.term(f)
             } else {
                 self.wrap(f, Prec::Pow)
             };
@@ -341,12 +356,13 @@ impl<'a> Printer<'a> {
                 String::new()
             };
             let den = join(self, &others, "1");
-            let above = parts.join(" ");
+            let after = parts.join(" ");
             // a numerator too long for one line stands after `\frac{1}{…}`,
             // where a long line can break
-            if above.len() > Self::LONG_NUMERATOR {
-                return format!("{sign}{lead}{} {above}", self.style.frac("1", &den));
+            if after.len() > Self::LONG_NUMERATOR {
+                return format!("{sign}{lead}{} {after}", self.style.frac("1", &den));
             }
+            let above = sole.unwrap_or(after);
             return format!("{sign}{lead}{}", self.style.frac(&above, &den));
         }
         let mut out = format!("{sign}{}", parts.join(" "));

@@ -249,11 +249,14 @@ fn given(d: &Derivation) -> String {
 }
 
 /// `term` with each count `Σ_s 1` (how `mean_s` lowers) written as the size
-/// it is, `S`: `μ_c = 1/S Σ_s X_sc`, as the program means it.
+/// it is, `S`, and nested products flattened: `μ_c = 1/S Σ_s X_sc`, as the
+/// program means it.
 fn counted(term: &crate::term::Term, env: &crate::simplify::Env) -> crate::term::Term {
     use crate::term::Term;
     match term {
         Term::Sum(ks, body) if body.is_one() => crate::simplify::mul(ks.iter().map(|k| env.size(k)).collect()),
+        // nested products flattened: `−1/S Σ_sk …`, not `−(1/S (Σ_sk …))`
+        Term::Mul(ts) => crate::simplify::mul(ts.iter().map(|c| counted(c, env)).collect()),
         t => t.map_children(|c| counted(c, env)),
     }
 }
