@@ -38,7 +38,8 @@ fn wrt(source: &str, path: &Path) -> Vec<String> {
 
 /// What is wrong with a matrix form's text, if anything: a Σ, a δ, or an
 /// index subscript (`x_i`; a size symbol `n_i`, the length of an undeclared
-/// range, is a scalar and allowed).
+/// range, is a scalar and allowed; its letter is `N`, `m`, `M` or `ν` when the
+/// program has a tensor `n`).
 fn flaw(form: &str) -> Option<&'static str> {
     if form.contains('Σ') {
         return Some("a Σ");
@@ -48,7 +49,7 @@ fn flaw(form: &str) -> Option<&'static str> {
     }
     let chars: Vec<char> = form.chars().collect();
     for k in 1..chars.len().saturating_sub(1) {
-        let size = chars[k - 1] == 'n' && (k < 2 || !chars[k - 2].is_alphanumeric());
+        let size = ['n', 'N', 'm', 'M', 'ν'].contains(&chars[k - 1]) && (k < 2 || !chars[k - 2].is_alphanumeric());
         if chars[k] == '_' && chars[k + 1].is_ascii_lowercase() && chars[k - 1].is_alphanumeric() && !size {
             return Some("an index");
         }
@@ -131,7 +132,7 @@ fn a_flaw_is_named() {
     assert_eq!(flaw("1/N (Σ_n p_n − Σ_n y_n)"), Some("a Σ"));
     assert_eq!(flaw("2 X_ii δ_ij"), Some("a δ"));
     assert_eq!(flaw("2 x_j"), Some("an index"));
-    assert_eq!(flaw("2 (c 1ᵀ n + n_i 1ᵀ x) 1"), None);
+    assert_eq!(flaw("2 (N_i 1ᵀ x + c 1ᵀ n) 1"), None);
     assert_eq!(flaw("1/N · 1ᵀ (p − y)"), None);
 }
 
@@ -153,4 +154,19 @@ fn nested_sums_print_as_one() {
         d.index_line(&d.results[0], Style::Unicode),
         "∂L/∂x_j = 2 (Σ_ik A_ik x_k A_ij) (Σ_k d_k)"
     );
+}
+
+/// The size of an undeclared range is `n_i`, unless the program has a tensor
+/// `n`: then `N_i`, so that it never reads as `n` at `i`.
+#[test]
+fn a_size_symbol_never_reads_as_a_tensor_of_the_program() {
+    let request = Request {
+        wrt: vec!["x".into()],
+        ..Request::default()
+    };
+    let d = ricci::derive("L = Σ_ij (A_ij + x_j)^2", &request).unwrap();
+    assert_eq!(d.matrix_line(&d.results[0], Style::Unicode), "∂L/∂x = 2 (n_i x + Aᵀ 1)");
+    let d = ricci::derive("L = Σ_i (n_i c + Σ_j x_j)^2", &request).unwrap();
+    let index = d.index_line(&d.results[0], Style::Unicode);
+    assert_eq!(index, "∂L/∂x_j = 2 (N_i (Σ_k x_k) + (Σ_i n_i) c)");
 }

@@ -46,6 +46,7 @@ pub(crate) fn lower(program: &Program) -> Lowered {
         definitions.push((Rc::from(lhs.name.name.as_str()), params, term));
     }
     let mut env = Env::default();
+    env.size_letter = program.size_letter();
     for dim in dims.classes() {
         if let Some(r) = dims.range_of(dim) {
             env.sizes.insert(dim, Term::Var(Name::Tensor(r.into()), vec![]));

@@ -16,6 +16,9 @@ pub struct Env {
     pub assumptions: Vec<(Vec<Ix>, Term, Term)>,
     /// The size symbol of each dimension class (`S`, or `n_i` when undeclared).
     pub sizes: HashMap<u32, Term>,
+    /// The letter of an undeclared range's size symbol (`n` of `n_i`; see
+    /// `Program::size_letter`); empty means `n`.
+    pub size_letter: &'static str,
     /// Which definitions mention which names, built once (folding asks on
     /// every call; definitions are only ever appended).
     index: RefCell<DefinitionIndex>,
@@ -24,10 +27,14 @@ pub struct Env {
 impl Env {
     /// The size symbol of `k`'s dimension class (what a Σ over an unused `k` becomes).
     pub(crate) fn size(&self, k: &Ix) -> Term {
-        self.sizes
-            .get(&k.dim)
-            .cloned()
-            .unwrap_or_else(|| Term::Var(Name::Tensor(format!("n_{}", k.name).into()), vec![]))
+        self.sizes.get(&k.dim).cloned().unwrap_or_else(|| {
+            let letter = if self.size_letter.is_empty() {
+                "n"
+            } else {
+                self.size_letter
+            };
+            Term::Var(Name::Tensor(format!("{letter}_{}", k.name).into()), vec![])
+        })
     }
 }
 

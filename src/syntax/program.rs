@@ -37,6 +37,15 @@ pub struct Program {
 }
 
 impl Program {
+    /// The letter of the size symbols the simplifier writes for a Σ over an
+    /// unused index of an undeclared range (`Σ_j 1 = n_j`): `n`, or else the
+    /// first of `N`, `m`, `M`, `ν` that names no tensor or range, so that the
+    /// symbol never prints like a tensor of the program at that index.
+    pub(crate) fn size_letter(&self) -> &'static str {
+        let taken = |l: &str| self.tensors.contains_key(l) || self.ranges.values().any(|r| r == l);
+        ["n", "N", "m", "M", "ν"].into_iter().find(|l| !taken(l)).unwrap_or("n")
+    }
+
     /// The definitions in dependency order: `(defined tensor, right-hand side)`.
     pub fn definitions(&self) -> impl Iterator<Item = (&TensorRef, &Expr)> {
         self.order.iter().map(|&i| match &self.syntax.statements[i].kind {

@@ -196,7 +196,11 @@ impl<'a> Checker<'a> {
                 .map(|c| world.sizes.get(c).copied().unwrap_or(1))
                 .collect();
             if let Some(&first) = sizes.first().filter(|_| sizes.iter().all(|s| *s == sizes[0])) {
-                world.scalar_sizes.entry(format!("n_{index}")).or_insert(first as f64);
+                let letter = program.size_letter();
+                world
+                    .scalar_sizes
+                    .entry(format!("{letter}_{index}"))
+                    .or_insert(first as f64);
             }
         }
         let defined: Vec<&str> = lowered.definitions.iter().map(|(n, _, _)| &**n).collect();

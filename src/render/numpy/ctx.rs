@@ -123,7 +123,7 @@ impl Ctx<'_> {
     /// The dimension of a size symbol `n_j` that the simplifier wrote for an
     /// undeclared range (`Σ_j 1 = n_j`), when its index names one dimension.
     pub(super) fn size_symbol(&self, name: &str) -> Option<u32> {
-        let index = name.strip_prefix("n_")?;
+        let index = name.strip_prefix(self.program.size_letter())?.strip_prefix('_')?;
         if self.program.tensors.contains_key(name) || self.program.ranges.values().any(|r| r == name) {
             return None;
         }
