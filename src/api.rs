@@ -208,18 +208,33 @@ impl Derivation {
     /// signature for the program's functions, [`Derivation::functions`]).
     pub fn backward_function(&self, backend: Backend) -> Result<String, Error> {
         let b = self.backward()?;
-        let (_, f) = crate::render::numpy::program_functions(self, backend, Some(&b));
+        let (_, f, _) = crate::render::numpy::program_functions(self, backend, Some(&b));
         Ok(f.expect("the backward function is written when asked for"))
     }
 
+    /// For PyTorch and JAX, when the loss is undefined (its gradients by the
+    /// outputs are given): the program as an operation of the framework — a
+    /// `torch.autograd.Function` named `Program` (`Program.apply(…)`) or a
+    /// `jax.custom_vjp` function `program(…)` — whose forward computes the
+    /// outputs and whose backward calls `backward_<of>`; or a comment saying
+    /// why there is none. `None` for NumPy or a defined loss.
+    pub fn backward_wrapper(&self, backend: Backend) -> Result<Option<String>, Error> {
+        let b = self.backward()?;
+        Ok(crate::render::numpy::program_functions(self, backend, Some(&b)).2)
+    }
+
     /// The Python module of `--backward --format numpy|torch|jax`: the
-    /// import, then `backward_<of>` (it replaces the per-result functions).
+    /// import, then `backward_<of>` (it replaces the per-result functions),
+    /// then for PyTorch and JAX with an undefined loss the
+    /// [`Derivation::backward_wrapper`].
     pub fn backward_code(&self, backend: Backend) -> Result<String, Error> {
-        Ok(format!(
-            "{}\n\n\n{}",
-            backend.import(),
-            self.backward_function(backend)?
-        ))
+        let b = self.backward()?;
+        let (_, f, wrapper) = crate::render::numpy::program_functions(self, backend, Some(&b));
+        let f = f.expect("the backward function is written when asked for");
+        Ok(match wrapper {
+            Some(w) => format!("{}\n\n\n{f}\n\n{w}", backend.import()),
+            None => format!("{}\n\n\n{f}", backend.import()),
+        })
     }
 
     /// The JSON object of `--backward --format json`: [`Derivation::json`]
@@ -227,7 +242,7 @@ impl Derivation {
     /// backward_<of>(…)"}`; the per-result functions share its signature.
     pub fn backward_json(&self, style: Style, checks: &[(Report, Judgement)]) -> Result<serde_json::Value, Error> {
         let b = self.backward()?;
-        let (functions, backward) = crate::render::numpy::program_functions(self, Backend::Numpy, Some(&b));
+        let (functions, backward, _) = crate::render::numpy::program_functions(self, Backend::Numpy, Some(&b));
         let mut v = self.json(style, checks);
         if let Some(results) = v["results"].as_array_mut() {
             for (r, f) in results.iter_mut().zip(functions) {

@@ -379,3 +379,30 @@ fn the_numpy_backward_agrees_with_finite_differences() {
         assert_eq!(report.matches(": ok").count(), wrt.len(), "{report}");
     }
 }
+
+/// For an undefined loss, `--backward --format torch|jax` also writes the
+/// program as an autograd operation whose backward calls `backward_L` (run
+/// against autograd in tests/autodiff/); a defined loss has none.
+#[test]
+fn an_undefined_loss_gets_an_autograd_operation() {
+    let d = derive("Y_sn = Σ_m X_sm W_nm + b_n", &["W", "b"]);
+    let torch = d.backward_code(Backend::Torch).unwrap();
+    assert!(torch.contains("class Program(torch.autograd.Function):"), "{torch}");
+    assert!(
+        torch.contains("    def forward(ctx, X, W, b):\n        Y = b + X @ W.T\n"),
+        "{torch}"
+    );
+    assert!(torch.contains("        g = backward_L(X=X, dL_dY=dL_dY)\n"), "{torch}");
+    assert!(
+        torch.contains("        return g.get(\"X\"), g.get(\"W\"), g.get(\"b\")\n"),
+        "{torch}"
+    );
+    let jax = d.backward_code(Backend::Jax).unwrap();
+    assert!(jax.contains("@jax.custom_vjp\ndef program(X, W, b):"), "{jax}");
+    assert!(jax.contains("program.defvjp(_program_fwd, _program_bwd)"), "{jax}");
+    assert_eq!(d.backward_wrapper(Backend::Numpy).unwrap(), None);
+    // a defined loss: the framework's own autograd needs no wrapper
+    let mlp = derive(&read(MLP), &MLP_WRT);
+    assert_eq!(mlp.backward_wrapper(Backend::Torch).unwrap(), None);
+    assert!(!mlp.backward_code(Backend::Jax).unwrap().contains("custom_vjp"));
+}

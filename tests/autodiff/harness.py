@@ -583,3 +583,26 @@ def check_backward(case, fmt, backend, available, grads, proc, report, repro):
         except Exception as exc:
             outcome = (short(exc), None)
         report.record(case, fmt, "backward:" + key, outcome, repro)
+    if fmt != "numpy" and any(k.startswith("dL_d") for k in available):
+        check_wrapper(case, fmt, backend, available, grads, scope, report, repro)
+
+
+def check_wrapper(case, fmt, backend, available, grads, scope, report, repro):
+    """An undefined loss: the module's autograd operation (`Program` in
+    PyTorch, `program` in JAX), differentiated by the framework itself with
+    the oracle's upstream gradients, must give the oracle's gradients by
+    every --wrt that is one of its parameters (an input)."""
+    keys = [ascii_name(w) for w in case.wrts]
+    try:
+        got = backend.through_wrapper(fmt, scope, backend.arguments(fmt, available), keys)
+    except Exception as exc:
+        for key in keys:
+            report.record(case, fmt, "wrapper:" + key, (short(exc), None), repro)
+        return
+    for key in keys:
+        if key in got:
+            try:
+                outcome = compare(backend.to_numpy(fmt, got[key]), grads[key])
+            except Exception as exc:
+                outcome = (short(exc), None)
+            report.record(case, fmt, "wrapper:" + key, outcome, repro)

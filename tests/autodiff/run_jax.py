@@ -12,6 +12,7 @@ must agree to a relative error of 1e-6, finite. Prints one line per check and a
 summary; exits 1 on any failure.
 """
 
+import inspect
 import os
 import sys
 
@@ -226,6 +227,25 @@ class Backend:
             return dict(available, h=lambda x: np.sin(x) + 0.5 * x, h_prime=lambda x: np.cos(x) + 0.5)
         args = {k: jnp.asarray(a) if isinstance(a, np.ndarray) else a for k, a in available.items()}
         return dict(args, h=h, h_prime=h_prime)
+
+    @staticmethod
+    def through_wrapper(fmt, scope, args, keys):
+        """The gradients by `keys` (those that are parameters) of Σ out ⊙
+        dL_dout over `program`'s outputs (a jax.custom_vjp), by jax.grad."""
+        op = scope.get("program")
+        if op is None:
+            raise RuntimeError("the module has no program (jax.custom_vjp)")
+        params = list(inspect.signature(op).parameters)
+        diff = [p for p in params if p in keys]
+        fixed = {p: args[p] for p in params if p in args and p not in diff}
+
+        def loss(*values):
+            out = op(**fixed, **dict(zip(diff, values)))
+            outs = out if isinstance(out, tuple) else (out,)
+            return sum((o * args["dL_d" + n]).sum() for o, n in zip(outs, op.outputs))
+
+        got = jax.grad(loss, argnums=tuple(range(len(diff))))(*(jnp.asarray(args[p], dtype=jnp.float64) for p in diff))
+        return dict(zip(diff, got))
 
     @staticmethod
     def to_numpy(fmt, value):

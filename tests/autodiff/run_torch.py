@@ -13,6 +13,7 @@ relative error of 1e-6, finite. Prints one line per check and a summary; exits 1
 on any failure.
 """
 
+import inspect
 import math
 import os
 import sys
@@ -218,6 +219,28 @@ class Backend:
         if fmt == "numpy":
             return dict(available, h=lambda x: np.sin(x) + 0.5 * x, h_prime=lambda x: np.cos(x) + 0.5)
         return dict({k: tensor(a) for k, a in available.items()}, h=h, h_prime=h_prime)
+
+    @staticmethod
+    def through_wrapper(fmt, scope, args, keys):
+        """The gradients by `keys` (those that are parameters) of Σ out ⊙
+        dL_dout over `Program.apply`'s outputs, by torch.autograd."""
+        op = scope.get("Program")
+        if op is None:
+            raise RuntimeError("the module has no Program (torch.autograd.Function)")
+        params = [p for p in inspect.signature(op.forward).parameters if p != "ctx"]
+        leaves = {}
+        values = []
+        for p in params:
+            v = args.get(p)
+            if p in keys:
+                v = torch.as_tensor(v, dtype=torch.float64).clone().requires_grad_(True)
+                leaves[p] = v
+            values.append(v)
+        out = op.apply(*values)
+        outs = out if isinstance(out, tuple) else (out,)
+        loss = sum((o * args["dL_d" + n]).sum() for o, n in zip(outs, op.outputs))
+        got = torch.autograd.grad(loss, list(leaves.values()))
+        return {k: g for k, g in zip(leaves, got)}
 
     @staticmethod
     def to_numpy(fmt, value):

@@ -39,6 +39,7 @@ mod naming;
 mod python;
 mod shift;
 mod stable;
+mod wrapper;
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -298,12 +299,12 @@ impl<'a> Writer<'a> {
     /// The one parameter list of every function in `units`: the inputs,
     /// scalar symbols, given upstream gradients and opaque functions any of
     /// them reads, then the sizes no argument array gives.
-    fn signature(&self, units: &[Unit]) -> Signature {
+    /// The axes of every array that can be an argument, by Python name:
+    /// inputs and, for an undefined loss, the outputs' upstream gradients.
+    fn arrays(&self) -> HashMap<String, Vec<u32>> {
         let (program, lowered, names) = (self.program, self.lowered, &self.names);
         let dims = &lowered.dims;
         let defined: Vec<&str> = lowered.definitions.iter().map(|(n, _, _)| &**n).collect();
-        let loss_defined = defined.contains(&self.of);
-        // The axes of every array that can be an argument: inputs and upstream gradients.
         let mut arrays: HashMap<String, Vec<u32>> = HashMap::new();
         for (name, info) in &program.tensors {
             if info.order > 0 && !defined.contains(&name.as_str()) {
@@ -311,13 +312,21 @@ impl<'a> Writer<'a> {
                 arrays.insert(names.name(name), axes);
             }
         }
-        if !loss_defined {
+        if !defined.contains(&self.of) {
             for out in program.outputs() {
                 let order = lowered.orders.get(out).copied().unwrap_or(0);
                 let axes = (0..order).map(|k| dims.axis(out, k)).collect();
                 arrays.insert(names.grad(self.of, out), axes);
             }
         }
+        arrays
+    }
+
+    fn signature(&self, units: &[Unit]) -> Signature {
+        let (program, lowered, names) = (self.program, self.lowered, &self.names);
+        let dims = &lowered.dims;
+        let defined: Vec<&str> = lowered.definitions.iter().map(|(n, _, _)| &**n).collect();
+        let arrays = self.arrays();
         let mut all = Reads::default();
         let mut firsts = Vec::new();
         for unit in units {
@@ -453,12 +462,13 @@ pub fn functions(derivation: &Derivation, backend: Backend) -> Vec<String> {
 }
 
 /// The per-result functions and, given the backward pass, `backward_<of>`:
-/// one signature for all of them.
+/// one signature for all of them; and for PyTorch and JAX, when the loss is
+/// undefined, the program as an autograd operation (`numpy/wrapper.rs`).
 pub(crate) fn program_functions(
     derivation: &Derivation,
     backend: Backend,
     backward: Option<&Backward>,
-) -> (Vec<String>, Option<String>) {
+) -> (Vec<String>, Option<String>, Option<String>) {
     let (program, lowered) = (&*derivation.program, &*derivation.lowered);
     let w = Writer {
         program,
@@ -483,7 +493,10 @@ pub(crate) fn program_functions(
         let first = firsts.next().expect("the backward pass's first pass");
         w.function(Unit::Backward(b), &sig, first)
     });
-    (results, backward)
+    let defined = lowered.definitions.iter().any(|(n, _, _)| **n == *derivation.of);
+    let wrapper =
+        (backward.is_some() && backend != Backend::Numpy && !defined).then(|| self::wrapper::wrapper(&w, &sig));
+    (results, backward, wrapper)
 }
 
 fn collect(t: &Term, out: &mut Vec<Name>) {
