@@ -8,7 +8,8 @@ written here by hand in jax.numpy, independently of ricci; jax.grad (a VJP with
 a random upstream ∂L/∂Y where the loss is undefined) or jax.jacobian at float64
 is the oracle. ricci's `--format numpy` and `--format jax` functions, and
 `backward_<of>` of `--backward`, are called by keyword on the same inputs and
-must agree to a relative error of 1e-6, finite. Prints one line per check and a
+must agree to a relative error of 1e-6, finite; for an undefined loss, so must
+jax.grad through the module's `program` (a jax.custom_vjp). Prints one line per check and a
 summary; exits 1 on any failure.
 """
 

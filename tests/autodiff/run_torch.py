@@ -9,7 +9,8 @@ torch.autograd.grad (a VJP with a random upstream ∂L/∂Y where the loss is
 undefined) or torch.autograd.functional.jacobian at float64 is the oracle.
 ricci's `--format numpy` and `--format torch` functions, and `backward_<of>` of
 `--backward`, are called by keyword on the same inputs and must agree to a
-relative error of 1e-6, finite. Prints one line per check and a summary; exits 1
+relative error of 1e-6, finite; for an undefined loss, so must the gradients
+torch.autograd takes through the module's `Program.apply`. Prints one line per check and a summary; exits 1
 on any failure.
 """
 
