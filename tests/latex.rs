@@ -120,3 +120,32 @@ fn a_long_result_breaks_over_lines_and_fits_the_page() {
     compile(&dir, "batchnorm_linear", &doc);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The document's title names what it derives.
+#[test]
+fn the_title_names_the_kind_of_derivative() {
+    let title = |source: &str, request: Request| {
+        let doc = ricci::derive(source, &request).unwrap().latex(true, false);
+        let line = doc.lines().find(|l| l.starts_with("\\title{")).unwrap().to_string();
+        line
+    };
+    let wrt = |w: &str| vec![w.to_string()];
+    let source = "index i : N\ny_i = tanh(x_i)\nL = Σ_i y_i^2";
+    let gradient = Request {
+        wrt: wrt("x"),
+        ..Request::default()
+    };
+    assert_eq!(title(source, gradient), "\\title{Gradients of $L$}");
+    let jacobian = Request {
+        wrt: wrt("x"),
+        of: "y".into(),
+        ..Request::default()
+    };
+    assert_eq!(title(source, jacobian), "\\title{Jacobians of $y$}");
+    let hessian = Request {
+        wrt: wrt("x"),
+        hessian: true,
+        ..Request::default()
+    };
+    assert_eq!(title(source, hessian), "\\title{Hessians of $L$}");
+}

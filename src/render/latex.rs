@@ -137,7 +137,23 @@ pub fn document(d: &Derivation, derivations: Option<&[Vec<Step>]>) -> String {
         }
         body.push_str(&therefore(&d.of, r));
     }
-    standalone(&format!("Gradients of ${}$", names::latex_name(&d.of)), &body)
+    standalone(&document_title(d), &body)
+}
+
+/// The document's title after the kind of its results: "Gradients of $L$",
+/// "Jacobians of $z$", "Hessians of $L$", "Hessian-vector products of $L$"
+/// ("Derivatives of $L$" for a mix).
+fn document_title(d: &Derivation) -> String {
+    let mut kinds = d.results.iter().map(|r| r.kind);
+    let first = kinds.next().unwrap_or(Kind::Gradient);
+    let what = match first {
+        _ if kinds.any(|k| k != first) => "Derivatives",
+        Kind::Gradient => "Gradients",
+        Kind::Jacobian => "Jacobians",
+        Kind::Hessian => "Hessians",
+        Kind::Hvp => "Hessian-vector products",
+    };
+    format!("{what} of ${}$", names::latex_name(&d.of))
 }
 
 /// A section's title in words: "Gradient of $W^{(1)}$", "Jacobian of $y$
