@@ -96,6 +96,27 @@ fn wide_sum(bencher: divan::Bencher) {
     bencher.bench(|| run(source, &wrt, Layout::Gradient));
 }
 
+/// `z = max(y − n, … max(y − 1, x))`, nested `n` deep: the derivative grows
+/// ×4 a level. Derived and printed as text (naming a repeated call once was
+/// quadratic in the result's calls: 108 s at depth 8 before it counted them
+/// by hash, 5 s after).
+#[divan::bench(args = [4, 6], sample_count = 5)]
+fn nested_max_printed(bencher: divan::Bencher, depth: usize) {
+    let mut e = "x_k".to_string();
+    for i in 1..=depth {
+        e = format!("max(y_k - {i}, {e})");
+    }
+    let source = format!("z_k = {e}\nL = Σ_k z_k^2");
+    let request = Request {
+        wrt: vec!["y".into(), "x".into()],
+        ..Request::default()
+    };
+    bencher.bench(|| {
+        let d = ricci::derive(&source, &request).expect("bench derivations succeed");
+        divan::black_box(d.text(ricci::Style::Unicode, false));
+    });
+}
+
 /// Y = A₁ A₂ … A_k, differentiated by the middle factor.
 pub fn chain(k: usize) -> String {
     let sums: Vec<String> = (2..=k).map(|n| format!("i{n}")).collect();

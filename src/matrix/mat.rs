@@ -472,7 +472,7 @@ pub(crate) fn flatten(m: Mat) -> Mat {
 impl Mat {
     /// Folds `f` over the matrix operands (not the scalar of a `Scale`, the
     /// function of a `Map` or the exponent of a `Pow`), left to right.
-    pub fn fold<T>(&self, init: T, mut f: impl FnMut(T, &Mat) -> T) -> T {
+    pub fn fold<'a, T>(&'a self, init: T, mut f: impl FnMut(T, &'a Mat) -> T) -> T {
         match self {
             Mat::Var(..) | Mat::Scalar(_) | Mat::Ones(_) | Mat::Eye(_) => init,
             Mat::T(x) | Mat::Scale(_, x) | Mat::Map(_, x) | Mat::Pow(x, _) | Mat::Diag(x) => f(init, x),

@@ -4,7 +4,7 @@
 //! anything but a name inside a transpose, is parenthesised so that no reader
 //! has to hesitate.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use num_traits::{One, Signed};
 
@@ -330,13 +330,18 @@ fn is_fraction(t: &Term) -> bool {
 /// reads `… (1 − t^∘2) … where t = tanh(…)`. `None` when nothing worth
 /// naming (a call whose argument is more than a name) is repeated.
 pub fn named_repeat(m: &Mat) -> Option<(Mat, Name, Mat)> {
-    fn calls(m: &Mat, out: &mut Vec<Mat>) {
+    // each call, counted by hash (not compared pairwise: a long result has
+    // thousands of calls)
+    // (count, place of the last occurrence) by call
+    fn calls<'a>(m: &'a Mat, out: &mut HashMap<&'a Mat, (usize, usize)>, seen: &mut usize) {
         if let Mat::Map(_, x) = m {
             if crate::matrix::cost(x) >= 3 {
-                out.push(m.clone());
+                let e = out.entry(m).or_default();
+                *e = (e.0 + 1, *seen);
+                *seen += 1;
             }
         }
-        m.fold((), |(), x| calls(x, out));
+        m.fold((), |(), x| calls(x, out, seen));
     }
     fn names(m: &Mat, out: &mut BTreeSet<String>) {
         if let Mat::Var(Name::Tensor(n), _) = m {
@@ -351,12 +356,14 @@ pub fn named_repeat(m: &Mat) -> Option<(Mat, Name, Mat)> {
             m.map(|x| replace(x, what, by))
         }
     }
-    let mut found = Vec::new();
-    calls(m, &mut found);
-    let repeated = found
-        .iter()
-        .filter(|c| found.iter().filter(|d| d == c).count() >= 2)
-        .max_by_key(|c| crate::matrix::cost(c))?;
+    let mut found = HashMap::new();
+    calls(m, &mut found, &mut 0);
+    // the costliest repeated call; among equal costs the one repeated last
+    let repeated: &Mat = found
+        .into_iter()
+        .filter(|(_, (n, _))| *n >= 2)
+        .max_by_key(|(c, (_, last))| (crate::matrix::cost(c), *last))
+        .map(|(c, _)| c)?;
     let mut taken = BTreeSet::new();
     names(m, &mut taken);
     let Mat::Map(f, _) = repeated else { return None };
