@@ -389,12 +389,15 @@ fn an_undefined_loss_gets_an_autograd_operation() {
     let torch = d.backward_code(Backend::Torch).unwrap();
     assert!(torch.contains("class Program(torch.autograd.Function):"), "{torch}");
     assert!(
-        torch.contains("    def forward(ctx, X, W, b):\n        Y = b + X @ W.T\n"),
+        torch.contains("    def forward(_ctx, X, W, b):\n        Y = b + X @ W.T\n"),
         "{torch}"
     );
-    assert!(torch.contains("        g = backward_L(X=X, dL_dY=dL_dY)\n"), "{torch}");
     assert!(
-        torch.contains("        return g.get(\"X\"), g.get(\"W\"), g.get(\"b\")\n"),
+        torch.contains("        _grads = backward_L(X=X, dL_dY=dL_dY)\n"),
+        "{torch}"
+    );
+    assert!(
+        torch.contains("        return _grads.get(\"X\"), _grads.get(\"W\"), _grads.get(\"b\")\n"),
         "{torch}"
     );
     let jax = d.backward_code(Backend::Jax).unwrap();

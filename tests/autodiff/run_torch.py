@@ -228,7 +228,7 @@ class Backend:
         op = scope.get("Program")
         if op is None:
             raise RuntimeError("the module has no Program (torch.autograd.Function)")
-        params = [p for p in inspect.signature(op.forward).parameters if p != "ctx"]
+        params = [p for p in inspect.signature(op.forward).parameters if p != "_ctx"]
         leaves = {}
         values = []
         for p in params:

@@ -34,6 +34,10 @@ fn write(w: &Writer, sig: &Signature) -> Result<String, String> {
         .cloned()
         .collect();
     let optional: Vec<String> = sig.params.iter().filter(|p| is_optional(p)).cloned().collect();
+    // a tensor named after the operation would shadow it in its own helpers
+    if sig.params.iter().any(|p| p == "program" || p == "Program") {
+        return Err("a tensor is named program, the operation's own name".into());
+    }
     // First pass: what the forward pass reads.
     let ctx = |resolved: HashMap<u32, String>| Ctx {
         backend: w.backend,
@@ -131,7 +135,7 @@ fn write(w: &Writer, sig: &Signature) -> Result<String, String> {
     let call = format!("{}({})", w.names.backward(w.of), call.join(", "));
     let get = |ps: &[String]| {
         ps.iter()
-            .map(|p| format!("g.get(\"{p}\")"))
+            .map(|p| format!("_grads.get(\"{p}\")"))
             .collect::<Vec<_>>()
             .join(", ")
     };
@@ -154,7 +158,12 @@ fn write(w: &Writer, sig: &Signature) -> Result<String, String> {
         unused: grads.iter().filter(|g| !takes.contains(g)).cloned().collect(),
         call,
         every_cotangent: get(&names),
-        cotangents: tuple(&arrays.iter().map(|p| format!("g.get(\"{p}\")")).collect::<Vec<_>>()),
+        cotangents: tuple(
+            &arrays
+                .iter()
+                .map(|p| format!("_grads.get(\"{p}\")"))
+                .collect::<Vec<_>>(),
+        ),
         statics,
         nondiff,
         of: w.names.name(w.of),
@@ -191,9 +200,9 @@ struct Spec {
     unused: Vec<String>,
     /// `backward_L(X=X, …, dL_dY=dL_dY, K=K)`.
     call: String,
-    /// `g.get("X"), …, g.get("K")`: one cotangent per parameter.
+    /// `_grads.get("X"), …, _grads.get("K")`: one cotangent per parameter.
     every_cotangent: String,
-    /// `g.get("X"), …`: one per parameter that is not a size.
+    /// `_grads.get("X"), …`: one per parameter that is not static.
     cotangents: String,
     /// The static parameters (opaque functions, sizes), in order, and their
     /// positions.
@@ -239,7 +248,7 @@ fn unused(s: &Spec, by: &str) -> String {
 
 fn torch(s: &Spec) -> String {
     format!(
-        "class Program(torch.autograd.Function):\n    \"\"\"The program as a PyTorch operation: `Program.apply({names})` (positional;\n    an omitted size is read from a shape). Its backward is backward_{of}.\"\"\"\n\n    outputs = ({outputs})\n\n    @staticmethod\n    def forward(ctx, {signature}):\n{body}        ctx.args = {args}\n        return {returned}\n\n    @staticmethod\n    def backward(ctx, {upstream}):\n{unused}        {unpack} = ctx.args\n        g = {call}\n        return {cotangents}\n",
+        "class Program(torch.autograd.Function):\n    \"\"\"The program as a PyTorch operation: `Program.apply({names})` (positional;\n    an omitted size is read from a shape). Its backward is backward_{of}.\"\"\"\n\n    outputs = ({outputs})\n\n    @staticmethod\n    def forward(_ctx, {signature}):\n{body}        _ctx.args = {args}\n        return {returned}\n\n    @staticmethod\n    def backward(_ctx, {upstream}):\n{unused}        {unpack} = _ctx.args\n        _grads = {call}\n        return {cotangents}\n",
         names = s.names,
         args = s.args,
         unpack = s.unpack,
@@ -259,7 +268,7 @@ fn jax(s: &Spec) -> String {
     // opaque functions and sizes are nondiff arguments, which the backward rule gets first
     let nondiff: Vec<String> = s.nondiff.iter().map(|k| k.to_string()).collect();
     let (import, decorator, bwd_params) = if nondiff.is_empty() {
-        ("", "@jax.custom_vjp".to_string(), "res, g".to_string())
+        ("", "@jax.custom_vjp".to_string(), "_res, _g".to_string())
     } else {
         let comma = if nondiff.len() == 1 { "," } else { "" };
         (
@@ -268,13 +277,13 @@ fn jax(s: &Spec) -> String {
                 "@functools.partial(jax.custom_vjp, nondiff_argnums=({}{comma}))",
                 nondiff.join(", ")
             ),
-            format!("{}, res, g", s.statics.join(", ")),
+            format!("{}, _res, _g", s.statics.join(", ")),
         )
     };
     let several = s.upstream.contains(',');
-    let upstream = format!("    {}{} = g\n", s.upstream, if several { "," } else { "" });
+    let upstream = format!("    {}{} = _g\n", s.upstream, if several { "," } else { "" });
     format!(
-        "{import}{decorator}\ndef program({signature}):\n    \"\"\"The program as a JAX function with a custom VJP: `program({names})`.\n    Its backward is backward_{of}.\"\"\"\n{body}    return {returned}\n\n\ndef _program_fwd({signature}):\n    return program({names}), {arrays}\n\n\ndef _program_bwd({bwd_params}):\n    {unpack_arrays} = res\n{upstream}{unused}    g = {call}\n    return {cotangents}\n\n\nprogram.defvjp(_program_fwd, _program_bwd)\nprogram.outputs = ({outputs})\n",
+        "{import}{decorator}\ndef program({signature}):\n    \"\"\"The program as a JAX function with a custom VJP: `program({names})`.\n    Its backward is backward_{of}.\"\"\"\n{body}    return {returned}\n\n\ndef _program_fwd({signature}):\n    return program({names}), {arrays}\n\n\ndef _program_bwd({bwd_params}):\n    {unpack_arrays} = _res\n{upstream}{unused}    _grads = {call}\n    return {cotangents}\n\n\nprogram.defvjp(_program_fwd, _program_bwd)\nprogram.outputs = ({outputs})\n",
         signature = s.signature,
         names = s.names,
         of = s.of,
