@@ -127,3 +127,22 @@ fn a_rectangular_jacobian_checks() {
     assert_eq!(reports[0].judge(ricci::CHECK_TOLERANCE).verdict, ricci::Verdict::Agrees);
     assert_eq!(d.matrix_line(&d.results[0], Style::Unicode), "∂y/∂x = 2 A diag(x)");
 }
+
+/// A tensor broadcast from a scalar: its Jacobian by the scalar has the
+/// tensor's shape even when the derivative is a sum (`(1 + 2 A) 1`, not
+/// `1 + 2 A`; found by the fuzzer, where `--check` failed on the matrix form).
+#[test]
+fn the_jacobian_of_a_broadcast_scalar_has_the_tensor_s_shape() {
+    for (source, form) in [
+        ("Y_i = A^2 + A", "∂Y/∂A = (1 + 2 A) 1"),
+        ("Y_ij = A^2 + A", "∂Y/∂A = (1 + 2 A) 1 1ᵀ"),
+        ("Y_i = sin(A) + cos(A)", "∂Y/∂A = (cos(A) − sin(A)) 1"),
+    ] {
+        let d = jacobian(source, "Y", &["A"]);
+        assert_eq!(d.matrix_line(&d.results[0], Style::Unicode), form, "{source}");
+        for report in d.check(3, &[]) {
+            let j = report.judge(ricci::CHECK_TOLERANCE);
+            assert_eq!(j.verdict, ricci::Verdict::Agrees, "{source}: {:?}", j.reason);
+        }
+    }
+}

@@ -193,7 +193,7 @@ pub(crate) fn matrix_forms(
     request: &Request,
 ) -> (Option<Mat>, Option<Mat>, Option<crate::matrix::RunStats>) {
     use crate::matrix::{cost, transposed};
-    let Some(m) = crate::matrix::recognize(term, indices).filter(|m| well_formed(m).is_some()) else {
+    let Some(m) = crate::matrix::recognize(term, indices).and_then(|m| broadcast(m, indices)) else {
         return (None, None, None);
     };
     // Saturation with rules/matrix.rules; its form replaces the recogniser's
@@ -228,6 +228,20 @@ pub(crate) fn matrix_forms(
         _ => gradient.clone(),
     };
     (Some(gradient), Some(shown), stats)
+}
+
+/// A well-formed matrix form with the result's shape: one with no axes for
+/// a result that has some (`Y_i = A² + A`, whose ∂Y/∂A is `1 + 2 A` at every
+/// `i`) is the scalar times `1`, or `1 1ᵀ`, as a product's `4 A 1` already
+/// is (0 stays 0); `None` for a form that is not well formed.
+fn broadcast(m: Mat, indices: &[Ix]) -> Option<Mat> {
+    // 0 stands for a zero of any shape
+    let scalar = well_formed(&m)? == (None, None) && !matches!(&m, Mat::Scalar(s) if s.is_zero());
+    Some(match indices {
+        [i] if scalar => Mat::MatMul(vec![m, Mat::Ones(i.dim)]),
+        [i, j] if scalar => Mat::MatMul(vec![m, Mat::Ones(i.dim), Mat::T(Box::new(Mat::Ones(j.dim)))]),
+        _ => m,
+    })
 }
 
 /// One reverse pass of a derivation: the tensor it differentiates (`of`, a
