@@ -47,16 +47,18 @@ enum Node {
 
 #[derive(Arbitrary, Debug)]
 struct Program {
-    declare: u8,
-    definitions: Vec<(u8, u8, Node)>,
-    loss: u8,
-    wrt: Vec<u8>,
+    // the request first, so that it does not fall back to its defaults when
+    // the definitions use up the input
+    wrt: (u8, Option<u8>),
     of: u8,
     hessian: bool,
     hvp: Option<u8>,
     layout: bool,
     backward: u8,
     render: u8,
+    loss: u8,
+    declare: u8,
+    definitions: Vec<(u8, u8, Node)>,
 }
 
 /// Inputs, and the definitions (referring to one another makes chains,
@@ -191,11 +193,8 @@ fuzz_target!(|p: Program| {
     if names.is_empty() {
         return;
     }
-    let wrt: Vec<String> = if p.wrt.is_empty() {
-        vec![names[0].clone()]
-    } else {
-        p.wrt.iter().take(2).map(|w| names[*w as usize % names.len()].clone()).collect()
-    };
+    let pick = |w: u8| names[w as usize % names.len()].clone();
+    let wrt: Vec<String> = std::iter::once(pick(p.wrt.0)).chain(p.wrt.1.map(pick)).collect();
     // `--of`: the loss, or a defined tensor (a Jacobian when it has indices)
     let of = match p.of % 4 {
         0 | 1 => "L".to_string(),
@@ -230,7 +229,7 @@ fuzz_target!(|p: Program| {
 
     match p.backward % 3 {
         // the backward pass alone (`--backward --format text|latex|numpy|torch|jax`)
-        0 => {
+        2 => {
             let Ok(d) = program.derive_backward(&request) else { return };
             let _ = d.backward_lines(style);
             let _ = d.backward_text(style);
@@ -243,7 +242,7 @@ fuzz_target!(|p: Program| {
             }
         }
         // every result, every format, the check; the backward pass on top
-        // when `backward` is 1 (`--backward --format json`, `--backward --check`)
+        // when `backward` is 0 (`--backward --format json`, `--backward --check`)
         b => {
             let Ok(d) = program.derive(&request) else { return };
             let _ = d.text(style, steps);
@@ -278,7 +277,7 @@ fuzz_target!(|p: Program| {
                 }
             }
             let _ = d.json(style, &checks);
-            if b == 1 {
+            if b == 0 {
                 let _ = d.backward_text(style);
                 let _ = d.backward_latex(standalone);
                 let _ = d.backward_json(style, &checks);
