@@ -37,12 +37,7 @@ fn numpy_cases() {
     settings().bind(|| {
         insta::glob!("cases/numpy/*.ricci", |path| {
             let source = std::fs::read_to_string(path).unwrap();
-            let wrt: Vec<&str> = source
-                .lines()
-                .find_map(|l| l.strip_prefix("# wrt: "))
-                .unwrap()
-                .split_whitespace()
-                .collect();
+            let wrt = wrt_line(&source);
             let numpy = code(&source, &wrt, Backend::Numpy);
             let torch = code(&source, &wrt, Backend::Torch);
             insta::assert_snapshot!(format!("{}\n# torch\n\n{}", numpy.join("\n"), torch.join("\n")));
@@ -120,13 +115,18 @@ fn sizes_come_from_argument_shapes_else_the_programs_index() {
 /// The code of every result of a fixture of `tests/cases/numpy/`.
 fn fixture_code(name: &str, backend: Backend) -> String {
     let source = std::fs::read_to_string(format!("tests/cases/numpy/{name}.ricci")).unwrap();
-    let wrt: Vec<&str> = source
+    let wrt = wrt_line(&source);
+    code(&source, &wrt, backend).join("\n")
+}
+
+/// The tensors of a fixture's `# wrt:` line.
+fn wrt_line(source: &str) -> Vec<&str> {
+    source
         .lines()
         .find_map(|l| l.strip_prefix("# wrt: "))
         .unwrap()
         .split_whitespace()
-        .collect();
-    code(&source, &wrt, backend).join("\n")
+        .collect()
 }
 
 const BACKENDS: [Backend; 3] = [Backend::Numpy, Backend::Torch, Backend::Jax];
