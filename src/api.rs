@@ -208,7 +208,7 @@ impl Derivation {
     /// signature for the program's functions, [`Derivation::functions`]).
     pub fn backward_function(&self, backend: Backend) -> Result<String, Error> {
         let b = self.backward()?;
-        let (_, f, _) = crate::render::numpy::program_functions(self, backend, Some(&b));
+        let (_, f, _) = crate::render::numpy::program_functions(self, backend, Some(&b), false);
         Ok(f.expect("the backward function is written when asked for"))
     }
 
@@ -220,7 +220,7 @@ impl Derivation {
     /// why there is none. `None` for NumPy or a defined loss.
     pub fn backward_wrapper(&self, backend: Backend) -> Result<Option<String>, Error> {
         let b = self.backward()?;
-        Ok(crate::render::numpy::program_functions(self, backend, Some(&b)).2)
+        Ok(crate::render::numpy::program_functions(self, backend, Some(&b), true).2)
     }
 
     /// The Python module of `--backward --format numpy|torch|jax`: the
@@ -229,7 +229,7 @@ impl Derivation {
     /// [`Derivation::backward_wrapper`].
     pub fn backward_code(&self, backend: Backend) -> Result<String, Error> {
         let b = self.backward()?;
-        let (_, f, wrapper) = crate::render::numpy::program_functions(self, backend, Some(&b));
+        let (_, f, wrapper) = crate::render::numpy::program_functions(self, backend, Some(&b), true);
         let f = f.expect("the backward function is written when asked for");
         Ok(match wrapper {
             Some(w) => format!("{}\n\n\n{f}\n\n{w}", backend.import()),
@@ -242,7 +242,7 @@ impl Derivation {
     /// backward_<of>(…)"}`; the per-result functions share its signature.
     pub fn backward_json(&self, style: Style, checks: &[(Report, Judgement)]) -> Result<serde_json::Value, Error> {
         let b = self.backward()?;
-        let (functions, backward, _) = crate::render::numpy::program_functions(self, Backend::Numpy, Some(&b));
+        let (functions, backward, _) = crate::render::numpy::program_functions(self, Backend::Numpy, Some(&b), false);
         let mut v = self.json(style, checks);
         if let Some(results) = v["results"].as_array_mut() {
             for (r, f) in results.iter_mut().zip(functions) {

@@ -458,16 +458,18 @@ impl<'a> Writer<'a> {
 /// Every function of a derivation, named distinctly across the program and
 /// taking the same parameters in the same order.
 pub fn functions(derivation: &Derivation, backend: Backend) -> Vec<String> {
-    program_functions(derivation, backend, None).0
+    program_functions(derivation, backend, None, false).0
 }
 
 /// The per-result functions and, given the backward pass, `backward_<of>`:
 /// one signature for all of them; and for PyTorch and JAX, when the loss is
-/// undefined, the program as an autograd operation (`numpy/wrapper.rs`).
+/// undefined, the program as an autograd operation (`numpy/wrapper.rs`),
+/// written only when `wrapper` asks for it.
 pub(crate) fn program_functions(
     derivation: &Derivation,
     backend: Backend,
     backward: Option<&Backward>,
+    wrapper: bool,
 ) -> (Vec<String>, Option<String>, Option<String>) {
     let (program, lowered) = (&*derivation.program, &*derivation.lowered);
     let w = Writer {
@@ -494,8 +496,8 @@ pub(crate) fn program_functions(
         w.function(Unit::Backward(b), &sig, first)
     });
     let defined = lowered.definitions.iter().any(|(n, _, _)| **n == *derivation.of);
-    let wrapper =
-        (backward.is_some() && backend != Backend::Numpy && !defined).then(|| self::wrapper::wrapper(&w, &sig));
+    let wrapper = (wrapper && backward.is_some() && backend != Backend::Numpy && !defined)
+        .then(|| self::wrapper::wrapper(&w, &sig));
     (results, backward, wrapper)
 }
 
